@@ -1,0 +1,139 @@
+import { Config, ConfigError, Duration, Effect, Either, Option, Redacted } from "effect"
+
+/**
+ * Every setting Engram reads, all from `ENGRAM_*` environment variables (or any ConfigProvider a
+ * host app supplies). Config is read only here; services get the parsed values.
+ */
+
+const positiveInt = (name: string, fallback: number) =>
+  Config.integer(name).pipe(
+    Config.withDefault(fallback),
+    Config.validate({ message: "must be a positive integer", validation: (n) => n > 0 })
+  )
+
+const duration = (name: string, fallback: Duration.DurationInput) =>
+  Config.duration(name).pipe(Config.withDefault(Duration.decode(fallback)))
+
+const timeZone = Config.string("TIME_ZONE").pipe(
+  Config.withDefault("UTC"),
+  Config.validate({
+    message: "must be an IANA time zone such as UTC or Europe/Berlin",
+    validation: (tz) => {
+      try {
+        new Intl.DateTimeFormat("en-CA", { timeZone: tz })
+        return true
+      } catch {
+        return false
+      }
+    }
+  })
+)
+
+export interface LlmSettings {
+  readonly baseUrl: string
+  readonly apiKey: Option.Option<Redacted.Redacted>
+  readonly model: string
+  readonly timeout: Duration.Duration
+  readonly maxConcurrency: number
+  readonly maxRetries: number
+}
+
+const url = (name: string) =>
+  Config.string(name).pipe(
+    Config.validate({
+      message: "must be an http(s) URL such as https://api.openai.com/v1",
+      validation: (s) => /^https?:\/\/[^\s]+$/.test(s)
+    })
+  )
+
+/** All three of base URL and model must be set together; none set means the offline mode. */
+export const LlmSettingsConfig: Config.Config<Option.Option<LlmSettings>> = Config.all({
+  baseUrl: Config.option(url("LLM_BASE_URL")),
+  apiKey: Config.option(Config.redacted("LLM_API_KEY")),
+  model: Config.option(Config.nonEmptyString("LLM_MODEL")),
+  timeout: duration("LLM_TIMEOUT", "60 seconds"),
+  maxConcurrency: positiveInt("LLM_MAX_CONCURRENCY", 8),
+  maxRetries: Config.integer("LLM_MAX_RETRIES").pipe(
+    Config.withDefault(3),
+    Config.validate({ message: "must be between 0 and 10", validation: (n) => n >= 0 && n <= 10 })
+  )
+}).pipe(
+  Config.mapOrFail(({ apiKey, baseUrl, model, ...rest }) => {
+    if (Option.isNone(baseUrl) && Option.isNone(model)) {
+      return Option.isSome(apiKey)
+        ? Either.left(ConfigError.InvalidData(["LLM_API_KEY"], "is set but ENGRAM_LLM_BASE_URL and ENGRAM_LLM_MODEL are not"))
+        : Either.right(Option.none())
+    }
+    if (Option.isNone(baseUrl)) {
+      return Either.left(ConfigError.MissingData(["LLM_BASE_URL"], "is required when ENGRAM_LLM_MODEL is set"))
+    }
+    if (Option.isNone(model)) {
+      return Either.left(ConfigError.MissingData(["LLM_MODEL"], "is required when ENGRAM_LLM_BASE_URL is set"))
+    }
+    return Either.right(Option.some({ baseUrl: baseUrl.value.replace(/\/+$/, ""), model: model.value, apiKey, ...rest }))
+  }),
+  Config.nested("ENGRAM")
+)
+
+export interface MemorizeSettings {
+  readonly maxCellTokens: number
+  readonly maxCellMessages: number
+  readonly timeZone: string
+  readonly lockTimeout: Duration.Duration
+  /** `None` turns the idle flush off. */
+  readonly idleFlushAfter: Option.Option<Duration.Duration>
+  readonly idleFlushInterval: Duration.Duration
+}
+
+export const MemorizeSettingsConfig: Config.Config<MemorizeSettings> = Config.all({
+  maxCellTokens: positiveInt("MAX_CELL_TOKENS", 65_536),
+  maxCellMessages: positiveInt("MAX_CELL_MESSAGES", 500),
+  timeZone,
+  lockTimeout: duration("LOCK_TIMEOUT", "360 seconds"),
+  idleFlushAfter: Config.option(Config.duration("IDLE_FLUSH_AFTER")),
+  idleFlushInterval: duration("IDLE_FLUSH_INTERVAL", "30 seconds")
+}).pipe(Config.nested("ENGRAM"))
+
+export const DataDirConfig = Config.string("DATA_DIR").pipe(Config.withDefault("./.engram"), Config.nested("ENGRAM"))
+
+/**
+ * Names of every variable above plus those read by the edge (host, port, ...). Anything else
+ * with the prefix is a typo or a setting from another version: a startup error, never ignored.
+ */
+export const KNOWN_VARIABLES: ReadonlySet<string> = new Set([
+  "DATA_DIR",
+  "LLM_BASE_URL",
+  "LLM_API_KEY",
+  "LLM_MODEL",
+  "LLM_TIMEOUT",
+  "LLM_MAX_CONCURRENCY",
+  "LLM_MAX_RETRIES",
+  "MAX_CELL_TOKENS",
+  "MAX_CELL_MESSAGES",
+  "TIME_ZONE",
+  "LOCK_TIMEOUT",
+  "IDLE_FLUSH_AFTER",
+  "IDLE_FLUSH_INTERVAL",
+  "HOST",
+  "PORT",
+  "LOG_LEVEL"
+])
+
+export const ENV_PREFIX = "ENGRAM_"
+
+/** Fails on any `ENGRAM_*` variable that Engram does not know. */
+export const checkUnknownVariables = (env: Readonly<Record<string, string | undefined>>) => {
+  const unknown = Object.keys(env)
+    .filter((k) => k.startsWith(ENV_PREFIX) && !KNOWN_VARIABLES.has(k.slice(ENV_PREFIX.length)))
+    .sort()
+  return unknown.length === 0
+    ? Effect.void
+    : Effect.fail(
+      ConfigError.InvalidData(
+        [],
+        `unknown setting${unknown.length > 1 ? "s" : ""} ${unknown.join(", ")}; known: ${
+          [...KNOWN_VARIABLES].map((k) => ENV_PREFIX + k).join(", ")
+        }`
+      )
+    )
+}
