@@ -1,0 +1,101 @@
+import { Effect, Schedule } from "effect"
+import type { MemorizeSettings } from "../Config/EngramConfig.js"
+import { MemorizeSettingsConfig } from "../Config/EngramConfig.js"
+import { CommitContention } from "../Domain/Errors.js"
+import type { AddResult, FlushResult } from "../Domain/Memcell.js"
+import { type AddRequest, type FlushRequest, messageText, type SessionKey, type StoredMessage } from "../Domain/Message.js"
+import { BufferRepo, type PreparedMessage } from "../Store/BufferRepo.js"
+import { MemcellRepo, type NewMemcell, StaleBuffer } from "../Store/MemcellRepo.js"
+import { TokenCounter } from "../Text/TokenCounter.js"
+import { BoundaryDetector } from "./BoundaryDetector.js"
+import { derivedMessageId, memcellIdOf, messageFingerprint } from "./MessageIdentity.js"
+import { planSegments } from "./Segmenter.js"
+import { SessionLock } from "./SessionLock.js"
+
+const sessionKeyOf = (request: { app_id: SessionKey["app_id"]; project_id: SessionKey["project_id"]; session_id: string }): SessionKey => ({
+  app_id: request.app_id,
+  project_id: request.project_id,
+  session_id: request.session_id
+})
+
+const toNewMemcell = (key: SessionKey, segment: ReadonlyArray<StoredMessage>): NewMemcell => {
+  const message_ids = segment.map((m) => m.message_id)
+  return {
+    memcell_id: memcellIdOf(key, message_ids),
+    message_ids,
+    sender_ids: Array.from(new Set(segment.map((m) => m.sender_id))),
+    timestamp: Math.max(...segment.map((m) => m.timestamp))
+  }
+}
+
+/** How often a cycle may lose the compare-and-set to another writer before giving up. */
+const COMMIT_ATTEMPTS = 8
+
+/**
+ * The memorize program: messages become durable in the ledger first, then (holding the session's
+ * permit) the buffer is read, segmented and committed in one compare-and-set transaction.
+ */
+export class Memory extends Effect.Service<Memory>()("engram/Memory", {
+  effect: Effect.gen(function*() {
+    const settings: MemorizeSettings = yield* MemorizeSettingsConfig
+    const buffers = yield* BufferRepo
+    const memcells = yield* MemcellRepo
+    const detector = yield* BoundaryDetector
+    const lock = yield* SessionLock
+    const tokens = yield* TokenCounter
+
+    const prepare = (key: SessionKey, request: AddRequest): ReadonlyArray<PreparedMessage> =>
+      request.messages.map((message) => {
+        const fingerprint = messageFingerprint(key, message)
+        const toolCallText = message.tool_calls === undefined ? "" : JSON.stringify(message.tool_calls)
+        return {
+          message_id: message.message_id ?? derivedMessageId(fingerprint),
+          fingerprint,
+          token_count: tokens.count(messageText(message.content)) + tokens.count(toolCallText),
+          message
+        }
+      })
+
+    /** One read → plan → commit pass; a lost compare-and-set is retried from a fresh read. */
+    const cycle = (key: SessionKey, final: boolean) =>
+      Effect.gen(function*() {
+        const buffered = yield* buffers.buffer(key)
+        if (buffered.length === 0) return []
+        const segments = yield* planSegments(buffered, detector.detect, { ...settings, final })
+        const cells = segments.map((segment) => toNewMemcell(key, segment))
+        if (cells.length > 0) yield* memcells.commit(key, cells)
+        return cells.map((cell) => cell.memcell_id)
+      }).pipe(
+        Effect.retry({
+          schedule: Schedule.exponential("5 millis").pipe(Schedule.jittered, Schedule.intersect(Schedule.recurs(COMMIT_ATTEMPTS - 1))),
+          while: (error) => error._tag === "StaleBuffer"
+        }),
+        Effect.catchIf(
+          (error): error is StaleBuffer => error._tag === "StaleBuffer",
+          () => new CommitContention({ session_id: key.session_id, attempts: COMMIT_ATTEMPTS })
+        ),
+        Effect.withSpan("Memory.cycle", { attributes: { final } })
+      )
+
+    const add = Effect.fn("Memory.add")(function*(request: AddRequest) {
+      const key = sessionKeyOf(request)
+      const message_count = yield* buffers.ingest(key, prepare(key, request))
+      const memcell_ids = yield* lock.withPermit(key, cycle(key, false))
+      return { message_count, status: memcell_ids.length > 0 ? "extracted" : "accumulated", memcell_ids } satisfies AddResult
+    })
+
+    const flush = Effect.fn("Memory.flush")(function*(request: FlushRequest) {
+      const key = sessionKeyOf(request)
+      const memcell_ids = yield* lock.withPermit(key, cycle(key, true))
+      return { status: memcell_ids.length > 0 ? "extracted" : "no_extraction", memcell_ids } satisfies FlushResult
+    })
+
+    /** A session's buffered messages (in conversation order) and its memcells (in creation order). */
+    const session = Effect.fn("Memory.session")(function*(key: SessionKey) {
+      const [buffered, cells] = yield* Effect.all([buffers.buffer(key), memcells.list(key)])
+      return { ...key, buffered, memcells: cells }
+    })
+
+    return { add, flush, session } as const
+  })
+}) {}

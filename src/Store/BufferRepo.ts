@@ -1,0 +1,151 @@
+import { SqlClient, SqlSchema } from "@effect/sql"
+import { Array as Arr, Clock, Effect, Schema } from "effect"
+import { MessageIdConflict } from "../Domain/Errors.js"
+import {
+  type IncomingMessage,
+  MessageContent,
+  Role,
+  ScopeId,
+  type SessionKey,
+  type StoredMessage
+} from "../Domain/Message.js"
+import { canonicalJson } from "../Memorize/MessageIdentity.js"
+import { withBusyRetry } from "./Database.js"
+
+/** A validated message with everything the ledger needs computed up front (outside any transaction). */
+export interface PreparedMessage {
+  readonly message_id: string
+  readonly fingerprint: string
+  readonly token_count: number
+  readonly message: IncomingMessage
+}
+
+const ToolCalls = Schema.Array(Schema.Record({ key: Schema.String, value: Schema.Unknown }))
+
+const MessageRow = Schema.Struct({
+  seq: Schema.Number,
+  message_id: Schema.String,
+  app_id: ScopeId,
+  project_id: ScopeId,
+  session_id: Schema.String,
+  sender_id: Schema.String,
+  sender_name: Schema.NullOr(Schema.String),
+  role: Role,
+  timestamp: Schema.Number,
+  content: Schema.parseJson(MessageContent),
+  tool_calls: Schema.NullOr(Schema.parseJson(ToolCalls)),
+  tool_call_id: Schema.NullOr(Schema.String),
+  token_count: Schema.Number,
+  memcell_id: Schema.NullOr(Schema.String)
+})
+
+const SessionScope = Schema.Struct({ app_id: ScopeId, project_id: ScopeId, session_id: Schema.String })
+
+const ExistingRow = Schema.Struct({ message_id: Schema.String, session_id: Schema.String, fingerprint: Schema.String })
+
+/**
+ * The durable message ledger. Every accepted message is one row; a session's buffer is the set of
+ * its rows that no memcell has consumed yet.
+ */
+export class BufferRepo extends Effect.Service<BufferRepo>()("engram/BufferRepo", {
+  effect: Effect.gen(function*() {
+    const sql = yield* SqlClient.SqlClient
+
+    const selectBuffer = SqlSchema.findAll({
+      Request: SessionScope,
+      Result: MessageRow,
+      execute: (key) =>
+        sql`SELECT seq, message_id, app_id, project_id, session_id, sender_id, sender_name, role, timestamp,
+                   content, tool_calls, tool_call_id, token_count, memcell_id
+            FROM messages
+            WHERE app_id = ${key.app_id} AND project_id = ${key.project_id} AND session_id = ${key.session_id}
+              AND memcell_id IS NULL
+            ORDER BY timestamp, seq`
+    })
+
+    /**
+     * Stores a batch in one short transaction and returns how many were new. Messages already in
+     * the ledger with the same identity are skipped (a retry); the same id with other content or
+     * in another session fails the whole batch, so nothing of a conflicting request is stored.
+     */
+    const ingest = Effect.fn("BufferRepo.ingest")(function*(key: SessionKey, batch: ReadonlyArray<PreparedMessage>) {
+      const receivedAt = yield* Clock.currentTimeMillis
+      const rows = batch.map((p) => ({
+        app_id: key.app_id,
+        project_id: key.project_id,
+        message_id: p.message_id,
+        session_id: key.session_id,
+        sender_id: p.message.sender_id,
+        sender_name: p.message.sender_name ?? null,
+        role: p.message.role,
+        timestamp: p.message.timestamp,
+        content: canonicalJson(p.message.content),
+        tool_calls: p.message.tool_calls === undefined ? null : canonicalJson(p.message.tool_calls),
+        tool_call_id: p.message.tool_call_id ?? null,
+        fingerprint: p.fingerprint,
+        token_count: p.token_count,
+        received_at: receivedAt
+      }))
+      const write = Effect.gen(function*() {
+        const inserted = yield* sql<{ message_id: string }>`
+          INSERT INTO messages ${sql.insert(rows)}
+          ON CONFLICT (app_id, project_id, message_id) DO NOTHING
+          RETURNING message_id`
+        if (inserted.length === batch.length) return inserted.length
+        yield* checkSkipped(key, batch, new Set(inserted.map((r) => r.message_id)))
+        return inserted.length
+      })
+      return yield* sql.withTransaction(write).pipe(withBusyRetry("store messages"))
+    })
+
+    const selectExisting = (key: SessionKey, ids: ReadonlyArray<string>) =>
+      sql`SELECT message_id, session_id, fingerprint FROM messages
+          WHERE app_id = ${key.app_id} AND project_id = ${key.project_id} AND ${sql.in("message_id", ids)}`.pipe(
+        Effect.flatMap((rows) => Effect.orDie(Schema.decodeUnknown(Schema.Array(ExistingRow))(rows)))
+      )
+
+    /** A skipped message must be the very same message as the stored one, or the batch is refused. */
+    const checkSkipped = (key: SessionKey, batch: ReadonlyArray<PreparedMessage>, inserted: ReadonlySet<string>) =>
+      Effect.gen(function*() {
+        const skipped = batch.filter((p) => !inserted.has(p.message_id))
+        const existing = new Map(
+          (yield* selectExisting(key, Arr.dedupe(skipped.map((p) => p.message_id)))).map((r) => [r.message_id, r])
+        )
+        for (const [index, p] of batch.entries()) {
+          const row = existing.get(p.message_id)
+          if (row === undefined) continue
+          if (row.session_id !== key.session_id) {
+            return yield* new MessageIdConflict({
+              message_id: p.message_id,
+              index,
+              reason: "is already used by another session of this app and project"
+            })
+          }
+          if (row.fingerprint !== p.fingerprint) {
+            return yield* new MessageIdConflict({
+              message_id: p.message_id,
+              index,
+              reason: "is already stored with different content"
+            })
+          }
+        }
+      })
+
+    const buffer = Effect.fn("BufferRepo.buffer")(function*(key: SessionKey) {
+      const rows = yield* selectBuffer(key).pipe(Effect.catchTag("ParseError", Effect.die), withBusyRetry("read buffer"))
+      return rows as ReadonlyArray<StoredMessage>
+    })
+
+    /** Sessions holding buffered messages none of which arrived after `cutoff` (epoch ms). */
+    const idleSessions = Effect.fn("BufferRepo.idleSessions")(function*(cutoff: number) {
+      const rows = yield* sql`
+        SELECT app_id, project_id, session_id FROM messages
+        WHERE memcell_id IS NULL
+        GROUP BY app_id, project_id, session_id
+        HAVING MAX(received_at) <= ${cutoff}`.pipe(withBusyRetry("find idle sessions"))
+      return yield* Schema.decodeUnknown(Schema.Array(SessionScope))(rows).pipe(Effect.orDie)
+    })
+
+    return { ingest, buffer, idleSessions } as const
+  })
+}) {}

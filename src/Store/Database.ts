@@ -1,0 +1,74 @@
+import { SqlClient, type SqlError } from "@effect/sql"
+import { SqliteClient } from "@effect/sql-sqlite-node"
+import { Effect, Layer, Schedule } from "effect"
+import * as Fs from "node:fs"
+import * as Path from "node:path"
+import { DataDirConfig } from "../Config/EngramConfig.js"
+import { StorageError } from "../Domain/Errors.js"
+import { runMigrations } from "./Migrations.js"
+
+/** Name of the database file inside the data directory. */
+export const DATABASE_FILE = "engram.db"
+
+const pragmas = Effect.gen(function*() {
+  const sql = yield* SqlClient.SqlClient
+  // Another process may hold the write lock briefly (two servers on one file): wait for it.
+  yield* sql.unsafe("PRAGMA busy_timeout = 5000")
+  // WAL (set by the client) plus NORMAL is durable across process crashes.
+  yield* sql.unsafe("PRAGMA synchronous = NORMAL")
+  yield* sql.unsafe("PRAGMA foreign_keys = ON")
+})
+
+const migrated = (client: Layer.Layer<SqliteClient.SqliteClient | SqlClient.SqlClient, unknown>) =>
+  Layer.effectDiscard(
+    Effect.zipRight(pragmas, runMigrations).pipe(
+      Effect.mapError((cause) => new StorageError({ operation: "open database", reason: String(cause) }))
+    )
+  ).pipe(Layer.provideMerge(client), Layer.orDie)
+
+/** A database file at `filename` (created with its directory). */
+export const layerFile = (filename: string): Layer.Layer<SqlClient.SqlClient | SqliteClient.SqliteClient> =>
+  migrated(
+    Layer.unwrapEffect(
+      Effect.sync(() => {
+        Fs.mkdirSync(Path.dirname(Path.resolve(filename)), { recursive: true })
+        return SqliteClient.layer({ filename })
+      })
+    )
+  )
+
+/** A private in-memory database: for tests and throwaway runs. */
+export const layerMemory: Layer.Layer<SqlClient.SqlClient | SqliteClient.SqliteClient> = migrated(
+  SqliteClient.layer({ filename: ":memory:" })
+)
+
+/** `$ENGRAM_DATA_DIR/engram.db`. */
+export const layerConfig = Layer.unwrapEffect(
+  Effect.map(DataDirConfig, (dir) => layerFile(Path.join(dir, DATABASE_FILE)))
+)
+
+const isBusy = (error: SqlError.SqlError): boolean => {
+  const code = (error.cause as { code?: unknown } | undefined)?.code
+  return typeof code === "string" && code.startsWith("SQLITE_BUSY")
+}
+
+/**
+ * Retries a write when another process holds the database lock past the busy timeout, with
+ * jittered backoff and a limit; any other SQL failure becomes a typed StorageError.
+ */
+export const withBusyRetry = (operation: string) =>
+<A, E, R>(effect: Effect.Effect<A, E | SqlError.SqlError, R>): Effect.Effect<A, Exclude<E, SqlError.SqlError> | StorageError, R> =>
+  effect.pipe(
+    Effect.retry({
+      schedule: Schedule.exponential("20 millis").pipe(Schedule.jittered, Schedule.intersect(Schedule.recurs(6))),
+      while: (error) => isSqlError(error) && isBusy(error)
+    }),
+    Effect.catchIf(isSqlError, (error) =>
+      Effect.fail(new StorageError({ operation, reason: error.message + describeCause(error.cause) })))
+  ) as Effect.Effect<A, Exclude<E, SqlError.SqlError> | StorageError, R>
+
+const isSqlError = (error: unknown): error is SqlError.SqlError =>
+  typeof error === "object" && error !== null && (error as { _tag?: unknown })._tag === "SqlError"
+
+const describeCause = (cause: unknown): string =>
+  cause instanceof Error ? `: ${cause.message}` : ""

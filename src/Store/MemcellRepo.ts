@@ -1,0 +1,77 @@
+import { SqlClient } from "@effect/sql"
+import { Clock, Data, Effect, Schema } from "effect"
+import { Memcell } from "../Domain/Memcell.js"
+import type { SessionKey } from "../Domain/Message.js"
+import { withBusyRetry } from "./Database.js"
+
+/** A memcell about to be committed. */
+export interface NewMemcell {
+  readonly memcell_id: string
+  readonly message_ids: ReadonlyArray<string>
+  readonly sender_ids: ReadonlyArray<string>
+  readonly timestamp: number
+}
+
+/**
+ * Some message of a planned memcell was consumed by another writer between our read and our
+ * commit. Internal to memorize: the cycle retries from a fresh read.
+ */
+export class StaleBuffer extends Data.TaggedError("StaleBuffer")<{ readonly memcell_id: string }> {}
+
+const MemcellRow = Schema.Struct({
+  ...Memcell.fields,
+  message_ids: Schema.parseJson(Schema.Array(Schema.String)),
+  sender_ids: Schema.parseJson(Schema.Array(Schema.String))
+})
+
+export class MemcellRepo extends Effect.Service<MemcellRepo>()("engram/MemcellRepo", {
+  effect: Effect.gen(function*() {
+    const sql = yield* SqlClient.SqlClient
+
+    /**
+     * The memorize commit: one transaction inserts the memcells and marks exactly their messages
+     * consumed, as a compare-and-set: every message must still be unconsumed, otherwise the whole
+     * transaction rolls back with StaleBuffer. No lock is needed for correctness; two writers (or
+     * two processes) can never put one message into two memcells, and none is dropped.
+     */
+    const commit = Effect.fn("MemcellRepo.commit")(function*(key: SessionKey, cells: ReadonlyArray<NewMemcell>) {
+      const createdAt = yield* Clock.currentTimeMillis
+      const write = Effect.forEach(cells, (cell) =>
+        Effect.gen(function*() {
+          const claimed = yield* sql<{ message_id: string }>`
+            UPDATE messages SET memcell_id = ${cell.memcell_id}
+            WHERE app_id = ${key.app_id} AND project_id = ${key.project_id} AND session_id = ${key.session_id}
+              AND memcell_id IS NULL AND ${sql.in("message_id", cell.message_ids)}
+            RETURNING message_id`
+          if (claimed.length !== cell.message_ids.length) {
+            return yield* new StaleBuffer({ memcell_id: cell.memcell_id })
+          }
+          yield* sql`INSERT INTO memcells ${
+            sql.insert({
+              memcell_id: cell.memcell_id,
+              app_id: key.app_id,
+              project_id: key.project_id,
+              session_id: key.session_id,
+              message_ids: JSON.stringify(cell.message_ids),
+              sender_ids: JSON.stringify(cell.sender_ids),
+              timestamp: cell.timestamp,
+              created_at: createdAt
+            })
+          }`
+        }), { discard: true })
+      yield* sql.withTransaction(write).pipe(withBusyRetry("commit memcells"))
+    })
+
+    /** A session's memcells in creation order. */
+    const list = Effect.fn("MemcellRepo.list")(function*(key: SessionKey) {
+      const rows = yield* sql`
+        SELECT memcell_id, app_id, project_id, session_id, message_ids, sender_ids, timestamp, created_at
+        FROM memcells
+        WHERE app_id = ${key.app_id} AND project_id = ${key.project_id} AND session_id = ${key.session_id}
+        ORDER BY rowid`.pipe(withBusyRetry("list memcells"))
+      return yield* Schema.decodeUnknown(Schema.Array(MemcellRow))(rows).pipe(Effect.orDie)
+    })
+
+    return { commit, list } as const
+  })
+}) {}

@@ -1,0 +1,13 @@
+import { Migrator } from "@effect/sql"
+import { Effect } from "effect"
+import ledger from "./migrations/0001_ledger.js"
+
+/** Every schema change, in order. Add new ones at the end; never edit an applied one. */
+export const migrations = Migrator.fromRecord({
+  "0001_ledger": ledger
+})
+
+/** Runs pending migrations; no schema dump (that would shell out to the sqlite3 binary). */
+export const runMigrations = Migrator.make({})({ loader: migrations, table: "engram_migrations" }).pipe(
+  Effect.withSpan("Database.migrate")
+)

@@ -1,0 +1,161 @@
+import { Effect } from "effect"
+import model from "wink-eng-lite-web-model"
+import winkNLP from "wink-nlp"
+
+/**
+ * Runs of Han, Hiragana, Katakana (with the prolonged-sound mark) and Hangul. These scripts are
+ * written without spaces (or, for Hangul, with agglutinated particles), so they are indexed by
+ * overlapping character bigrams, the usual dictionary-free approach (as in Lucene's CJK analyzer).
+ */
+const CJK_RUN = /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Hangul}\u30fc]+/gu
+const HAS_CJK = /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Hangul}]/u
+const HIRAGANA = /^\p{Script=Hiragana}+$/u
+/** Anything worth tokenizing at all: a letter or a digit. Emoji-only or blank text skips wink. */
+const HAS_WORD_CHARACTER = /[\p{L}\p{N}]/u
+/** Numbers, versions, dates and the like carry no topic on their own. */
+const NUMERIC_ONLY = /^[\p{N}.,:/_+-]+$/u
+const APOSTROPHE = /['\u2019]/
+/** Letter/digit runs inside a token that also holds CJK text (e.g. "Postgres的复制"). */
+const NON_CJK_WORD = /[\p{L}\p{N}][\p{L}\p{N}'\u2019.-]*/gu
+/** CJK sentence enders, which wink's English sentence splitter does not know. */
+const CJK_SENTENCE_END = /(?<=[\u3002\uff01\uff1f])/u
+
+/** Above this many distinct entries a memo is simply dropped: cheap, bounded, and rarely hit. */
+const WORD_MEMO_LIMIT = 50_000
+const TERMS_MEMO_LIMIT = 4_096
+/** Long texts are rare and rarely repeated; memoizing them would only pin memory. */
+const TERMS_MEMO_MAX_TEXT = 4_000
+
+/**
+ * Bigrams of a CJK run; a one-character run is kept whole. Pure-hiragana bigrams are skipped:
+ * in Japanese they are nearly always particles and inflections (の, です, ました), the CJK
+ * counterpart of stop words.
+ */
+const cjkTerms = (run: string, out: Array<string>): void => {
+  const chars = Array.from(run)
+  if (chars.length === 1) {
+    if (!HIRAGANA.test(chars[0]!)) out.push(chars[0]!)
+    return
+  }
+  for (let i = 0; i + 1 < chars.length; i++) {
+    const bigram = chars[i]! + chars[i + 1]!
+    if (!HIRAGANA.test(bigram)) out.push(bigram)
+  }
+}
+
+/**
+ * Text analysis shared by boundary detection, extraction and search: one wink-nlp instance
+ * (English lite model) built per layer. All methods are synchronous and pure (their memos only
+ * save work), because they run on every message.
+ */
+export class Lexicon extends Effect.Service<Lexicon>()("engram/Lexicon", {
+  sync: () => {
+    // Only sentence boundaries are needed; POS tagging and NER would roughly double the cost.
+    const nlp = winkNLP(model, ["sbd"])
+    const its = nlp.its
+    const stemmer = model.addons.stem as unknown as (word: string) => string
+
+    // Porter stemming is the most expensive step per token, and a conversation's vocabulary is small.
+    const stemMemo = new Map<string, string>()
+    const stem = (normal: string): string => {
+      let stemmed = stemMemo.get(normal)
+      if (stemmed === undefined) {
+        if (stemMemo.size >= WORD_MEMO_LIMIT) stemMemo.clear()
+        stemmed = stemmer(normal)
+        stemMemo.set(normal, stemmed)
+      }
+      return stemmed
+    }
+
+    /** The term of a lowercased content word, or undefined when it is too short or only digits. */
+    const contentTerm = (normal: string): string | undefined => {
+      if (normal.length < 2 || NUMERIC_ONLY.test(normal)) return undefined
+      const stemmed = stem(normal)
+      return stemmed.length < 2 ? undefined : stemmed
+    }
+
+    // Stop-word status of a word seen outside a normal wink token ("I'm" → "i", "Postgres的" → "postgres").
+    const stopMemo = new Map<string, boolean>()
+    const isStopWord = (word: string): boolean => {
+      let stop = stopMemo.get(word)
+      if (stop === undefined) {
+        if (stopMemo.size >= WORD_MEMO_LIMIT) stopMemo.clear()
+        const tokens = nlp.readDoc(word).tokens()
+        stop = tokens.length() === 1 && tokens.itemAt(0).out(its.stopWordFlag) === true
+        stopMemo.set(word, stop)
+      }
+      return stop
+    }
+
+    const looseWordTerm = (word: string): string | undefined => {
+      const lower = word.toLowerCase()
+      return isStopWord(lower) ? undefined : contentTerm(lower)
+    }
+
+    const pushDefined = (out: Array<string>, term: string | undefined) => {
+      if (term !== undefined) out.push(term)
+    }
+
+    const tokenTerms = (type: string, normal: string, stop: boolean, out: Array<string>): void => {
+      if (HAS_CJK.test(normal)) {
+        // wink files CJK as "unk", possibly glued to Latin words and CJK punctuation.
+        for (const run of normal.match(CJK_RUN) ?? []) cjkTerms(run, out)
+        for (const word of normal.replace(CJK_RUN, " ").match(NON_CJK_WORD) ?? []) pushDefined(out, looseWordTerm(word))
+        return
+      }
+      if (type === "hashtag") return pushDefined(out, looseWordTerm(normal.slice(1)))
+      if (type !== "word" || stop) return
+      // wink keeps some contractions whole ("i'm", "you're") and possessives ("alice's"): keep the base.
+      const apostrophe = normal.search(APOSTROPHE)
+      if (apostrophe >= 0) return pushDefined(out, looseWordTerm(normal.slice(0, apostrophe)))
+      pushDefined(out, contentTerm(normal))
+    }
+
+    const computeTerms = (text: string): ReadonlyArray<string> => {
+      if (!HAS_WORD_CHARACTER.test(text)) return []
+      const tokens = nlp.readDoc(text).tokens()
+      // Whole-column reads are several times faster than per-token `each` callbacks.
+      const types = tokens.out(its.type) as ReadonlyArray<string>
+      const normals = tokens.out(its.normal) as ReadonlyArray<string>
+      const stops = tokens.out(its.stopWordFlag) as ReadonlyArray<boolean>
+      const out: Array<string> = []
+      for (let i = 0; i < normals.length; i++) tokenTerms(types[i]!, normals[i]!, stops[i]!, out)
+      return out
+    }
+
+    // Detectors re-read the same buffered messages on every arrival, so whole texts are memoized too.
+    const termsMemo = new Map<string, ReadonlyArray<string>>()
+
+    /**
+     * Lowercased Porter stems of the content words of `text`, in text order and with repeats:
+     * stop words, punctuation, numbers, emoji, URLs and one-character tokens are dropped; hashtags
+     * count as their word; CJK runs give character bigrams. English stemming only: other Latin-script
+     * languages are lowercased and lightly (often wrongly) suffix-stripped.
+     */
+    const terms = (text: string): ReadonlyArray<string> => {
+      if (text.length > TERMS_MEMO_MAX_TEXT) return computeTerms(text)
+      let cached = termsMemo.get(text)
+      if (cached === undefined) {
+        if (termsMemo.size >= TERMS_MEMO_LIMIT) termsMemo.clear()
+        cached = Object.freeze(computeTerms(text))
+        termsMemo.set(text, cached)
+      }
+      return cached
+    }
+
+    /** Sentences of `text`, trimmed and non-empty; also split after CJK full stops (。！？). */
+    const sentences = (text: string): ReadonlyArray<string> => {
+      if (text.trim().length === 0) return []
+      const out: Array<string> = []
+      for (const sentence of nlp.readDoc(text).sentences().out()) {
+        for (const part of sentence.split(CJK_SENTENCE_END)) {
+          const trimmed = part.trim()
+          if (trimmed.length > 0) out.push(trimmed)
+        }
+      }
+      return out
+    }
+
+    return { terms, sentences } as const
+  }
+}) {}

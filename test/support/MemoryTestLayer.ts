@@ -1,0 +1,48 @@
+import type { SqlClient } from "@effect/sql"
+import { ConfigProvider, Layer } from "effect"
+import type { FakeLlm, FakeLlmHandler } from "../../src/Llm/FakeLlm.js"
+import { fakeLlmLayer } from "../../src/Llm/FakeLlm.js"
+import { LlmBoundaryDetector } from "../../src/Memorize/LlmBoundaryDetector.js"
+import { Memory } from "../../src/Memorize/Memory.js"
+import { SessionLock } from "../../src/Memorize/SessionLock.js"
+import { BufferRepo } from "../../src/Store/BufferRepo.js"
+import * as Database from "../../src/Store/Database.js"
+import { MemcellRepo } from "../../src/Store/MemcellRepo.js"
+import type { TokenCounter } from "../../src/Text/TokenCounter.js"
+
+/** Settings as they would come from `ENGRAM_*` variables. */
+export const configLayer = (env: Record<string, string> = {}) =>
+  Layer.setConfigProvider(ConfigProvider.fromMap(new Map(Object.entries(env)), { pathDelim: "_" }))
+
+export interface MemoryTestOptions {
+  readonly llm: FakeLlmHandler
+  /** Defaults to the real per-session lock. */
+  readonly lock?: "real" | "noop"
+  /** Defaults to a private in-memory database. */
+  readonly database?: Layer.Layer<SqlClient.SqlClient>
+  readonly env?: Record<string, string>
+}
+
+/**
+ * Memory on real SQLite with the deterministic fake model behind the LLM boundary detector.
+ * TokenCounter is left to the caller so a test file can build it once (it takes ~250 ms).
+ */
+export const memoryTestLayer = (
+  options: MemoryTestOptions
+): Layer.Layer<Memory | BufferRepo | MemcellRepo | FakeLlm | SessionLock | SqlClient.SqlClient, never, TokenCounter> => {
+  const config = configLayer(options.env)
+  const lock = options.lock === "noop" ? SessionLock.noop : SessionLock.layerConfig
+  const repos = Layer.mergeAll(BufferRepo.Default, MemcellRepo.Default).pipe(
+    Layer.provideMerge(options.database ?? Database.layerMemory)
+  )
+  const llm = fakeLlmLayer(options.llm)
+  return Memory.Default.pipe(
+    Layer.provideMerge(Layer.mergeAll(repos, LlmBoundaryDetector.layer.pipe(Layer.provideMerge(llm)), lock)),
+    Layer.provide(config),
+    Layer.orDie
+  )
+}
+
+/** A boundary answer as the model would give it. */
+export const boundaryAnswer = (boundaries: ReadonlyArray<number>) =>
+  JSON.stringify({ reasoning: "test", boundaries, should_wait: false })
