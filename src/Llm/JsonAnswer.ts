@@ -10,8 +10,38 @@ const THINK_BLOCK = /<think>[\s\S]*?<\/think>/gi
 const FENCED_BLOCK = /```([A-Za-z0-9_-]*)[ \t]*\r?\n?([\s\S]*?)```/g
 
 /**
+ * Each top-level balanced `{...}` in `text`, skipping braces inside JSON strings. Catches an
+ * answer object that sits next to other braces (an example, a second object).
+ */
+const balancedObjects = (text: string): ReadonlyArray<string> => {
+  const objects: Array<string> = []
+  let depth = 0
+  let start = -1
+  let inString = false
+  let escaped = false
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i]
+    if (inString) {
+      if (escaped) escaped = false
+      else if (ch === "\\") escaped = true
+      else if (ch === "\"") inString = false
+    } else if (ch === "\"") {
+      inString = depth > 0
+    } else if (ch === "{") {
+      if (depth === 0) start = i
+      depth++
+    } else if (ch === "}" && depth > 0) {
+      depth--
+      if (depth === 0) objects.push(text.slice(start, i + 1))
+    }
+  }
+  return objects
+}
+
+/**
  * Texts that may hold the JSON answer, most specific first: fenced ```json blocks, other fenced
- * blocks, the whole text, then the span from the first `{` to the last `}`.
+ * blocks, the whole text, the span from the first `{` to the last `}`, then each balanced
+ * top-level object.
  */
 export const jsonCandidates = (text: string): ReadonlyArray<string> => {
   const cleaned = text.replace(/^\uFEFF/, "").replace(THINK_BLOCK, "").trim()
@@ -28,6 +58,7 @@ export const jsonCandidates = (text: string): ReadonlyArray<string> => {
   const first = cleaned.indexOf("{")
   const last = cleaned.lastIndexOf("}")
   if (first !== -1 && last > first) candidates.push(cleaned.slice(first, last + 1))
+  candidates.push(...balancedObjects(cleaned))
   return Array.from(new Set(candidates))
 }
 

@@ -34,6 +34,11 @@ describe("decodeJsonAnswer", () => {
     expect(decode(text)).toEqual(Either.right({ boundaries: [2] }))
   })
 
+  it("finds one object among several, ignoring braces inside strings", () => {
+    const text = "Example: {\"note\": \"use } carefully\"}. Answer: {\"boundaries\": [5]}"
+    expect(decode(text)).toEqual(Either.right({ boundaries: [5] }))
+  })
+
   it("fails with a reason when there is no JSON", () => {
     expect(decode("I cannot decide.")).toEqual(Either.left("the answer contains no valid JSON"))
     expect(decode("   ")).toEqual(Either.left("the answer is empty"))

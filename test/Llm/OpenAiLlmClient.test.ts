@@ -1,11 +1,12 @@
 import { NodeHttpClient } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
-import { Duration, Effect, Option, Redacted } from "effect"
+import { ConfigProvider, Duration, Effect, Layer, Option, Redacted } from "effect"
 import type { LlmSettings } from "../../src/Config/EngramConfig.js"
-import type { ChatRequest } from "../../src/Llm/LlmClient.js"
+import { type ChatRequest, LlmClient } from "../../src/Llm/LlmClient.js"
 import {
   isRetryableStatus,
   makeOpenAiLlmClient,
+  OpenAiLlmClient,
   type OpenAiLlmClientOptions,
   parseRetryAfter
 } from "../../src/Llm/OpenAiLlmClient.js"
@@ -220,4 +221,55 @@ describe("retry helpers", () => {
     expect(parseRetryAfter("soon", now)).toEqual(Option.none())
     expect(parseRetryAfter(undefined, now)).toEqual(Option.none())
   })
+})
+
+describe("OpenAiLlmClient.layerConfig", () => {
+  it.scopedLive("reads ENGRAM_LLM_* settings", () =>
+    Effect.gen(function*() {
+      const server = yield* makeFakeLlmServer()
+      yield* server.script(FakeReply.answer("configured"))
+      const config = ConfigProvider.fromMap(
+        new Map([["ENGRAM.LLM_BASE_URL", `${server.baseUrl}/`], ["ENGRAM.LLM_MODEL", "from-env"]])
+      )
+      const response = yield* Effect.flatMap(LlmClient, (llm) => llm.chat(request)).pipe(
+        Effect.provide(OpenAiLlmClient.layerConfig(fast).pipe(Layer.provide(NodeHttpClient.layerUndici))),
+        Effect.withConfigProvider(config)
+      )
+      expect(response.content).toBe("configured")
+      expect((yield* server.requests)[0]?.body).toMatchObject({ model: "from-env" })
+    }))
+
+  it.effect("fails with a ConfigError when no model is configured", () =>
+    Effect.gen(function*() {
+      const error = yield* Effect.flip(
+        Effect.flatMap(LlmClient, (llm) => Effect.succeed(llm.model)).pipe(
+          Effect.provide(OpenAiLlmClient.layerConfig().pipe(Layer.provide(NodeHttpClient.layerUndici))),
+          Effect.withConfigProvider(ConfigProvider.fromMap(new Map()))
+        )
+      )
+      expect(error._op).toBe("MissingData")
+    }))
+})
+
+describe("FakeLlmServer", () => {
+  it.scopedLive("serves scripted embeddings, strips /v1 and records every request", () =>
+    Effect.gen(function*() {
+      const server = yield* makeFakeLlmServer()
+      yield* server.scriptFor("/embeddings", FakeReply.embeddings([[1, 2]]), FakeReply.missingFields)
+      const post = (path: string) =>
+        Effect.promise(async () => {
+          const response = await fetch(server.baseUrl + path, { method: "POST", body: "{\"input\":\"x\"}" })
+          return { status: response.status, body: await response.text() }
+        })
+
+      const first = yield* post("/v1/embeddings")
+      expect(first.status).toBe(200)
+      expect(JSON.parse(first.body).data[0].embedding).toEqual([1, 2])
+      expect(JSON.parse((yield* post("/embeddings")).body).data[0].embedding).toBeUndefined()
+      expect((yield* post("/embeddings")).status).toBe(400)
+      expect((yield* post("/other")).status).toBe(404)
+      const requests = yield* server.requests
+      expect(requests.map((r) => r.path)).toEqual(["/embeddings", "/embeddings", "/embeddings", "/other"])
+      expect(requests[0]?.body).toEqual({ input: "x" })
+    }))
 })
