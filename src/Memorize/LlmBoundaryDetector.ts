@@ -1,4 +1,5 @@
 import { Effect, Either, Layer } from "effect"
+import { MemorizeSettingsConfig } from "../Config/EngramConfig.js"
 import { LlmMalformedAnswer } from "../Domain/Errors.js"
 import { decodeJsonAnswer } from "../Llm/JsonAnswer.js"
 import { LlmClient } from "../Llm/LlmClient.js"
@@ -9,6 +10,7 @@ import {
   type BoundaryPromptLine,
   boundaryUserPrompt
 } from "../Llm/Prompts.js"
+import { makeZonedCalendar, type ZonedCalendar } from "../Text/Calendar.js"
 import { BoundaryDetector, type DetectorMessage, normalizeBoundaries } from "./BoundaryDetector.js"
 
 /** Malformed answers are often one-off sampling accidents; a few fresh calls usually fix them. */
@@ -22,46 +24,16 @@ export interface LlmBoundaryDetectorOptions {
   readonly timeZone?: string
 }
 
-const pad = (n: number, width = 2) => String(n).padStart(width, "0")
-
-/**
- * ISO-8601 with seconds and the zone's offset (`Z` for UTC), e.g. `2024-05-01T09:30:00+02:00`.
- * Local wall time rather than UTC so the model sees the same calendar date the user does.
- */
-export const formatTimestamp = (epochMs: number, timeZone: string): string => {
-  const parts = new Intl.DateTimeFormat("en-CA", {
-    timeZone,
-    hourCycle: "h23",
-    year: "numeric",
-    month: "2-digit",
-    day: "2-digit",
-    hour: "2-digit",
-    minute: "2-digit",
-    second: "2-digit"
-  }).formatToParts(new Date(epochMs))
-  const part = (type: Intl.DateTimeFormatPartTypes) => Number(parts.find((p) => p.type === type)?.value ?? 0)
-  const [year, month, day, hour, minute, second] = [
-    part("year"),
-    part("month"),
-    part("day"),
-    part("hour"),
-    part("minute"),
-    part("second")
-  ]
-  const wholeSecondMs = Math.floor(epochMs / 1000) * 1000
-  const offsetMinutes = Math.round((Date.UTC(year, month - 1, day, hour, minute, second) - wholeSecondMs) / 60_000)
-  const offset = offsetMinutes === 0
-    ? "Z"
-    : `${offsetMinutes < 0 ? "-" : "+"}${pad(Math.floor(Math.abs(offsetMinutes) / 60))}:${pad(Math.abs(offsetMinutes) % 60)}`
-  return `${pad(year, 4)}-${pad(month)}-${pad(day)}T${pad(hour)}:${pad(minute)}:${pad(second)}${offset}`
-}
+/** ISO-8601 with the zone's offset; see `makeZonedCalendar`. */
+export const formatTimestamp = (epochMs: number, timeZone: string): string =>
+  makeZonedCalendar(timeZone).isoWithOffset(epochMs)
 
 export const toPromptLines = (
   messages: ReadonlyArray<DetectorMessage>,
-  timeZone: string
+  calendar: ZonedCalendar
 ): ReadonlyArray<BoundaryPromptLine> =>
   messages.map((message) => ({
-    timestamp: formatTimestamp(message.timestamp, timeZone),
+    timestamp: calendar.isoWithOffset(message.timestamp),
     sender: message.sender_name !== null && message.sender_name.trim().length > 0 ? message.sender_name : message.sender_id,
     content: message.text
   }))
@@ -72,7 +44,7 @@ const decodeBoundaryAnswer = decodeJsonAnswer(BoundaryAnswer)
 export const makeLlmBoundaryDetector = (options: LlmBoundaryDetectorOptions = {}) =>
   Effect.gen(function*() {
     const llm = yield* LlmClient
-    const timeZone = options.timeZone ?? "UTC"
+    const calendar = makeZonedCalendar(options.timeZone ?? "UTC")
 
     const detect = Effect.fn("LlmBoundaryDetector.detect")(function*(messages: ReadonlyArray<DetectorMessage>) {
       const n = messages.length
@@ -86,7 +58,7 @@ export const makeLlmBoundaryDetector = (options: LlmBoundaryDetectorOptions = {}
         json: true,
         messages: [
           { role: "system", content: BOUNDARY_SYSTEM_PROMPT },
-          { role: "user", content: boundaryUserPrompt(toPromptLines(messages, timeZone)) }
+          { role: "user", content: boundaryUserPrompt(toPromptLines(messages, calendar)) }
         ]
       } as const
 
@@ -112,5 +84,10 @@ export const makeLlmBoundaryDetector = (options: LlmBoundaryDetectorOptions = {}
 
 export const LlmBoundaryDetector = {
   layer: Layer.effect(BoundaryDetector, makeLlmBoundaryDetector()),
-  layerWith: (options: LlmBoundaryDetectorOptions) => Layer.effect(BoundaryDetector, makeLlmBoundaryDetector(options))
+  layerWith: (options: LlmBoundaryDetectorOptions) => Layer.effect(BoundaryDetector, makeLlmBoundaryDetector(options)),
+  /** Shows timestamps in ENGRAM_TIME_ZONE, the zone whose dates also force cuts in code. */
+  layerConfig: Layer.unwrapEffect(
+    Effect.map(MemorizeSettingsConfig, (settings) =>
+      Layer.effect(BoundaryDetector, makeLlmBoundaryDetector({ timeZone: settings.timeZone })))
+  )
 } as const

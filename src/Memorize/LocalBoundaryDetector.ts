@@ -5,125 +5,159 @@
  * segmenter (Hearst, 1997) adapted to chat, where the unit is a message rather than a sentence:
  *
  * 1. Each message becomes a bag of terms from `Lexicon.terms` (English Porter stems of content
- *    words; CJK runs as character bigrams), weighted `(1 + ln tf) · ln(1 + n / df)` with document
- *    frequencies taken over this conversation, so words that appear everywhere ("thanks", "okay",
- *    the product's name) count for little. Each message vector is L2-normalized so a long pasted
- *    log does not outweigh the short turns around it.
- * 2. At every gap between consecutive messages, the summed vectors of up to `blockSize` messages
- *    on each side (fewer near the ends; messages without terms are skipped over) are compared by
- *    cosine similarity.
- * 3. Each local minimum of that curve gets a depth score, `peakLeft + peakRight − 2·valley`, the
- *    peaks found by climbing while the similarity keeps rising. A gap is a cut when its depth is
- *    above `mean − sd·cutoffSdFactor` of the minima's depths, above `minDepth`, and the valley is
- *    at most `1 − minRelativeDepth` of the average peak. The absolute and relative floors keep a
- *    uniform single-topic chat, whose curve only wobbles, from being cut at all.
- * 4. Cuts are taken deepest first, keeping `minSegmentMessages` between cuts and
- *    `minTrailingMessages` after the last one, so a topic that has just started is not closed on
- *    the strength of one message.
+ *    words, CJK runs as character bigrams), weighted `1 + ln tf`. Its vector is normalized to a
+ *    length that grows with its content up to `fullMessageTerms` terms, so a pasted log weighs no
+ *    more than an ordinary turn and "ok" or "thanks!" weigh almost nothing.
+ * 2. At every gap between consecutive messages, the summed vectors of about `blockSize` full
+ *    messages on each side (fewer near the ends; messages without terms are skipped over) are
+ *    compared by cosine similarity.
+ * 3. The similarity curve is smoothed, and each local minimum gets a depth score,
+ *    `peakLeft + peakRight − 2·valley`, the peaks found by climbing while the similarity keeps
+ *    rising. A valley is a candidate when its depth is at least `mean − sd·cutoffSdFactor` of all
+ *    depths and `minDepth`, and it falls at least `minRelativeDepth` of the way from its peaks to
+ *    zero. The floors keep a uniform single-topic chat, whose curve only wobbles, in one piece.
+ *    The cut goes at the lowest unsmoothed gap next to the valley, and past any acknowledgement
+ *    ("ok", "got it", an emoji) that follows it, since those close a topic rather than open one.
+ * 4. Candidates are taken deepest first, keeping `minSegmentMessages` between cuts and at least
+ *    `minTrailingMessages` full messages after the last one, so a topic that has just started is
+ *    not split off on the strength of one message (the caller asks again as messages arrive).
  * 5. Independently, a silence of at least `timeGapMs` is a cut when the similarity across it is at
- *    most `timeGapMaxSimilarity` (a conversation resumed on the same subject stays whole). Time
- *    cuts ignore the size rules: a long silence is evidence on its own.
+ *    most `timeGapMaxSimilarity`: a conversation resumed on the same subject stays whole. Time
+ *    cuts ignore the size rules, since a long silence is evidence on its own.
  *
  * What it does not do: it sees word overlap only. Synonyms and paraphrases ("car" / "vehicle"),
- * pronouns and other coreference ("let's go back to that"), and topic shifts inside one message
- * are invisible to it. Stemming is English only: other Latin-script languages are matched on
- * lowercased, lightly suffix-stripped words; Chinese, Japanese and Korean only through character
- * bigrams, with no dictionary segmentation. Very short conversations (fewer than about
- * `2 · minSegmentMessages + 1` messages with content) are never cut lexically. It is pure,
- * deterministic and never fails.
+ * words shared by accident ("book a table" / "a good book"), pronouns and other coreference
+ * ("let's get back to that"), and topic shifts inside one message are all invisible to it.
+ * Stemming is English only: other Latin-script languages match on lowercased, lightly
+ * suffix-stripped words; Chinese, Japanese and Korean only through character bigrams, with no
+ * dictionary segmentation. Topics need a few messages of their own to be found: a two-turn aside
+ * usually stays with its neighbours. It is pure, deterministic and never fails; a few hundred
+ * messages take a few milliseconds once `Lexicon` has seen their text.
  */
 import { Effect, Layer } from "effect"
 import { Lexicon } from "../Text/Lexicon.js"
 import { BoundaryDetector, type DetectorMessage, normalizeBoundaries } from "./BoundaryDetector.js"
 
 export interface LocalBoundaryDetectorOptions {
-  /** Messages compared on each side of a gap. Default 3: chat turns are short, topics shorter than TextTiling's paragraphs. */
+  /**
+   * Messages compared on each side of a gap, counted in full messages (see `fullMessageTerms`).
+   * Default 3: enough text to compare, and still shorter than most topics.
+   */
   readonly blockSize?: number
+  /**
+   * A message with at least this many terms counts as one full message; shorter ones ("ok",
+   * "thanks!") count as a fraction, both in how much they weigh and in how much of a block they
+   * fill. Plays the role of TextTiling's fixed-length pseudo-sentences. Default 6.
+   */
+  readonly fullMessageTerms?: number
+  /** Rounds of 3-point moving-average smoothing of the similarity curve. Default 1 (as Hearst). */
+  readonly smoothingRounds?: number
   /** Fewest messages before the first cut and between two cuts. Default 2 (one exchange). */
   readonly minSegmentMessages?: number
-  /** Fewest messages after the last lexical cut: a new topic needs this much evidence. Default 3. */
+  /**
+   * Evidence a new topic needs before it is cut off from the previous one: the messages after the
+   * last lexical cut must add up to this many full messages (so "ok" and emoji do not count). Default 3.
+   */
   readonly minTrailingMessages?: number
-  /** Depth cutoff is `mean − sd · cutoffSdFactor` of the local minima's depths. Default 0.5 (Hearst's). */
+  /**
+   * Depth cutoff is `mean − sd · cutoffSdFactor` of the valleys' depths. Default 1, more liberal
+   * than Hearst's 0.5, which drops the shallowest real shift when every valley is real; the two
+   * floors below do the pruning.
+   */
   readonly cutoffSdFactor?: number
-  /** Absolute floor on a cut's depth score (similarities are in [0, 1]). Default 0.15. */
+  /** Absolute floor on a cut's depth score (similarities are in [0, 1]). Default 0.1. */
   readonly minDepth?: number
-  /** How far the valley must fall below its peaks: `depth / (peakLeft + peakRight)`, in [0, 1]. Default 0.5. */
+  /**
+   * How far the valley must fall below its peaks, `depth / (peakLeft + peakRight)` in [0, 1].
+   * Default 0.4: the valley keeps at most 60% of its peaks' similarity. This, not the absolute
+   * floor, is what keeps a single-topic chat whole, since its curve only wobbles.
+   */
   readonly minRelativeDepth?: number
   /** A silence at least this long (milliseconds) may cut on its own. Default 4 hours. */
   readonly timeGapMs?: number
-  /** ...when the similarity across the silence is at most this. Default 0.1. */
+  /** ...when the (unsmoothed) similarity across the silence is at most this. Default 0.1. */
   readonly timeGapMaxSimilarity?: number
 }
 
 export const defaultLocalBoundaryDetectorOptions: Required<LocalBoundaryDetectorOptions> = {
   blockSize: 3,
+  fullMessageTerms: 6,
+  smoothingRounds: 1,
   minSegmentMessages: 2,
   minTrailingMessages: 3,
-  cutoffSdFactor: 0.5,
-  minDepth: 0.15,
-  minRelativeDepth: 0.5,
+  cutoffSdFactor: 1,
+  minDepth: 0.1,
+  minRelativeDepth: 0.4,
   timeGapMs: 4 * 60 * 60 * 1000,
   timeGapMaxSimilarity: 0.1
 }
 
-/** A message as weighted term ids, L2-normalized; empty when it has no terms. */
+/** A block never reaches further than this many blocks' worth of messages, however thin they are. */
+const MAX_BLOCK_SPAN_FACTOR = 3
+/** Messages with at most this many terms ("ok", "thanks!", "got it") acknowledge; they do not open topics. */
+const ACKNOWLEDGEMENT_MAX_TERMS = 2
+const TIE = 1e-9
+
+/** A message as term ids with weights; empty when it has no terms. */
 interface SparseVector {
   readonly ids: Int32Array
   readonly weights: Float64Array
 }
 
-const messageVectors = (messageTerms: ReadonlyArray<ReadonlyArray<string>>): {
+interface AnalyzedMessages {
   readonly vectors: ReadonlyArray<SparseVector>
+  /** How much of a full message each one is, in [0, 1]. */
+  readonly contentWeights: ReadonlyArray<number>
   readonly vocabularySize: number
-} => {
-  const n = messageTerms.length
+}
+
+/**
+ * `(1 + ln tf)` per term, scaled to length `contentWeight`. No idf: within one conversation the
+ * words every message repeats are the topic itself, and discounting them hid single-topic cohesion.
+ */
+const analyze = (messageTerms: ReadonlyArray<ReadonlyArray<string>>, fullMessageTerms: number): AnalyzedMessages => {
   const termIds = new Map<string, number>()
-  const documentFrequency: Array<number> = []
-  const counts = messageTerms.map((terms) => {
+  const contentWeights: Array<number> = []
+  const vectors = messageTerms.map((terms): SparseVector => {
     const tf = new Map<number, number>()
     for (const term of terms) {
       let id = termIds.get(term)
       if (id === undefined) {
         id = termIds.size
         termIds.set(term, id)
-        documentFrequency.push(0)
       }
-      const seen = tf.get(id)
-      if (seen === undefined) documentFrequency[id]!++
-      tf.set(id, (seen ?? 0) + 1)
+      tf.set(id, (tf.get(id) ?? 0) + 1)
     }
-    return tf
-  })
-  const vectors = counts.map((tf): SparseVector => {
+    const contentWeight = Math.min(1, terms.length / Math.max(1, fullMessageTerms))
+    contentWeights.push(contentWeight)
     const ids = new Int32Array(tf.size)
     const weights = new Float64Array(tf.size)
     let norm = 0
     let k = 0
     for (const [id, count] of tf) {
-      const weight = (1 + Math.log(count)) * Math.log(1 + n / documentFrequency[id]!)
+      const weight = 1 + Math.log(count)
       ids[k] = id
       weights[k] = weight
       norm += weight * weight
       k++
     }
-    norm = Math.sqrt(norm)
-    for (let j = 0; j < weights.length; j++) weights[j]! /= norm
+    const scale = norm === 0 ? 0 : contentWeight / Math.sqrt(norm)
+    for (let j = 0; j < weights.length; j++) weights[j]! *= scale
     return { ids, weights }
   })
-  return { vectors, vocabularySize: termIds.size }
+  return { vectors, contentWeights, vocabularySize: termIds.size }
 }
 
 /**
- * Cosine similarity of the blocks on each side of every gap (`sims[i]` is the gap after message
- * i, 0-based), or NaN where one side has no terms at all.
+ * Cosine similarity of the blocks on each side of every gap (`sims[i]` is the gap after message i,
+ * 0-based), or NaN where one side has no terms at all. A block takes the nearest messages with
+ * terms until it holds `blockSize` full messages.
  */
-export const gapSimilarities = (
-  messageTerms: ReadonlyArray<ReadonlyArray<string>>,
-  blockSize: number
-): Float64Array => {
-  const n = messageTerms.length
+const blockSimilarities = (messages: AnalyzedMessages, blockSize: number): Float64Array => {
+  const { contentWeights, vectors, vocabularySize } = messages
+  const n = vectors.length
+  const maxSpan = MAX_BLOCK_SPAN_FACTOR * blockSize
   const sims = new Float64Array(Math.max(0, n - 1))
-  const { vectors, vocabularySize } = messageVectors(messageTerms)
   // Dense scratch accumulators, reset through the touched ids: O(block terms) per gap.
   const left = new Float64Array(vocabularySize)
   const right = new Float64Array(vocabularySize)
@@ -137,17 +171,17 @@ export const gapSimilarities = (
     }
   }
   for (let gap = 0; gap < n - 1; gap++) {
-    let taken = 0
-    for (let m = gap; m >= 0 && taken < blockSize; m--) {
+    let filled = 0
+    for (let m = gap; m >= 0 && filled < blockSize - TIE && gap - m < maxSpan; m--) {
       if (vectors[m]!.ids.length === 0) continue
       add(left, touchedLeft, vectors[m]!)
-      taken++
+      filled += contentWeights[m]!
     }
-    taken = 0
-    for (let m = gap + 1; m < n && taken < blockSize; m++) {
+    filled = 0
+    for (let m = gap + 1; m < n && filled < blockSize - TIE && m - gap - 1 < maxSpan; m++) {
       if (vectors[m]!.ids.length === 0) continue
       add(right, touchedRight, vectors[m]!)
-      taken++
+      filled += contentWeights[m]!
     }
     let dot = 0
     let leftNorm = 0
@@ -179,13 +213,29 @@ const fillUnknown = (sims: Float64Array): Float64Array | undefined => {
   return filled
 }
 
+const smooth = (sims: Float64Array, rounds: number): Float64Array => {
+  let current = sims
+  for (let round = 0; round < rounds; round++) {
+    const next = new Float64Array(current.length)
+    for (let i = 0; i < current.length; i++) {
+      const from = Math.max(0, i - 1)
+      const to = Math.min(current.length - 1, i + 1)
+      let sum = 0
+      for (let j = from; j <= to; j++) sum += current[j]!
+      next[i] = sum / (to - from + 1)
+    }
+    current = next
+  }
+  return current
+}
+
 interface Valley {
   readonly gap: number
   readonly depth: number
   readonly relativeDepth: number
 }
 
-/** TextTiling depth scores at the local minima of the similarity curve. */
+/** TextTiling depth scores at the local minima of the (smoothed) similarity curve. */
 const valleys = (sims: Float64Array): ReadonlyArray<Valley> => {
   const found: Array<Valley> = []
   for (let gap = 0; gap < sims.length; gap++) {
@@ -198,15 +248,30 @@ const valleys = (sims: Float64Array): ReadonlyArray<Valley> => {
     let peakRight = s
     for (let j = gap + 1; j < sims.length && sims[j]! >= peakRight; j++) peakRight = sims[j]!
     const depth = peakLeft + peakRight - 2 * s
-    if (depth <= 0) continue
-    found.push({ gap, depth, relativeDepth: depth / (peakLeft + peakRight) })
+    if (depth > 0) found.push({ gap, depth, relativeDepth: depth / (peakLeft + peakRight) })
   }
   return found
 }
 
 /**
- * The whole algorithm on already-analyzed messages: 1-based boundaries (`b` = cut after message
- * b), ascending, each `1 <= b < n`. Exposed for tests and benchmarks.
+ * Smoothing finds the valley but blurs where it is: move to the unsmoothed minimum among the gap
+ * and its neighbours; exact ties (typically several zero-overlap gaps) go to the lowest similarity
+ * at twice the block size, which sees further past a short aside.
+ */
+const sharpen = (gap: number, raw: Float64Array, wide: () => Float64Array): number => {
+  let best = gap
+  for (const candidate of [gap - 1, gap + 1]) {
+    if (candidate < 0 || candidate >= raw.length || Number.isNaN(raw[candidate]!)) continue
+    const difference = raw[candidate]! - raw[best]!
+    if (Number.isNaN(difference) || difference < -TIE) best = candidate
+    else if (Math.abs(difference) <= TIE && wide()[candidate]! < wide()[best]! - TIE) best = candidate
+  }
+  return best
+}
+
+/**
+ * The whole algorithm on already-analyzed messages (`messageTerms[i]` from `Lexicon.terms`):
+ * 1-based boundaries (`b` = cut after message b), ascending, each `1 <= b < n`.
  */
 export const localBoundaries = (
   messageTerms: ReadonlyArray<ReadonlyArray<string>>,
@@ -216,33 +281,41 @@ export const localBoundaries = (
   const o = { ...defaultLocalBoundaryDetectorOptions, ...options }
   const n = messageTerms.length
   if (n < 2) return []
-  const rawSims = gapSimilarities(messageTerms, Math.max(1, o.blockSize))
+  const blockSize = Math.max(1, o.blockSize)
+  const messages = analyze(messageTerms, o.fullMessageTerms)
+  const raw = blockSimilarities(messages, blockSize)
 
   const cuts: Array<number> = []
   for (let gap = 0; gap < n - 1; gap++) {
     const silence = timestamps[gap + 1]! - timestamps[gap]!
-    const sim = rawSims[gap]!
     // Unknown similarity (no terms on one side) is no evidence of continuity.
-    if (silence >= o.timeGapMs && !(sim > o.timeGapMaxSimilarity)) cuts.push(gap + 1)
+    if (silence >= o.timeGapMs && !(raw[gap]! > o.timeGapMaxSimilarity)) cuts.push(gap + 1)
   }
 
-  const sims = fillUnknown(rawSims)
-  if (sims !== undefined) {
-    const found = valleys(sims)
-    if (found.length > 0) {
-      const mean = found.reduce((sum, v) => sum + v.depth, 0) / found.length
-      const variance = found.reduce((sum, v) => sum + (v.depth - mean) ** 2, 0) / found.length
-      const cutoff = Math.max(o.minDepth, mean - o.cutoffSdFactor * Math.sqrt(variance))
-      const deepestFirst = found
-        .filter((v) => v.depth >= cutoff && v.relativeDepth >= o.minRelativeDepth)
-        .sort((a, b) => b.depth - a.depth || a.gap - b.gap)
-      for (const { gap } of deepestFirst) {
-        const b = gap + 1
-        if (b < o.minSegmentMessages || n - b < o.minTrailingMessages) continue
-        if (cuts.some((c) => Math.abs(c - b) < o.minSegmentMessages)) continue
-        cuts.push(b)
-      }
-    }
+  const known = fillUnknown(raw)
+  if (known === undefined) return normalizeBoundaries(cuts, n)
+  const found = valleys(smooth(known, o.smoothingRounds))
+  if (found.length === 0) return normalizeBoundaries(cuts, n)
+
+  const mean = found.reduce((sum, v) => sum + v.depth, 0) / found.length
+  const variance = found.reduce((sum, v) => sum + (v.depth - mean) ** 2, 0) / found.length
+  const cutoff = Math.max(o.minDepth, mean - o.cutoffSdFactor * Math.sqrt(variance))
+  let wideSims: Float64Array | undefined
+  const wide = () => (wideSims ??= blockSimilarities(messages, 2 * blockSize))
+
+  const deepestFirst = found
+    .filter((v) => v.depth >= cutoff && v.relativeDepth >= o.minRelativeDepth)
+    .sort((a, b) => b.depth - a.depth || a.gap - b.gap)
+  // trailingWeight[b]: full messages' worth of content after message b (1-based).
+  const trailingWeight = new Float64Array(n + 1)
+  for (let i = n - 1; i >= 0; i--) trailingWeight[i] = trailingWeight[i + 1]! + messages.contentWeights[i]!
+  for (const valley of deepestFirst) {
+    let b = sharpen(valley.gap, raw, wide) + 1
+    // "ok", "thanks!" or an emoji right after the cut acknowledges what came before it.
+    while (b < n - 1 && messageTerms[b]!.length <= ACKNOWLEDGEMENT_MAX_TERMS) b++
+    if (b < o.minSegmentMessages || trailingWeight[b]! < o.minTrailingMessages - TIE) continue
+    if (cuts.some((c) => Math.abs(c - b) < o.minSegmentMessages)) continue
+    cuts.push(b)
   }
   return normalizeBoundaries(cuts, n)
 }
@@ -253,13 +326,11 @@ export const makeLocalBoundaryDetector = (options: LocalBoundaryDetectorOptions 
     const lexicon = yield* Lexicon
 
     const detect = Effect.fn("LocalBoundaryDetector.detect")(function*(messages: ReadonlyArray<DetectorMessage>) {
-      const boundaries = messages.length < 2
-        ? []
-        : localBoundaries(
-          messages.map((m) => lexicon.terms(m.text)),
-          messages.map((m) => m.timestamp),
-          options
-        )
+      const boundaries = localBoundaries(
+        messages.map((m) => lexicon.terms(m.text)),
+        messages.map((m) => m.timestamp),
+        options
+      )
       yield* Effect.annotateCurrentSpan({ "engram.messages": messages.length, "engram.boundaries": boundaries.length })
       return boundaries
     })

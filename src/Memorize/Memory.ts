@@ -6,6 +6,7 @@ import type { AddResult, FlushResult } from "../Domain/Memcell.js"
 import { type AddRequest, type FlushRequest, messageText, type SessionKey, type StoredMessage } from "../Domain/Message.js"
 import { BufferRepo, type PreparedMessage } from "../Store/BufferRepo.js"
 import { MemcellRepo, type NewMemcell, StaleBuffer } from "../Store/MemcellRepo.js"
+import { makeZonedCalendar } from "../Text/Calendar.js"
 import { TokenCounter } from "../Text/TokenCounter.js"
 import { BoundaryDetector } from "./BoundaryDetector.js"
 import { derivedMessageId, memcellIdOf, messageFingerprint } from "./MessageIdentity.js"
@@ -43,6 +44,7 @@ export class Memory extends Effect.Service<Memory>()("engram/Memory", {
     const detector = yield* BoundaryDetector
     const lock = yield* SessionLock
     const tokens = yield* TokenCounter
+    const rules = { maxCellTokens: settings.maxCellTokens, maxCellMessages: settings.maxCellMessages, calendar: makeZonedCalendar(settings.timeZone) }
 
     const prepare = (key: SessionKey, request: AddRequest): ReadonlyArray<PreparedMessage> =>
       request.messages.map((message) => {
@@ -61,7 +63,7 @@ export class Memory extends Effect.Service<Memory>()("engram/Memory", {
       Effect.gen(function*() {
         const buffered = yield* buffers.buffer(key)
         if (buffered.length === 0) return []
-        const segments = yield* planSegments(buffered, detector.detect, { ...settings, final })
+        const segments = yield* planSegments(buffered, detector.detect, { ...rules, final })
         const cells = segments.map((segment) => toNewMemcell(key, segment))
         if (cells.length > 0) yield* memcells.commit(key, cells)
         return cells.map((cell) => cell.memcell_id)

@@ -1,6 +1,7 @@
 import { Effect } from "effect"
 import type { LlmError } from "../Domain/Errors.js"
 import { messageText, type StoredMessage } from "../Domain/Message.js"
+import type { ZonedCalendar } from "../Text/Calendar.js"
 import { type DetectorMessage, normalizeBoundaries } from "./BoundaryDetector.js"
 
 export interface SegmentationRules {
@@ -8,8 +9,8 @@ export interface SegmentationRules {
   readonly final: boolean
   readonly maxCellTokens: number
   readonly maxCellMessages: number
-  /** IANA zone whose calendar dates force a cut. */
-  readonly timeZone: string
+  /** Calendar whose dates force a cut. */
+  readonly calendar: ZonedCalendar
 }
 
 export type Detect = (messages: ReadonlyArray<DetectorMessage>) => Effect.Effect<ReadonlyArray<number>, LlmError>
@@ -49,16 +50,15 @@ const reachesCaps = (rows: ReadonlyArray<StoredMessage>, rules: SegmentationRule
   return tokens >= rules.maxCellTokens
 }
 
-/** Splits rows (already in time order) wherever the calendar date in `timeZone` changes. */
+/** Splits rows (already in time order) wherever the calendar date changes. */
 export const splitByCalendarDate = (
   rows: ReadonlyArray<StoredMessage>,
-  timeZone: string
+  calendar: ZonedCalendar
 ): ReadonlyArray<ReadonlyArray<StoredMessage>> => {
-  const format = new Intl.DateTimeFormat("en-CA", { timeZone, year: "numeric", month: "2-digit", day: "2-digit" })
   const runs: Array<Array<StoredMessage>> = []
   let previousDate: string | undefined
   for (const row of rows) {
-    const date = format.format(row.timestamp)
+    const date = calendar.date(row.timestamp)
     if (date !== previousDate || runs.length === 0) runs.push([])
     runs[runs.length - 1]!.push(row)
     previousDate = date
@@ -118,7 +118,7 @@ export const planSegments = (
     if (rest.length === 0) return closed
     if (!rules.final && !rest.some((m) => isChatTurn(m) && m.role === "user")) return closed
 
-    const runs = splitByCalendarDate(rest, rules.timeZone)
+    const runs = splitByCalendarDate(rest, rules.calendar)
     for (const [index, run] of runs.entries()) {
       const chat = run.filter(isChatTurn)
       const boundaries = chat.length >= 2

@@ -99,7 +99,7 @@ export class BufferRepo extends Effect.Service<BufferRepo>()("engram/BufferRepo"
     })
 
     const selectExisting = (key: SessionKey, ids: ReadonlyArray<string>) =>
-      sql`SELECT message_id, session_id, fingerprint FROM messages
+      sql`SELECT message_id, session_id, fingerprint FROM messages INDEXED BY messages_identity
           WHERE app_id = ${key.app_id} AND project_id = ${key.project_id} AND ${sql.in("message_id", ids)}`.pipe(
         Effect.flatMap((rows) => Effect.orDie(Schema.decodeUnknown(Schema.Array(ExistingRow))(rows)))
       )

@@ -7,6 +7,9 @@ import { DataDirConfig } from "../Config/EngramConfig.js"
 import { StorageError } from "../Domain/Errors.js"
 import { runMigrations } from "./Migrations.js"
 
+/** What a database layer provides. */
+export type SqlLayerServices = SqlClient.SqlClient | SqliteClient.SqliteClient
+
 /** Name of the database file inside the data directory. */
 export const DATABASE_FILE = "engram.db"
 

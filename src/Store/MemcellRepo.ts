@@ -34,12 +34,14 @@ export class MemcellRepo extends Effect.Service<MemcellRepo>()("engram/MemcellRe
      * transaction rolls back with StaleBuffer. No lock is needed for correctness; two writers (or
      * two processes) can never put one message into two memcells, and none is dropped.
      */
+    // INDEXED BY: with bound parameters the planner otherwise walks the session's whole buffer
+    // through the partial buffer index (measured: 1.2 ms instead of 0.02 ms at 10k buffered rows).
     const commit = Effect.fn("MemcellRepo.commit")(function*(key: SessionKey, cells: ReadonlyArray<NewMemcell>) {
       const createdAt = yield* Clock.currentTimeMillis
       const write = Effect.forEach(cells, (cell) =>
         Effect.gen(function*() {
           const claimed = yield* sql<{ message_id: string }>`
-            UPDATE messages SET memcell_id = ${cell.memcell_id}
+            UPDATE messages INDEXED BY messages_identity SET memcell_id = ${cell.memcell_id}
             WHERE app_id = ${key.app_id} AND project_id = ${key.project_id} AND session_id = ${key.session_id}
               AND memcell_id IS NULL AND ${sql.in("message_id", cell.message_ids)}
             RETURNING message_id`

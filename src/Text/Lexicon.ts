@@ -22,9 +22,10 @@ const CJK_SENTENCE_END = /(?<=[\u3002\uff01\uff1f])/u
 
 /** Above this many distinct entries a memo is simply dropped: cheap, bounded, and rarely hit. */
 const WORD_MEMO_LIMIT = 50_000
-const TERMS_MEMO_LIMIT = 4_096
-/** Long texts are rare and rarely repeated; memoizing them would only pin memory. */
-const TERMS_MEMO_MAX_TEXT = 4_000
+/** The per-text memo holds at most this many characters of keys (about 8 MB), then starts over. */
+const TERMS_MEMO_MAX_CHARS = 4_000_000
+/** Texts longer than this (whole files pasted into a chat) are tokenized afresh each time. */
+const TERMS_MEMO_MAX_TEXT = 50_000
 
 /**
  * Bigrams of a CJK run; a one-character run is kept whole. Pure-hiragana bigrams are skipped:
@@ -125,6 +126,7 @@ export class Lexicon extends Effect.Service<Lexicon>()("engram/Lexicon", {
 
     // Detectors re-read the same buffered messages on every arrival, so whole texts are memoized too.
     const termsMemo = new Map<string, ReadonlyArray<string>>()
+    let termsMemoChars = 0
 
     /**
      * Lowercased Porter stems of the content words of `text`, in text order and with repeats:
@@ -136,9 +138,13 @@ export class Lexicon extends Effect.Service<Lexicon>()("engram/Lexicon", {
       if (text.length > TERMS_MEMO_MAX_TEXT) return computeTerms(text)
       let cached = termsMemo.get(text)
       if (cached === undefined) {
-        if (termsMemo.size >= TERMS_MEMO_LIMIT) termsMemo.clear()
+        if (termsMemoChars + text.length > TERMS_MEMO_MAX_CHARS) {
+          termsMemo.clear()
+          termsMemoChars = 0
+        }
         cached = Object.freeze(computeTerms(text))
         termsMemo.set(text, cached)
+        termsMemoChars += text.length
       }
       return cached
     }

@@ -37,7 +37,7 @@ export const memoryTestLayer = (
   )
   const llm = fakeLlmLayer(options.llm)
   return Memory.Default.pipe(
-    Layer.provideMerge(Layer.mergeAll(repos, LlmBoundaryDetector.layer.pipe(Layer.provideMerge(llm)), lock)),
+    Layer.provideMerge(Layer.mergeAll(repos, LlmBoundaryDetector.layerConfig.pipe(Layer.provideMerge(llm)), lock)),
     Layer.provide(config),
     Layer.orDie
   )

@@ -25,9 +25,9 @@ export default Effect.gen(function*() {
       fingerprint TEXT NOT NULL,
       token_count INTEGER NOT NULL,
       received_at INTEGER NOT NULL,
-      memcell_id TEXT,
-      UNIQUE (app_id, project_id, message_id)
+      memcell_id TEXT
     )`
+  yield* sql`CREATE UNIQUE INDEX messages_identity ON messages (app_id, project_id, message_id)`
   yield* sql`
     CREATE INDEX messages_buffer ON messages (app_id, project_id, session_id, timestamp, seq)
     WHERE memcell_id IS NULL`

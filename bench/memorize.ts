@@ -1,0 +1,76 @@
+/**
+ * Throughput of `Memory.add` with an instant fake model on a file database.
+ * Run: npx tsx bench/memorize.ts [messages=50000]
+ * Prints messages/s for one session and for 100 sessions, batches of 10.
+ */
+import { Effect, Layer } from "effect"
+import * as Fs from "node:fs"
+import * as Os from "node:os"
+import * as Path from "node:path"
+import type { IncomingMessage } from "../src/Domain/Message.js"
+import { Memory } from "../src/Memorize/Memory.js"
+import * as Database from "../src/Store/Database.js"
+import { TokenCounter } from "../src/Text/TokenCounter.js"
+import { boundaryAnswer, memoryTestLayer } from "../test/support/MemoryTestLayer.js"
+import { addRequest } from "../test/support/Messages.js"
+
+const total = Number(process.argv[2] ?? 50_000)
+const BATCH = 10
+
+const sentences = [
+  "I booked the flight to Lisbon for the conference next month.",
+  "Can you remind me which hotel we picked near the venue?",
+  "The replication lag on the replica went up again after the deploy.",
+  "Let's try lowering the checkpoint timeout and watch the graphs.",
+  "My sister recommended a bakery that does great pastel de nata."
+]
+
+/** The model always closes everything but the last message, so the buffer stays small, as in steady use. */
+const instantModel = (request: { messages: ReadonlyArray<{ content: string }> }) => {
+  const n = request.messages[1]!.content.split("\n").filter((l) => /^\[\d+\]/.test(l)).length
+  return boundaryAnswer([n - 1])
+}
+
+const scenario = (sessions: number) =>
+  Effect.gen(function*() {
+    const dir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "engram-bench-"))
+    const layer = memoryTestLayer({ llm: instantModel, database: Database.layerFile(Path.join(dir, "engram.db")) }).pipe(
+      Layer.provide(TokenCounter.Default)
+    )
+    const result = yield* Effect.gen(function*() {
+      const memory = yield* Memory
+      const batches = total / BATCH
+      const start = performance.now()
+      // One in-flight add per session, sessions concurrently: like independent agents.
+      yield* Effect.forEach(
+        Array.from({ length: sessions }, (_, s) => s),
+        (s) =>
+          Effect.forEach(Array.from({ length: batches / sessions }, (_, b) => b), (b) => {
+            const messages: Array<IncomingMessage> = Array.from({ length: BATCH }, (_, i) => ({
+              sender_id: i % 2 === 0 ? "alice" : "assistant",
+              role: i % 2 === 0 ? "user" : "assistant",
+              timestamp: 1_700_000_000_000 + (b * BATCH + i) * 1000,
+              content: `${sentences[(b + i) % sentences.length]} (${s}/${b}/${i})`
+            }))
+            return memory.add(addRequest(`bench-${s}`, messages))
+          }, { discard: true }),
+        { concurrency: "unbounded", discard: true }
+      )
+      const seconds = (performance.now() - start) / 1000
+      return { sessions, messages: total, seconds: Number(seconds.toFixed(2)), messagesPerSecond: Math.round(total / seconds) }
+    }).pipe(Effect.provide(layer))
+    Fs.rmSync(dir, { recursive: true, force: true })
+    return result
+  })
+
+const program = Effect.gen(function*() {
+  for (const sessions of [1, 100]) {
+    const result = yield* scenario(sessions)
+    console.log(JSON.stringify(result))
+  }
+})
+
+Effect.runPromise(program).catch((error) => {
+  console.error(error)
+  process.exit(1)
+})

@@ -1,0 +1,44 @@
+import { Command, ValidationError } from "@effect/cli"
+import { ConfigError, Console, Effect } from "effect"
+import { checkUnknownVariables } from "../Config/EngramConfig.js"
+import { EngramLive } from "../Engram.js"
+import { addCommand, flushCommand, sessionCommand } from "./Commands.js"
+
+export const VERSION = "0.1.0"
+
+export const engram = Command.make("engram").pipe(
+  Command.withDescription("Engram: long-term memory for AI agents"),
+  Command.withSubcommands([
+    addCommand.pipe(Command.provide(EngramLive)),
+    flushCommand.pipe(Command.provide(EngramLive)),
+    sessionCommand.pipe(Command.provide(EngramLive))
+  ])
+)
+
+const describeError = (error: unknown): string => {
+  if (ConfigError.isConfigError(error)) return `configuration: ${String(error).replace(/^\(?|\)?$/g, "")}`
+  if (error instanceof Error || (typeof error === "object" && error !== null && "message" in error)) {
+    return String((error as { message: unknown }).message)
+  }
+  return String(error)
+}
+
+/**
+ * Runs the command line: unknown ENGRAM_* variables are refused before anything starts, and any
+ * failure is one line on stderr with a non-zero exit code (2 for usage errors).
+ */
+export const runCli = (argv: ReadonlyArray<string>, env: Readonly<Record<string, string | undefined>>) =>
+  checkUnknownVariables(env).pipe(
+    Effect.zipRight(Command.run(engram, { name: "engram", version: VERSION })(argv)),
+    Effect.catchAll((error) =>
+      ValidationError.isValidationError(error)
+        ? Effect.sync(() => {
+          process.exitCode = 2
+        })
+        : Console.error(`engram: ${describeError(error)}`).pipe(
+          Effect.zipRight(Effect.sync(() => {
+            process.exitCode = 1
+          }))
+        )
+    )
+  )
