@@ -69,7 +69,7 @@ export interface LocalBoundaryDetectorOptions {
   readonly minDepth?: number
   /**
    * How far the valley must fall below its peaks, `depth / (peakLeft + peakRight)` in [0, 1].
-   * Default 0.4: the valley keeps at most 60% of its peaks' similarity. This, not the absolute
+   * Default 0.5: the valley keeps at most half its peaks' similarity. This, not the absolute
    * floor, is what keeps a single-topic chat whole, since its curve only wobbles.
    */
   readonly minRelativeDepth?: number
@@ -87,14 +87,14 @@ export const defaultLocalBoundaryDetectorOptions: Required<LocalBoundaryDetector
   minTrailingMessages: 3,
   cutoffSdFactor: 1,
   minDepth: 0.1,
-  minRelativeDepth: 0.4,
+  minRelativeDepth: 0.5,
   timeGapMs: 4 * 60 * 60 * 1000,
   timeGapMaxSimilarity: 0.1
 }
 
 /** A block never reaches further than this many blocks' worth of messages, however thin they are. */
 const MAX_BLOCK_SPAN_FACTOR = 3
-/** Messages with at most this many terms ("ok", "thanks!", "got it") acknowledge; they do not open topics. */
+/** Messages with at most this many terms may be acknowledgements ("ok", "thanks!", "got it"). */
 const ACKNOWLEDGEMENT_MAX_TERMS = 2
 const TIE = 1e-9
 
@@ -270,6 +270,21 @@ const sharpen = (gap: number, raw: Float64Array, wide: () => Float64Array): numb
 }
 
 /**
+ * A short message right after a cut that shares no term with the messages after it ("ok",
+ * "thanks!", an emoji) answers what came before; a short one that does ("Postgres question:")
+ * opens what follows.
+ */
+const isAcknowledgement = (messageTerms: ReadonlyArray<ReadonlyArray<string>>, index: number, lookahead: number) => {
+  const terms = messageTerms[index]!
+  if (terms.length > ACKNOWLEDGEMENT_MAX_TERMS) return false
+  const until = Math.min(messageTerms.length, index + 1 + lookahead)
+  for (let m = index + 1; m < until; m++) {
+    if (terms.some((term) => messageTerms[m]!.includes(term))) return false
+  }
+  return true
+}
+
+/**
  * The whole algorithm on already-analyzed messages (`messageTerms[i]` from `Lexicon.terms`):
  * 1-based boundaries (`b` = cut after message b), ascending, each `1 <= b < n`.
  */
@@ -311,8 +326,7 @@ export const localBoundaries = (
   for (let i = n - 1; i >= 0; i--) trailingWeight[i] = trailingWeight[i + 1]! + messages.contentWeights[i]!
   for (const valley of deepestFirst) {
     let b = sharpen(valley.gap, raw, wide) + 1
-    // "ok", "thanks!" or an emoji right after the cut acknowledges what came before it.
-    while (b < n - 1 && messageTerms[b]!.length <= ACKNOWLEDGEMENT_MAX_TERMS) b++
+    while (b < n - 1 && isAcknowledgement(messageTerms, b, blockSize)) b++
     if (b < o.minSegmentMessages || trailingWeight[b]! < o.minTrailingMessages - TIE) continue
     if (cuts.some((c) => Math.abs(c - b) < o.minSegmentMessages)) continue
     cuts.push(b)

@@ -54,9 +54,12 @@ export class Lexicon extends Effect.Service<Lexicon>()("engram/Lexicon", {
     // Only sentence boundaries are needed; POS tagging and NER would roughly double the cost.
     const nlp = winkNLP(model, ["sbd"])
     const its = nlp.its
-    const stemmer = model.addons.stem as unknown as (word: string) => string
+    // The model's Porter stemmer, called directly: `its.stem` re-stems every token of every read.
+    const stemAddon: unknown = model.addons.stem
+    if (typeof stemAddon !== "function") throw new Error("wink-eng-lite-web-model ships no stemmer addon")
+    const stemmer = stemAddon as (word: string) => string
 
-    // Porter stemming is the most expensive step per token, and a conversation's vocabulary is small.
+    // Stemming is the most expensive step per token, and a conversation's vocabulary is small.
     const stemMemo = new Map<string, string>()
     const stem = (normal: string): string => {
       let stemmed = stemMemo.get(normal)

