@@ -36,7 +36,7 @@ export const BoundaryDetectorLive = Layer.unwrapEffect(
 export const memoryLayer = <E, R>(database: Layer.Layer<Database.SqlLayerServices, E, R>) =>
   Memory.Default.pipe(
     Layer.provideMerge(Layer.mergeAll(BufferRepo.Default, MemcellRepo.Default)),
-    Layer.provide(Layer.mergeAll(BoundaryDetectorLive, SessionLock.layerConfig, TokenCounter.Default)),
+    Layer.provideMerge(Layer.mergeAll(BoundaryDetectorLive, SessionLock.layerConfig, TokenCounter.Default)),
     Layer.provideMerge(database)
   )
 

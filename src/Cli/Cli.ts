@@ -3,12 +3,14 @@ import { ConfigError, Console, Effect } from "effect"
 import { checkUnknownVariables } from "../Config/EngramConfig.js"
 import { EngramLive } from "../Engram.js"
 import { addCommand, flushCommand, sessionCommand } from "./Commands.js"
+import { serveCommand } from "./Serve.js"
 
-export const VERSION = "0.1.0"
+import { VERSION } from "../Version.js"
 
 export const engram = Command.make("engram").pipe(
   Command.withDescription("Engram: long-term memory for AI agents"),
   Command.withSubcommands([
+    serveCommand,
     addCommand.pipe(Command.provide(EngramLive)),
     flushCommand.pipe(Command.provide(EngramLive)),
     sessionCommand.pipe(Command.provide(EngramLive))

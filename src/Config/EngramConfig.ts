@@ -116,6 +116,8 @@ export const KNOWN_VARIABLES: ReadonlySet<string> = new Set([
   "IDLE_FLUSH_INTERVAL",
   "HOST",
   "PORT",
+  "MAX_BODY_BYTES",
+  "SHUTDOWN_TIMEOUT",
   "LOG_LEVEL"
 ])
 
@@ -137,3 +139,18 @@ export const checkUnknownVariables = (env: Readonly<Record<string, string | unde
       )
     )
 }
+
+export interface ServerSettings {
+  readonly host: string
+  readonly port: number
+  readonly maxBodyBytes: number
+  /** How long in-flight requests may take to finish on SIGINT/SIGTERM. */
+  readonly shutdownTimeout: Duration.Duration
+}
+
+export const ServerSettingsConfig: Config.Config<ServerSettings> = Config.all({
+  host: Config.string("HOST").pipe(Config.withDefault("127.0.0.1")),
+  port: Config.port("PORT").pipe(Config.withDefault(8000)),
+  maxBodyBytes: positiveInt("MAX_BODY_BYTES", 8 * 1024 * 1024),
+  shutdownTimeout: duration("SHUTDOWN_TIMEOUT", "10 seconds")
+}).pipe(Config.nested("ENGRAM"))

@@ -2,6 +2,7 @@ import { HttpApi, HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "
 import { Schema } from "effect"
 import { AddStatus, FlushStatus } from "../Domain/Memcell.js"
 import { AddRequest, DEFAULT_SCOPE_ID, FlushRequest, MessageContent, Role, ScopeId, SessionId } from "../Domain/Message.js"
+import { VERSION } from "../Version.js"
 import { ErrorEnvelope, SuccessEnvelope } from "./Envelope.js"
 
 const AddData = Schema.Struct({ message_count: Schema.Number, status: AddStatus })
@@ -41,8 +42,6 @@ export class MemoryGroup extends HttpApiGroup.make("memory")
     HttpApiEndpoint.post("add", "/memory/add")
       .setPayload(AddRequest)
       .addSuccess(SuccessEnvelope(AddData))
-      .addError(ErrorEnvelope("CONFLICT"))
-      .addError(ErrorEnvelope("EXTERNAL_SERVICE_UNAVAILABLE"))
       .annotate(OpenApi.Description, "Store messages durably, then cut closed topics into memcells")
   )
   .add(
@@ -50,7 +49,6 @@ export class MemoryGroup extends HttpApiGroup.make("memory")
       .setPayload(FlushRequest)
       .addSuccess(SuccessEnvelope(FlushData))
       .annotate(OpenApi.Description, "Close every buffered message of the session into memcells")
-      .addError(ErrorEnvelope("EXTERNAL_SERVICE_UNAVAILABLE"))
   )
   .add(
     HttpApiEndpoint.get("session", "/memory/sessions/:session_id")
@@ -59,9 +57,6 @@ export class MemoryGroup extends HttpApiGroup.make("memory")
       .addSuccess(SuccessEnvelope(SessionData))
       .annotate(OpenApi.Description, "A session's buffered messages and its memcells (creation order)")
   )
-  .addError(ErrorEnvelope("INVALID_INPUT"))
-  .addError(ErrorEnvelope("BAD_REQUEST"))
-  .addError(ErrorEnvelope("INTERNAL_ERROR"))
   .prefix("/api/v2")
 {}
 
@@ -85,4 +80,21 @@ export class SystemGroup extends HttpApiGroup.make("system")
   .add(HttpApiEndpoint.get("metrics", "/metrics").addSuccess(HttpApiSchema.Text({ contentType: "text/plain; version=0.0.4" })))
 {}
 
-export class EngramApi extends HttpApi.make("engram").add(MemoryGroup).add(SystemGroup) {}
+export class EngramApi extends HttpApi.make("engram").add(MemoryGroup).add(SystemGroup)
+  .addError(ErrorEnvelope("INVALID_INPUT"))
+  .addError(ErrorEnvelope("BAD_REQUEST"))
+  .addError(ErrorEnvelope("NOT_FOUND"))
+  .addError(ErrorEnvelope("METHOD_NOT_ALLOWED"))
+  .addError(ErrorEnvelope("CONFLICT"))
+  .addError(ErrorEnvelope("PAYLOAD_TOO_LARGE"))
+  .addError(ErrorEnvelope("UNSUPPORTED_FORMAT"))
+  .addError(ErrorEnvelope("EXTRACTION_EMPTY"))
+  .addError(ErrorEnvelope("UNAUTHORIZED"))
+  .addError(ErrorEnvelope("EXTERNAL_SERVICE_UNAVAILABLE"))
+  .addError(ErrorEnvelope("CAPABILITY_UNAVAILABLE"))
+  .addError(ErrorEnvelope("CONFIGURATION_ERROR"))
+  .addError(ErrorEnvelope("INTERNAL_ERROR"))
+  .annotate(OpenApi.Title, "Engram")
+  .annotate(OpenApi.Version, VERSION)
+  .annotate(OpenApi.Description, "Long-term memory for AI agents. /api/v1 is an identical alias of /api/v2.")
+{}

@@ -1,6 +1,6 @@
 import { HttpApiError, HttpServerError } from "@effect/platform"
 import { Cause, Option } from "effect"
-import { type ErrorCode, ErrorStatus } from "./Envelope.js"
+import { type ErrorCode, ErrorStatus, isErrorBody } from "./Envelope.js"
 
 /** What an error becomes on the wire. */
 export interface ApiFailure {
@@ -38,7 +38,8 @@ const decodeFailureMessage = (error: HttpApiError.HttpApiDecodeError): string =>
 }
 
 /** A typed failure of a handler or of request decoding. */
-const fromFailure = (error: unknown): ApiFailure => {
+export const describeError = (error: unknown): ApiFailure => {
+  if (isErrorBody(error)) return failure(error.error.code, error.error.message)
   switch (tagOf(error)) {
     case "HttpApiDecodeError":
       return failure("INVALID_INPUT", decodeFailureMessage(error as HttpApiError.HttpApiDecodeError))
@@ -77,7 +78,7 @@ const fromRequestError = (error: HttpServerError.RequestError): ApiFailure => {
 /** The one place where every error of the HTTP edge becomes a status, a code and a message. */
 export const describeCause = (cause: Cause.Cause<unknown>): ApiFailure => {
   const failed = Cause.failureOption(cause)
-  if (Option.isSome(failed)) return fromFailure(failed.value)
+  if (Option.isSome(failed)) return describeError(failed.value)
   const defect = Cause.dieOption(cause)
   if (Option.isSome(defect) && HttpServerError.isServerError(defect.value) && defect.value._tag === "RequestError") {
     return fromRequestError(defect.value)

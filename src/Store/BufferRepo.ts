@@ -146,6 +146,12 @@ export class BufferRepo extends Effect.Service<BufferRepo>()("engram/BufferRepo"
       return yield* Schema.decodeUnknown(Schema.Array(SessionScope))(rows).pipe(Effect.orDie)
     })
 
-    return { ingest, buffer, idleSessions } as const
+    /** Buffered messages across all sessions (for /metrics). */
+    const countBuffered = sql<{ n: number }>`SELECT COUNT(*) AS n FROM messages WHERE memcell_id IS NULL`.pipe(
+      Effect.map((rows) => rows[0]?.n ?? 0),
+      withBusyRetry("count buffered messages")
+    )
+
+    return { ingest, buffer, idleSessions, countBuffered } as const
   })
 }) {}

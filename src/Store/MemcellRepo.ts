@@ -74,6 +74,11 @@ export class MemcellRepo extends Effect.Service<MemcellRepo>()("engram/MemcellRe
       return yield* Schema.decodeUnknown(Schema.Array(MemcellRow))(rows).pipe(Effect.orDie)
     })
 
-    return { commit, list } as const
+    const count = sql<{ n: number }>`SELECT COUNT(*) AS n FROM memcells`.pipe(
+      Effect.map((rows) => rows[0]?.n ?? 0),
+      withBusyRetry("count memcells")
+    )
+
+    return { commit, list, count } as const
   })
 }) {}

@@ -2,6 +2,8 @@ import type { SqlClient } from "@effect/sql"
 import { ConfigProvider, Layer } from "effect"
 import type { FakeLlm, FakeLlmHandler } from "../../src/Llm/FakeLlm.js"
 import { fakeLlmLayer } from "../../src/Llm/FakeLlm.js"
+import type { LlmClient } from "../../src/Llm/LlmClient.js"
+import type { BoundaryDetector } from "../../src/Memorize/BoundaryDetector.js"
 import { LlmBoundaryDetector } from "../../src/Memorize/LlmBoundaryDetector.js"
 import { Memory } from "../../src/Memorize/Memory.js"
 import { SessionLock } from "../../src/Memorize/SessionLock.js"
@@ -29,7 +31,11 @@ export interface MemoryTestOptions {
  */
 export const memoryTestLayer = (
   options: MemoryTestOptions
-): Layer.Layer<Memory | BufferRepo | MemcellRepo | FakeLlm | SessionLock | SqlClient.SqlClient, never, TokenCounter> => {
+): Layer.Layer<
+  Memory | BufferRepo | MemcellRepo | FakeLlm | LlmClient | BoundaryDetector | SessionLock | SqlClient.SqlClient,
+  never,
+  TokenCounter
+> => {
   const config = configLayer(options.env)
   const lock = options.lock === "noop" ? SessionLock.noop : SessionLock.layerConfig
   const repos = Layer.mergeAll(BufferRepo.Default, MemcellRepo.Default).pipe(

@@ -1,0 +1,200 @@
+/**
+ * Small, rule-based English helpers for the local extractors: which sentences are first-person
+ * statements, and how to restate them in the third person ("I'm allergic to peanuts" → "Alice is
+ * allergic to peanuts."). Word lists, not a parser: see the limits in the local extractors' docs.
+ */
+
+/** Words that open a sentence without carrying content ("Oh, ", "Btw ", "Yes, "). */
+const DISCOURSE_PREFIX =
+  /^(?:(?:oh|ah|well|so|and|but|also|actually|btw|by the way|anyway|yeah|yes|yep|ok|okay|right|honestly|basically|fyi|fun fact|plus)\b[\s,:;!.\-–—]*)+/i
+
+const GREETING = /^(?:hi|hello|hey|hiya|thanks|thank|thx|bye|goodbye|cheers|cool|great|nice|awesome|perfect|good (?:morning|afternoon|evening|night)|sounds good|no problem)\b/i
+
+/** Openers of questions that may lack a question mark. */
+const QUESTION_OPENER =
+  /^(?:what|why|how|when|where|who|whom|whose|which|can|could|would|will|should|shall|may|might|do|does|did|is|are|am|was|were|have|has|any idea|is there|are there)\b/i
+
+/** Sentences that point at something outside themselves ("Here is the menu I found"). */
+const DEICTIC_OPENER = /^(?:here|there|this|that|these|those|it)\b(?!\s+(?:is|was)\s+(?:my|i)\b)/i
+
+/** First-person singular pronoun tokens (straight or curly apostrophes). */
+const FIRST_PERSON = /(?:^|[^\p{L}'\u2019])(?:i|i['\u2019](?:m|ve|d|ll)|my|me|mine|myself)(?![\p{L}'\u2019])/iu
+
+/** Phrases that are about the conversation itself, hedges or requests, not about the user. */
+const NOT_A_STATEMENT = new RegExp(
+  [
+    String.raw`\byou\b`,
+    String.raw`\byour\b`,
+    String.raw`\blet me\b`,
+    String.raw`\bi (?:think|guess|wonder|was wondering|mean|see|agree|understand|hope|suppose|believe|bet|doubt|forgot to ask)\b`,
+    String.raw`\bi(?:['\u2019]d| would) (?:like|love|prefer|appreciate)\b`,
+    String.raw`\bi (?:need|want) (?:help|to know|to ask|some|a few|an? (?:idea|suggestion|recommendation|tip|advice))\b`,
+    String.raw`\bi(?:['\u2019]m| am) (?:not sure|wondering|curious|looking for|trying to figure)\b`,
+    String.raw`\bi (?:don['\u2019]?t|do not) know\b`
+  ].join("|"),
+  "i"
+)
+
+/** The sentence without leading discourse markers. */
+export const stripDiscourse = (sentence: string): string => sentence.trim().replace(DISCOURSE_PREFIX, "").trim()
+
+export const isQuestion = (sentence: string): boolean => {
+  const s = sentence.trim()
+  return /[?\uff1f]\s*["'\u201d\u2019)]*$/.test(s) || QUESTION_OPENER.test(stripDiscourse(s))
+}
+
+export const isGreeting = (sentence: string): boolean => GREETING.test(sentence.trim())
+
+export const hasFirstPerson = (sentence: string): boolean => FIRST_PERSON.test(sentence)
+
+export const wordCount = (sentence: string): number => (sentence.match(/[\p{L}\p{N}]+(?:['\u2019][\p{L}]+)*/gu) ?? []).length
+
+/**
+ * A declarative first-person statement worth keeping as a fact: not a question, greeting, hedge,
+ * request or deictic reference, at least `minWords` words, and about the speaker ("I", "my").
+ */
+export const isFirstPersonStatement = (sentence: string, minWords = 4): boolean => {
+  const core = stripDiscourse(sentence)
+  if (core.length === 0 || isQuestion(sentence) || isGreeting(sentence) || isGreeting(core)) return false
+  if (DEICTIC_OPENER.test(core) || NOT_A_STATEMENT.test(core)) return false
+  return wordCount(core) >= minWords && hasFirstPerson(core)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Third-person rewriting
+// ---------------------------------------------------------------------------------------------
+
+const MODALS = new Set(["can", "could", "will", "would", "shall", "should", "may", "might", "must", "was", "wasn't"])
+
+/** Common irregular past tenses (and present/past-ambiguous verbs), which need no "-s". */
+const IRREGULAR_PAST = new Set(
+  (
+    "went came got had made took saw met bought left began became grew knew lost found felt kept thought told said " +
+    "sold sent spent built ran wrote gave ate drank drove flew fell forgot heard held paid put quit rode sang sat " +
+    "slept spoke stood swam taught understood won wore broke brought caught chose cut did dug hit hurt let meant " +
+    "set shut split spread woke were fought lay led lent lit shot shook stole struck stuck threw tore"
+  ).split(" ")
+)
+
+/** Adverbs that may sit between "I" and its verb ("I usually take", "I really love"). */
+const ADVERBS = new Set(
+  (
+    "also usually really often always never sometimes rarely only just still already actually mostly generally " +
+    "normally probably definitely recently currently finally even barely hardly seldom typically totally absolutely"
+  ).split(" ")
+)
+
+const PRESENT_IRREGULAR: Readonly<Record<string, string>> = {
+  am: "is",
+  have: "has",
+  do: "does",
+  go: "goes",
+  "don't": "doesn't",
+  "don\u2019t": "doesn\u2019t",
+  "haven't": "hasn't",
+  "haven\u2019t": "hasn\u2019t",
+  "am not": "is not"
+}
+
+const matchCase = (original: string, replacement: string): string =>
+  original.length > 0 && original[0] === original[0]!.toUpperCase() && original[0] !== original[0]!.toLowerCase()
+    ? replacement[0]!.toUpperCase() + replacement.slice(1)
+    : replacement
+
+/** The third-person singular present of a verb that followed "I"; past tenses and modals unchanged. */
+export const thirdPersonVerb = (verb: string): string => {
+  const lower = verb.toLowerCase()
+  const irregular = PRESENT_IRREGULAR[lower]
+  if (irregular !== undefined) return matchCase(verb, irregular)
+  if (MODALS.has(lower) || IRREGULAR_PAST.has(lower) || /ed$/.test(lower) || !/^[a-z]+$/.test(lower)) return verb
+  if (/(?:s|sh|ch|x|z|o)$/.test(lower)) return verb + "es"
+  if (/[^aeiou]y$/.test(lower)) return verb.slice(0, -1) + "ies"
+  return verb + "s"
+}
+
+const CONTRACTION: Readonly<Record<string, string>> = { m: "is", ve: "has", ll: "will" }
+
+/** Past participles after "I'd" mean "had" ("I'd moved", "I'd been"); anything else "would". */
+const looksLikeParticiple = (word: string | undefined): boolean =>
+  word !== undefined && (/ed$/i.test(word) || /^(?:been|gone|done|seen|had|taken|given|known|made|got|gotten|left|met)$/i.test(word))
+
+interface Token {
+  readonly text: string
+  /** A word (letters with inner apostrophes) rather than spaces or punctuation. */
+  readonly word: boolean
+}
+
+const tokenize = (text: string): Array<Token> =>
+  Array.from(text.matchAll(/[\p{L}\p{N}]+(?:['\u2019][\p{L}]+)*|[^\p{L}\p{N}]+/gu), (m) => ({
+    text: m[0],
+    word: /^[\p{L}\p{N}]/u.test(m[0])
+  }))
+
+/** Index of the next word token after `i`, skipping spaces; -1 at the end or at punctuation. */
+const nextWord = (tokens: ReadonlyArray<Token>, i: number): number => {
+  for (let j = i + 1; j < tokens.length; j++) {
+    if (tokens[j]!.word) return j
+    if (tokens[j]!.text.trim().length > 0) return -1
+  }
+  return -1
+}
+
+/** Conjugates the verb after a singular subject at `i`, skipping adverbs ("I usually take"). */
+const conjugateAfter = (tokens: Array<Token>, i: number): void => {
+  let j = nextWord(tokens, i)
+  while (j !== -1 && ADVERBS.has(tokens[j]!.text.toLowerCase())) j = nextWord(tokens, j)
+  if (j === -1) return
+  tokens[j] = { text: thirdPersonVerb(tokens[j]!.text), word: true }
+}
+
+const previousWordIs = (tokens: ReadonlyArray<Token>, i: number, words: ReadonlySet<string>): boolean => {
+  for (let j = i - 1; j >= 0; j--) {
+    if (tokens[j]!.word) return words.has(tokens[j]!.text.toLowerCase())
+    if (tokens[j]!.text.trim().length > 0) return false
+  }
+  return false
+}
+
+const COORDINATORS = new Set(["and", "or", "nor"])
+
+/**
+ * `sentence` restated in the third person about `name`: I → name (verb conjugated), I'm → name
+ * is, my/mine → name's, me → name; discourse markers dropped, first letter capitalised, ending
+ * with a full stop. Every first-person mention becomes the name (no gendered pronoun is guessed).
+ */
+export const toThirdPerson = (sentence: string, name: string): string => {
+  const tokens = tokenize(stripDiscourse(sentence))
+  const possessive = `${name}'s`
+  for (let i = 0; i < tokens.length; i++) {
+    const token = tokens[i]!
+    if (!token.word) continue
+    const lower = token.text.toLowerCase().replace("\u2019", "'")
+    if (lower === "i") {
+      tokens[i] = { text: name, word: true }
+      // "Marta and I are": a plural subject keeps its verb.
+      if (!previousWordIs(tokens, i, COORDINATORS)) conjugateAfter(tokens, i)
+    } else if (/^i'(m|ve|ll|d)$/.test(lower)) {
+      const suffix = lower.slice(2)
+      const next = tokens[nextWord(tokens, i)]?.text
+      const verb = suffix === "d" ? (looksLikeParticiple(next) ? "had" : "would") : CONTRACTION[suffix]!
+      const plural = previousWordIs(tokens, i, COORDINATORS)
+      tokens[i] = { text: `${name} ${plural && verb === "is" ? "are" : plural && verb === "has" ? "have" : verb}`, word: true }
+    } else if (lower === "my" || lower === "mine") {
+      tokens[i] = { text: possessive, word: true }
+    } else if (lower === "me") {
+      tokens[i] = { text: name, word: true }
+    } else if (lower === "myself") {
+      tokens[i] = { text: "themself", word: true }
+    }
+  }
+  const text = tokens.map((t) => t.text).join("").trim()
+  return finishSentence(text)
+}
+
+/** First letter upper-cased; trailing "!", "…" or "." runs become one full stop. */
+export const finishSentence = (text: string): string => {
+  const trimmed = text.trim().replace(/[\s,;:]+$/u, "")
+  if (trimmed.length === 0) return ""
+  const capitalised = trimmed[0]!.toUpperCase() + trimmed.slice(1)
+  return /[.!…]+$/u.test(capitalised) ? capitalised.replace(/[.!…]+$/u, ".") : `${capitalised}.`
+}

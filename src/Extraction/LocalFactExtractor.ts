@@ -1,0 +1,101 @@
+/**
+ * # Local fact extractor
+ *
+ * The offline `FactExtractor` ("local"). It keeps the declarative first-person sentences of each
+ * user sender ("I moved to Berlin last year", "My sister is a nurse", "I'm allergic to peanuts")
+ * and restates them in the third person about the sender's name ("Alice moved to Berlin last
+ * year.", "Alice's sister is a nurse.", "Alice is allergic to peanuts."). Each fact keeps the id of
+ * the message it came from; identical facts in one cell are merged with all their sources.
+ *
+ * Skipped: questions, greetings and acknowledgements, sentences under 4 words or with fewer than
+ * 2 content terms, hedges and requests ("I think…", "I'd like…", anything addressed to "you"),
+ * sentences opening with "here/this/that/it" (they point outside themselves), and sentences
+ * about the future, which the foresight extractor keeps instead.
+ *
+ * Limits: it is English word lists, not a parser. Only first-person singular statements are
+ * found: "we", third-person remarks ("She sleeps during the day"), facts stated by the assistant
+ * and facts spread over several sentences or messages are missed. Pronouns other than I/my/me are
+ * not resolved ("it", "she" stay as written), relative dates stay relative ("last year"), irony,
+ * hypotheticals and negated hedges are taken literally, and the verb agreement is a heuristic
+ * ("I read" becomes "Alice read"). Every first-person mention becomes the name, which is clumsy
+ * but never guesses a gender. Tool and assistant messages are never sources. Pure and never fails.
+ */
+import { Effect, Layer } from "effect"
+import { MemorizeSettingsConfig } from "../Config/EngramConfig.js"
+import { makeZonedCalendar, type ZonedCalendar } from "../Text/Calendar.js"
+import { Lexicon } from "../Text/Lexicon.js"
+import { isFirstPersonStatement, toThirdPerson } from "./EnglishFirstPerson.js"
+import {
+  type ExtractorOptions,
+  type FactDraft,
+  FactExtractor,
+  labelOfSender,
+  type MemcellInput,
+  safeText,
+  userSenders
+} from "./Extractors.js"
+import { findFutureMention } from "./FutureTime.js"
+
+/** Fewest Lexicon content terms a fact sentence needs ("I'm fine today" has one). */
+const MIN_FACT_TERMS = 2
+
+type TextAnalysis = Pick<Lexicon, "terms" | "sentences">
+
+/** The facts of one cell; pure. */
+export const localFacts = (
+  lexicon: TextAnalysis,
+  calendar: ZonedCalendar,
+  input: MemcellInput
+): ReadonlyArray<FactDraft> => {
+  const facts: Array<{ sender_id: string; content: string; message_ids: Array<string> }> = []
+  for (const sender of userSenders(input)) {
+    const name = labelOfSender(input, sender)
+    const byContent = new Map<string, { sender_id: string; content: string; message_ids: Array<string> }>()
+    for (const message of input.messages) {
+      if (message.role !== "user" || message.sender_id !== sender) continue
+      for (const sentence of lexicon.sentences(safeText(message.content))) {
+        if (!isFirstPersonStatement(sentence)) continue
+        if (lexicon.terms(sentence).length < MIN_FACT_TERMS) continue
+        if (findFutureMention(sentence, message.timestamp, calendar) !== undefined) continue
+        const content = toThirdPerson(sentence, name)
+        const key = content.toLowerCase()
+        const existing = byContent.get(key)
+        if (existing === undefined) {
+          const fact = { sender_id: sender, content, message_ids: [message.message_id] }
+          byContent.set(key, fact)
+          facts.push(fact)
+        } else if (!existing.message_ids.includes(message.message_id)) {
+          existing.message_ids.push(message.message_id)
+        }
+      }
+    }
+  }
+  return facts
+}
+
+export const makeLocalFactExtractor = (options: ExtractorOptions = {}) =>
+  Effect.gen(function*() {
+    const lexicon = yield* Lexicon
+    const calendar = makeZonedCalendar(options.timeZone ?? "UTC")
+    const extract = Effect.fn("LocalFactExtractor.extract")(function*(input: MemcellInput) {
+      const facts = localFacts(lexicon, calendar, input)
+      yield* Effect.annotateCurrentSpan({
+        "engram.memcell_id": input.memcell.memcell_id,
+        "engram.messages": input.messages.length,
+        "engram.facts": facts.length
+      })
+      return facts
+    })
+    return FactExtractor.of({ name: "local", extract })
+  })
+
+export const LocalFactExtractor = {
+  /** Dates (to tell facts from plans) in UTC. */
+  layer: Layer.effect(FactExtractor, makeLocalFactExtractor()),
+  layerWith: (options: ExtractorOptions) => Layer.effect(FactExtractor, makeLocalFactExtractor(options)),
+  /** Dates in ENGRAM_TIME_ZONE. */
+  layerConfig: Layer.unwrapEffect(
+    Effect.map(MemorizeSettingsConfig, (settings) =>
+      Layer.effect(FactExtractor, makeLocalFactExtractor({ timeZone: settings.timeZone })))
+  )
+} as const

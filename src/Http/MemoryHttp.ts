@@ -1,0 +1,37 @@
+import { HttpApiBuilder } from "@effect/platform"
+import { Effect } from "effect"
+import { Memory } from "../Memorize/Memory.js"
+import { EngramApi } from "./Api.js"
+import { enveloped } from "./Middleware.js"
+
+/** Handlers of the memory group: thin translations between the contract and the Memory service. */
+export const MemoryHttpLive = HttpApiBuilder.group(EngramApi, "memory", (handlers) =>
+  Effect.gen(function*() {
+    const memory = yield* Memory
+    return handlers
+      .handle("add", ({ payload }) =>
+        enveloped(Effect.map(memory.add(payload), ({ message_count, status }) => ({ message_count, status }))))
+      .handle("flush", ({ payload }) => enveloped(Effect.map(memory.flush(payload), ({ status }) => ({ status }))))
+      .handle("session", ({ path, urlParams }) =>
+        enveloped(
+          Effect.map(memory.session({ ...urlParams, session_id: path.session_id }), (session) => ({
+            session_id: session.session_id,
+            app_id: session.app_id,
+            project_id: session.project_id,
+            buffered: session.buffered.map(({ content, message_id, role, sender_id, timestamp }) => ({
+              message_id,
+              sender_id,
+              role,
+              timestamp,
+              content
+            })),
+            memcells: session.memcells.map(({ memcell_id, message_ids, sender_ids, timestamp }) => ({
+              memcell_id,
+              message_ids,
+              sender_ids,
+              timestamp
+            }))
+          }))
+        ))
+  })
+)

@@ -1,0 +1,57 @@
+import { describe, expect, it } from "@effect/vitest"
+import { ConfigProvider, Effect, Either, Option } from "effect"
+import {
+  checkUnknownVariables,
+  LlmSettingsConfig,
+  MemorizeSettingsConfig,
+  ServerSettingsConfig
+} from "../../src/Config/EngramConfig.js"
+
+const fromEnv = (env: Record<string, string>) => ConfigProvider.fromMap(new Map(Object.entries(env)), { pathDelim: "_" })
+
+const load = <A>(config: Effect.Effect<A, unknown>, env: Record<string, string>) =>
+  Effect.either(Effect.withConfigProvider(config, fromEnv(env)))
+
+describe("configuration", () => {
+  it.effect("no LLM variables means the offline mode; defaults apply", () =>
+    Effect.gen(function*() {
+      expect(yield* load(LlmSettingsConfig, {})).toEqual(Either.right(Option.none()))
+      const memorize = yield* Effect.withConfigProvider(MemorizeSettingsConfig, fromEnv({}))
+      expect(memorize).toMatchObject({ maxCellTokens: 65_536, maxCellMessages: 500, timeZone: "UTC" })
+      expect(Option.isNone(memorize.idleFlushAfter)).toBe(true)
+      expect(yield* Effect.withConfigProvider(ServerSettingsConfig, fromEnv({}))).toMatchObject({ host: "127.0.0.1", port: 8000 })
+    }))
+
+  it.effect("half an LLM configuration is an error, never silently offline", () =>
+    Effect.gen(function*() {
+      expect(Either.isLeft(yield* load(LlmSettingsConfig, { ENGRAM_LLM_MODEL: "gpt-4o-mini" }))).toBe(true)
+      expect(Either.isLeft(yield* load(LlmSettingsConfig, { ENGRAM_LLM_BASE_URL: "http://localhost:11434/v1" }))).toBe(true)
+      expect(Either.isLeft(yield* load(LlmSettingsConfig, { ENGRAM_LLM_API_KEY: "sk-x" }))).toBe(true)
+      const full = yield* load(LlmSettingsConfig, {
+        ENGRAM_LLM_BASE_URL: "http://localhost:11434/v1/",
+        ENGRAM_LLM_MODEL: "llama3"
+      })
+      expect(Either.getOrThrow(full).pipe(Option.map((s) => s.baseUrl))).toEqual(Option.some("http://localhost:11434/v1"))
+    }))
+
+  it.effect("malformed values are errors", () =>
+    Effect.gen(function*() {
+      for (
+        const env of [
+          { ENGRAM_MAX_CELL_TOKENS: "lots" },
+          { ENGRAM_MAX_CELL_MESSAGES: "0" },
+          { ENGRAM_TIME_ZONE: "Mars/Olympus" },
+          { ENGRAM_LOCK_TIMEOUT: "soon" }
+        ]
+      ) expect(Either.isLeft(yield* load(MemorizeSettingsConfig, env))).toBe(true)
+      expect(Either.isLeft(yield* load(ServerSettingsConfig, { ENGRAM_PORT: "99999" }))).toBe(true)
+      expect(Either.isLeft(yield* load(LlmSettingsConfig, { ENGRAM_LLM_BASE_URL: "localhost", ENGRAM_LLM_MODEL: "m" }))).toBe(true)
+    }))
+
+  it.effect("an unknown ENGRAM_ variable is refused by name", () =>
+    Effect.gen(function*() {
+      const error = yield* Effect.flip(checkUnknownVariables({ ENGRAM_DATADIR: "/tmp", PATH: "/bin" }))
+      expect(String(error)).toContain("ENGRAM_DATADIR")
+      yield* checkUnknownVariables({ ENGRAM_DATA_DIR: "/tmp", HOME: "/root" })
+    }))
+})
