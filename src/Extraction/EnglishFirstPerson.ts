@@ -101,12 +101,17 @@ const matchCase = (original: string, replacement: string): string =>
     ? replacement[0]!.toUpperCase() + replacement.slice(1)
     : replacement
 
+/** "-eed" verbs are mostly present tenses (need, feed, succeed), a few are pasts (agreed, freed). */
+const EED_PAST = new Set(["agreed", "freed", "decreed", "guaranteed", "refereed", "disagreed"])
+
+const isRegularPast = (lower: string): boolean => /ed$/.test(lower) && (!/eed$/.test(lower) || EED_PAST.has(lower))
+
 /** The third-person singular present of a verb that followed "I"; past tenses and modals unchanged. */
 export const thirdPersonVerb = (verb: string): string => {
   const lower = verb.toLowerCase()
   const irregular = PRESENT_IRREGULAR[lower]
   if (irregular !== undefined) return matchCase(verb, irregular)
-  if (MODALS.has(lower) || IRREGULAR_PAST.has(lower) || /ed$/.test(lower) || !/^[a-z]+$/.test(lower)) return verb
+  if (MODALS.has(lower) || IRREGULAR_PAST.has(lower) || isRegularPast(lower) || !/^[a-z]+$/.test(lower)) return verb
   if (/(?:s|sh|ch|x|z|o)$/.test(lower)) return verb + "es"
   if (/[^aeiou]y$/.test(lower)) return verb.slice(0, -1) + "ies"
   return verb + "s"
@@ -147,15 +152,22 @@ const conjugateAfter = (tokens: Array<Token>, i: number): void => {
   tokens[j] = { text: thirdPersonVerb(tokens[j]!.text), word: true }
 }
 
-const previousWordIs = (tokens: ReadonlyArray<Token>, i: number, words: ReadonlySet<string>): boolean => {
+/** Index of the previous word token before `i`, skipping spaces; -1 at the start or at punctuation. */
+const previousWord = (tokens: ReadonlyArray<Token>, i: number): number => {
   for (let j = i - 1; j >= 0; j--) {
-    if (tokens[j]!.word) return words.has(tokens[j]!.text.toLowerCase())
-    if (tokens[j]!.text.trim().length > 0) return false
+    if (tokens[j]!.word) return j
+    if (tokens[j]!.text.trim().length > 0) return -1
   }
-  return false
+  return -1
 }
 
 const COORDINATORS = new Set(["and", "or", "nor"])
+
+/** "Marta and I" is a plural subject; ", and I fly back" starts a new clause with a singular one. */
+const isPluralSubject = (tokens: ReadonlyArray<Token>, i: number): boolean => {
+  const j = previousWord(tokens, i)
+  return j !== -1 && COORDINATORS.has(tokens[j]!.text.toLowerCase()) && previousWord(tokens, j) !== -1
+}
 
 /**
  * `sentence` restated in the third person about `name`: I → name (verb conjugated), I'm → name
@@ -172,12 +184,12 @@ export const toThirdPerson = (sentence: string, name: string): string => {
     if (lower === "i") {
       tokens[i] = { text: name, word: true }
       // "Marta and I are": a plural subject keeps its verb.
-      if (!previousWordIs(tokens, i, COORDINATORS)) conjugateAfter(tokens, i)
+      if (!isPluralSubject(tokens, i)) conjugateAfter(tokens, i)
     } else if (/^i'(m|ve|ll|d)$/.test(lower)) {
       const suffix = lower.slice(2)
       const next = tokens[nextWord(tokens, i)]?.text
       const verb = suffix === "d" ? (looksLikeParticiple(next) ? "had" : "would") : CONTRACTION[suffix]!
-      const plural = previousWordIs(tokens, i, COORDINATORS)
+      const plural = isPluralSubject(tokens, i)
       tokens[i] = { text: `${name} ${plural && verb === "is" ? "are" : plural && verb === "has" ? "have" : verb}`, word: true }
     } else if (lower === "my" || lower === "mine") {
       tokens[i] = { text: possessive, word: true }

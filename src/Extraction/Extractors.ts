@@ -184,7 +184,8 @@ export const attachmentTypes = (content: unknown): ReadonlyArray<string> =>
 /** One tool call an assistant message asked for, with whatever fields it carried. */
 export interface ToolCallInfo {
   readonly id: string | undefined
-  readonly name: string
+  /** Undefined when the call carries no function name. */
+  readonly name: string | undefined
   /** The arguments as text (JSON as sent), or "" when absent. */
   readonly arguments: string
 }
@@ -196,7 +197,7 @@ export const toolCallsOf = (message: Pick<StoredMessage, "tool_calls">): Readonl
   return calls.flatMap((call): ReadonlyArray<ToolCallInfo> => {
     if (!isRecord(call)) return []
     const fn = isRecord(call.function) ? call.function : call
-    const name = typeof fn.name === "string" && fn.name.length > 0 ? fn.name : "a tool"
+    const name = typeof fn.name === "string" && fn.name.length > 0 ? fn.name : undefined
     const args = fn.arguments ?? fn.args ?? fn.input
     return [{
       id: typeof call.id === "string" ? call.id : undefined,
@@ -222,11 +223,14 @@ export const toolNameOf = (message: StoredMessage, messages: ReadonlyArray<Store
   if (typeof message.tool_call_id === "string") {
     for (const other of messages) {
       const call = toolCallsOf(other).find((c) => c.id === message.tool_call_id)
-      if (call !== undefined) return call.name
+      if (call?.name !== undefined) return call.name
     }
   }
   return senderLabel(message)
 }
+
+/** "tool get_weather", or "a tool" when the call has no name. */
+export const toolPhrase = (name: string | undefined): string => name === undefined ? "a tool" : `tool ${name}`
 
 /** `text` on one line, at most `max` characters (word-cut with "…"). */
 export const brief = (text: string, max: number): string => {
@@ -248,7 +252,7 @@ export const promptText = (message: StoredMessage, messages: ReadonlyArray<Store
     return `(tool ${toolNameOf(message, messages)} returned: ${text.length > 0 ? brief(text, 300) : "no text"})`
   }
   for (const call of toolCallsOf(message)) {
-    notes.push(`(called tool ${call.name}${call.arguments.length > 0 ? ` with ${brief(call.arguments, 200)}` : ""})`)
+    notes.push(`(called ${toolPhrase(call.name)}${call.arguments.length > 0 ? ` with ${brief(call.arguments, 200)}` : ""})`)
   }
   for (const type of attachmentTypes(message.content)) notes.push(`(attached ${type})`)
   const parts = [text, ...notes].filter((p) => p.length > 0)

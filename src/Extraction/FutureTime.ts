@@ -24,6 +24,12 @@ const SAME_DAY_FUTURE = /\b(?:tonight|this (?:evening|afternoon)|later)\b/i
 const DURATION = /^for\s/i
 /** "now" is not a plan. */
 const NOW = /^(?:right\s+)?now\b/i
+/**
+ * chrono also reads bare spans as dates from now ("during the day", "once a month", "one day I'll
+ * visit Japan"); a relative date counts only when it is anchored: "in a week", "next week",
+ * "a day later", "the day after tomorrow".
+ */
+const ANCHORED_RELATIVE = /^(?:in|within|after|next|this|coming)\s|\b(?:from now|later|after tomorrow)$/i
 const NEXT_WEEKDAY = /\bnext\s+(?:mon|tues|wednes|thurs|fri|satur|sun)day\b/i
 
 export interface FutureMention {
@@ -50,7 +56,8 @@ const resolvedStart = (calendar: ZonedCalendar, result: chrono.ParsedResult, ref
 }
 
 const resolvedEnd = (calendar: ZonedCalendar, result: chrono.ParsedResult, start: number): number | null => {
-  const end = result.end
+  // chrono leaves `end` null (not undefined) when there is no range.
+  const end = result.end ?? undefined
   if (end !== undefined) {
     const ms = end.date().getTime()
     const value = end.isCertain("hour") ? ms : zonedDayEnd(calendar, ms)
@@ -94,6 +101,7 @@ export const findFutureMention = (sentence: string, refMs: number, calendar: Zon
       continue
     }
     if (chosen !== undefined || NOW.test(result.text)) continue
+    if (result.tags().has("result/relativeDate") && !ANCHORED_RELATIVE.test(result.text)) continue
     const start = resolvedStart(calendar, result, refMs)
     if (start < today) continue
     const sameDay = zonedDayStart(calendar, start) === today

@@ -15,8 +15,8 @@
  *   fully, the episode's own user's a little more, assistant messages half), times
  *   `ln(1 + N / df)` over the cell's N messages, which favours words several messages share
  *   without letting one that every message repeats win outright. Capitalised words that are never
- *   seen in lower case (names, places) count 1.5×; chat filler ("thanks", "sounds", "help") and
- *   the participants' names are left out. Terms are shown as their most common
+ *   seen in lower case (names, places) count 1.5×; chat filler ("thanks", "sounds", "help"), weekday and
+ *   month names, and the participants' names are left out. Terms are shown as their most common
  *   written form.
  * - `summary`: `On 2024-05-06, Alice talked about Lisbon, fado and Alfama.` followed by the
  *   episode user's first informative sentences (3+ content terms, no greetings), first-person
@@ -51,6 +51,7 @@ import {
   SUMMARY_MAX_CHARS,
   toolCallsOf,
   toolNameOf,
+  toolPhrase,
   userSenders
 } from "./Extractors.js"
 
@@ -72,7 +73,10 @@ const PROPER_NOUN_BOOST = 1.5
 const FILLER_WORDS =
   "thanks thank please sure yes yeah yep okay ok hi hello hey good great nice cool awesome perfect lovely " +
   "want need like know think go get make let look sound sounds help question answer tell say thing lot bit " +
-  "way time day really also just well right maybe idea point quick glad happy welcome wonderful fine"
+  "way time day really also just well right maybe idea point quick glad happy welcome wonderful fine " +
+  // Dates are in the content already; as title words they say little.
+  "monday tuesday wednesday thursday friday saturday sunday today tomorrow tonight week weekend month year " +
+  "january february march april may june july august september october november december"
 
 const WORD = /[\p{L}\p{N}]+(?:['\u2019-][\p{L}\p{N}]+)*/gu
 
@@ -111,7 +115,8 @@ const lineOf = (message: StoredMessage, previous: StoredMessage | undefined, all
     const calls = toolCallsOf(message)
     for (const call of calls) {
       const args = call.arguments.trim().length > 0 ? ` with ${brief(call.arguments, TOOL_ARGUMENT_CHARS)}` : ""
-      parts.push(parts.length === 0 ? `${subject} called tool ${call.name}${args}.` : `(called tool ${call.name}${args})`)
+      const what = toolPhrase(call.name)
+      parts.push(parts.length === 0 ? `${subject} called ${what}${args}.` : `(called ${what}${args})`)
     }
     for (const type of attachmentTypes(message.content)) {
       parts.push(parts.length === 0 ? `${subject} attached ${type}.` : `(${subjectOf(message)} attached ${type})`)
@@ -202,7 +207,7 @@ export const salientWords = (
     .filter(([term]) => !excluded.has(term))
     .map(([term, stat]) => {
       const idf = Math.log(1 + documents / stat.df)
-      const boost = stat.capitalisedInside && !stat.lowercaseSeen ? PROPER_NOUN_BOOST : 1
+      const boost = stat.capitalisedInside && !stat.lowercaseSeen && term.length >= 3 ? PROPER_NOUN_BOOST : 1
       return { term, stat, score: stat.weight * idf * boost }
     })
   scored.sort((a, b) => b.score - a.score || a.stat.order - b.stat.order)

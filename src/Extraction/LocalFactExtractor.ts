@@ -7,8 +7,8 @@
  * year.", "Alice's sister is a nurse.", "Alice is allergic to peanuts."). Each fact keeps the id of
  * the message it came from; identical facts in one cell are merged with all their sources.
  *
- * Skipped: questions, greetings and acknowledgements, sentences under 4 words or with fewer than
- * 2 content terms, hedges and requests ("I think…", "I'd like…", anything addressed to "you"),
+ * Skipped: questions, greetings and acknowledgements, sentences under 4 words or without a
+ * content term, hedges and requests ("I think…", "I'd like…", anything addressed to "you"),
  * sentences opening with "here/this/that/it" (they point outside themselves), and sentences
  * about the future, which the foresight extractor keeps instead.
  *
@@ -36,8 +36,8 @@ import {
 } from "./Extractors.js"
 import { findFutureMention } from "./FutureTime.js"
 
-/** Fewest Lexicon content terms a fact sentence needs ("I'm fine today" has one). */
-const MIN_FACT_TERMS = 2
+/** A fact names something: at least one Lexicon content term ("I've been vegetarian since 2019"). */
+const MIN_FACT_TERMS = 1
 
 type TextAnalysis = Pick<Lexicon, "terms" | "sentences">
 

@@ -1,0 +1,361 @@
+/**
+ * The LLM-backed extractors ("llm"). Calls per memcell: one episode call per user sender (the
+ * prompt says whose perspective), one fact call, one foresight call per user sender; a cell with
+ * no user message costs none. Each call is asked up to `EXTRACTION_MAX_ATTEMPTS` times while the
+ * answer is malformed, then fails with `LlmMalformedAnswer`; `LlmUnavailable` passes through,
+ * since the client has already retried what can be retried.
+ *
+ * Answers are decoded with the Schemas in `Prompts.ts`, then normalised without further calls:
+ * summaries are capped at 400 characters, message numbers outside the cell are dropped, and a
+ * fact or foresight item left without a source is dropped. A fact is attributed to the first
+ * user who wrote one of its source messages, else to the cell's only user (a fact only the
+ * assistant stated, in a cell with several users, is dropped as unattributable).
+ */
+import { Effect, Either, Layer } from "effect"
+import { MemorizeSettingsConfig } from "../Config/EngramConfig.js"
+import { LlmMalformedAnswer } from "../Domain/Errors.js"
+import type { StoredMessage } from "../Domain/Message.js"
+import { decodeJsonAnswer } from "../Llm/JsonAnswer.js"
+import { type ChatRequest, LlmClient } from "../Llm/LlmClient.js"
+import {
+  type BoundaryPromptLine,
+  EPISODE_PROMPT_VERSION,
+  EPISODE_SYSTEM_PROMPT,
+  EpisodeAnswer,
+  episodeUserPrompt,
+  type ExtractionParticipant,
+  FACT_PROMPT_VERSION,
+  FACT_SYSTEM_PROMPT,
+  FactAnswer,
+  factUserPrompt,
+  FORESIGHT_PROMPT_VERSION,
+  FORESIGHT_SYSTEM_PROMPT,
+  ForesightAnswer,
+  foresightUserPrompt
+} from "../Llm/Prompts.js"
+import { makeZonedCalendar, type ZonedCalendar } from "../Text/Calendar.js"
+import {
+  capSummary,
+  DAY_MS,
+  type EpisodeDraft,
+  EpisodeExtractor,
+  type ExtractorOptions,
+  type FactDraft,
+  FactExtractor,
+  type ForesightDraft,
+  ForesightExtractor,
+  type MemcellInput,
+  parseIsoInZone,
+  promptText,
+  senderLabel,
+  SUMMARY_MAX_CHARS,
+  userSenders,
+  zonedDayEnd
+} from "./Extractors.js"
+
+/** Malformed answers are often one-off sampling accidents; a few fresh calls usually fix them. */
+export const EXTRACTION_MAX_ATTEMPTS = 3
+
+// ---------------------------------------------------------------------------------------------
+// Shared
+// ---------------------------------------------------------------------------------------------
+
+/** One prompt line per message of the cell, numbered by the caller in cell order. */
+export const extractionLines = (input: MemcellInput, calendar: ZonedCalendar): ReadonlyArray<BoundaryPromptLine> =>
+  input.messages.map((message) => ({
+    timestamp: calendar.isoWithOffset(message.timestamp),
+    sender: senderLabel(message),
+    content: promptText(message, input.messages)
+  }))
+
+/** Every sender of the cell once, in first-seen order, with the role of their first message. */
+export const participantsOf = (input: MemcellInput): ReadonlyArray<ExtractionParticipant> => {
+  const seen = new Map<string, ExtractionParticipant>()
+  for (const message of input.messages) {
+    if (!seen.has(message.sender_id)) {
+      seen.set(message.sender_id, { label: senderLabel(message), sender_id: message.sender_id, role: message.role })
+    }
+  }
+  return Array.from(seen.values())
+}
+
+/** Message ids of 1-based `numbers`, out-of-range and repeated ones dropped, in answer order. */
+export const messageIdsOf = (
+  numbers: ReadonlyArray<number>,
+  messages: ReadonlyArray<StoredMessage>
+): ReadonlyArray<string> => {
+  const ids: Array<string> = []
+  for (const n of numbers) {
+    const message = Number.isInteger(n) && n >= 1 && n <= messages.length ? messages[n - 1] : undefined
+    if (message !== undefined && !ids.includes(message.message_id)) ids.push(message.message_id)
+  }
+  return ids
+}
+
+/**
+ * Asks until the answer decodes, at most `EXTRACTION_MAX_ATTEMPTS` times. Each attempt is a fresh
+ * call with the same request.
+ */
+const askUntilDecoded = <A>(
+  llm: LlmClient["Type"],
+  request: ChatRequest,
+  version: string,
+  decode: (text: string) => Either.Either<A, string>
+) =>
+  Effect.gen(function*() {
+    let lastReason = ""
+    for (let attempt = 1; attempt <= EXTRACTION_MAX_ATTEMPTS; attempt++) {
+      const response = yield* llm.chat(request)
+      const answer = decode(response.content)
+      if (Either.isRight(answer)) {
+        yield* Effect.annotateCurrentSpan({ "engram.attempts": attempt })
+        return answer.right
+      }
+      lastReason = answer.left
+      yield* Effect.logWarning(`${request.purpose} answer malformed`).pipe(
+        Effect.annotateLogs({ attempt, reason: lastReason, prompt_version: version })
+      )
+    }
+    return yield* new LlmMalformedAnswer({
+      purpose: request.purpose,
+      attempts: EXTRACTION_MAX_ATTEMPTS,
+      reason: lastReason
+    })
+  })
+
+const chatRequest = (purpose: string, system: string, user: string): ChatRequest => ({
+  purpose,
+  temperature: 0,
+  json: true,
+  messages: [
+    { role: "system", content: system },
+    { role: "user", content: user }
+  ]
+})
+
+const decodeEpisode = decodeJsonAnswer(EpisodeAnswer)
+const decodeFacts = decodeJsonAnswer(FactAnswer)
+const decodeForesight = decodeJsonAnswer(ForesightAnswer)
+
+interface Setup {
+  readonly llm: LlmClient["Type"]
+  readonly calendar: ZonedCalendar
+  readonly timeZone: string
+}
+
+const setup = (options: ExtractorOptions) =>
+  Effect.map(LlmClient, (llm): Setup => {
+    const timeZone = options.timeZone ?? "UTC"
+    return { llm, timeZone, calendar: makeZonedCalendar(timeZone) }
+  })
+
+const participantFor = (participants: ReadonlyArray<ExtractionParticipant>, sender: string): ExtractionParticipant =>
+  participants.find((p) => p.sender_id === sender) ?? { label: sender, sender_id: sender, role: "user" }
+
+// ---------------------------------------------------------------------------------------------
+// Episodes
+// ---------------------------------------------------------------------------------------------
+
+export const makeLlmEpisodeExtractor = (options: ExtractorOptions = {}) =>
+  Effect.gen(function*() {
+    const { calendar, llm, timeZone } = yield* setup(options)
+
+    const extract = Effect.fn("LlmEpisodeExtractor.extract")(function*(input: MemcellInput) {
+      const senders = userSenders(input)
+      yield* Effect.annotateCurrentSpan({
+        "engram.memcell_id": input.memcell.memcell_id,
+        "engram.messages": input.messages.length,
+        "engram.prompt_version": EPISODE_PROMPT_VERSION
+      })
+      if (senders.length === 0) return [] as ReadonlyArray<EpisodeDraft>
+      const lines = extractionLines(input, calendar)
+      const participants = participantsOf(input)
+      const episodes: Array<EpisodeDraft> = []
+      for (const sender of senders) {
+        const user = episodeUserPrompt(participantFor(participants, sender), participants, lines, timeZone)
+        const answer = yield* askUntilDecoded(
+          llm,
+          chatRequest("episode", EPISODE_SYSTEM_PROMPT, user),
+          EPISODE_PROMPT_VERSION,
+          decodeEpisode
+        )
+        episodes.push({
+          sender_id: sender,
+          title: answer.title,
+          content: answer.content,
+          // An over-long summary is the model ignoring a soft limit, not a malformed answer.
+          summary: capSummary(answer.summary, SUMMARY_MAX_CHARS)
+        })
+      }
+      return episodes
+    })
+
+    return EpisodeExtractor.of({ name: "llm", extract })
+  })
+
+// ---------------------------------------------------------------------------------------------
+// Facts
+// ---------------------------------------------------------------------------------------------
+
+/** The user a fact is about: the first user source's sender, else the cell's only user. */
+const factSender = (
+  ids: ReadonlyArray<string>,
+  input: MemcellInput,
+  senders: ReadonlyArray<string>
+): string | undefined => {
+  for (const id of ids) {
+    const message = input.messages.find((m) => m.message_id === id)
+    if (message?.role === "user") return message.sender_id
+  }
+  return senders.length === 1 ? senders[0] : undefined
+}
+
+export const makeLlmFactExtractor = (options: ExtractorOptions = {}) =>
+  Effect.gen(function*() {
+    const { calendar, llm, timeZone } = yield* setup(options)
+
+    const extract = Effect.fn("LlmFactExtractor.extract")(function*(input: MemcellInput) {
+      const senders = userSenders(input)
+      yield* Effect.annotateCurrentSpan({
+        "engram.memcell_id": input.memcell.memcell_id,
+        "engram.messages": input.messages.length,
+        "engram.prompt_version": FACT_PROMPT_VERSION
+      })
+      if (senders.length === 0) return [] as ReadonlyArray<FactDraft>
+      const user = factUserPrompt(participantsOf(input), extractionLines(input, calendar), timeZone)
+      const answer = yield* askUntilDecoded(
+        llm,
+        chatRequest("fact", FACT_SYSTEM_PROMPT, user),
+        FACT_PROMPT_VERSION,
+        decodeFacts
+      )
+      const facts: Array<FactDraft> = []
+      for (const fact of answer.facts) {
+        const content = fact.content.trim()
+        const message_ids = messageIdsOf(fact.message_numbers, input.messages)
+        const sender_id = factSender(message_ids, input, senders)
+        if (content.length === 0 || message_ids.length === 0 || sender_id === undefined) continue
+        facts.push({ sender_id, content, message_ids })
+      }
+      yield* Effect.annotateCurrentSpan({ "engram.facts": facts.length, "engram.facts_dropped": answer.facts.length - facts.length })
+      return facts
+    })
+
+    return FactExtractor.of({ name: "llm", extract })
+  })
+
+// ---------------------------------------------------------------------------------------------
+// Foresight
+// ---------------------------------------------------------------------------------------------
+
+type ForesightItem = ForesightAnswer["items"][number]
+type ForesightAnswer = typeof ForesightAnswer.Type
+
+/**
+ * Epoch ms of an answered item: start as given (a date is the start of that day in the zone), end
+ * from `end_time` (a date is the end of that day), else start plus `duration_days`, else null.
+ * An end before the start is dropped rather than trusted. Undefined when the start cannot be read.
+ */
+export const resolveForesightTimes = (
+  calendar: ZonedCalendar,
+  item: Pick<ForesightItem, "start_time" | "end_time" | "duration_days">
+): { readonly start_time: number; readonly end_time: number | null } | undefined => {
+  const start = parseIsoInZone(calendar, item.start_time)
+  if (start === undefined) return undefined
+  let end: number | null = null
+  if (typeof item.end_time === "string") {
+    const parsed = parseIsoInZone(calendar, item.end_time)
+    if (parsed !== undefined) end = parsed.dateOnly ? zonedDayEnd(calendar, parsed.epochMs) : parsed.epochMs
+  } else if (typeof item.duration_days === "number" && item.duration_days > 0) {
+    end = start.epochMs + Math.round(item.duration_days * DAY_MS)
+  }
+  return { start_time: start.epochMs, end_time: end !== null && end >= start.epochMs ? end : null }
+}
+
+export const makeLlmForesightExtractor = (options: ExtractorOptions = {}) =>
+  Effect.gen(function*() {
+    const { calendar, llm, timeZone } = yield* setup(options)
+
+    const extract = Effect.fn("LlmForesightExtractor.extract")(function*(input: MemcellInput) {
+      const senders = userSenders(input)
+      yield* Effect.annotateCurrentSpan({
+        "engram.memcell_id": input.memcell.memcell_id,
+        "engram.messages": input.messages.length,
+        "engram.prompt_version": FORESIGHT_PROMPT_VERSION
+      })
+      if (senders.length === 0) return [] as ReadonlyArray<ForesightDraft>
+      const lines = extractionLines(input, calendar)
+      const participants = participantsOf(input)
+      const items: Array<ForesightDraft> = []
+      for (const sender of senders) {
+        const user = foresightUserPrompt(participantFor(participants, sender), participants, lines, timeZone)
+        const answer = yield* askUntilDecoded(
+          llm,
+          chatRequest("foresight", FORESIGHT_SYSTEM_PROMPT, user),
+          FORESIGHT_PROMPT_VERSION,
+          decodeForesight
+        )
+        for (const item of answer.items) {
+          const message_ids = messageIdsOf(item.message_numbers, input.messages)
+          const times = resolveForesightTimes(calendar, item)
+          if (message_ids.length === 0 || times === undefined) continue
+          const evidence = item.evidence.trim()
+          items.push({
+            sender_id: sender,
+            content: item.content,
+            ...times,
+            evidence: evidence.length > 0 ? evidence : item.content,
+            message_ids
+          })
+        }
+      }
+      yield* Effect.annotateCurrentSpan({ "engram.foresight": items.length })
+      return items
+    })
+
+    return ForesightExtractor.of({ name: "llm", extract })
+  })
+
+// ---------------------------------------------------------------------------------------------
+// Layers
+// ---------------------------------------------------------------------------------------------
+
+const timeZoneLayer = <I, S>(make: (options: ExtractorOptions) => Layer.Layer<I, never, S>) =>
+  Layer.unwrapEffect(Effect.map(MemorizeSettingsConfig, (settings) => make({ timeZone: settings.timeZone })))
+
+const episodeLayer = (options: ExtractorOptions) => Layer.effect(EpisodeExtractor, makeLlmEpisodeExtractor(options))
+const factLayer = (options: ExtractorOptions) => Layer.effect(FactExtractor, makeLlmFactExtractor(options))
+const foresightLayer = (options: ExtractorOptions) => Layer.effect(ForesightExtractor, makeLlmForesightExtractor(options))
+
+export const LlmEpisodeExtractor = {
+  layer: episodeLayer({}),
+  layerWith: episodeLayer,
+  /** Shows and resolves dates in ENGRAM_TIME_ZONE. */
+  layerConfig: timeZoneLayer(episodeLayer)
+} as const
+
+export const LlmFactExtractor = {
+  layer: factLayer({}),
+  layerWith: factLayer,
+  layerConfig: timeZoneLayer(factLayer)
+} as const
+
+export const LlmForesightExtractor = {
+  layer: foresightLayer({}),
+  layerWith: foresightLayer,
+  layerConfig: timeZoneLayer(foresightLayer)
+} as const
+
+const allLayer = (options: ExtractorOptions) =>
+  Layer.mergeAll(episodeLayer(options), factLayer(options), foresightLayer(options))
+
+export const LlmExtractors = {
+  /** All three, dates in UTC; needs `LlmClient`. */
+  layer: allLayer({}),
+  layerWith: allLayer,
+  /** All three, dates in ENGRAM_TIME_ZONE; needs `LlmClient`. */
+  layerConfig: timeZoneLayer(allLayer)
+} as const
+
+/** `EpisodeExtractor | FactExtractor | ForesightExtractor` backed by `LlmClient`, dates in ENGRAM_TIME_ZONE. */
+export const LlmExtractorsLive = LlmExtractors.layerConfig
