@@ -1,6 +1,12 @@
 import { NodeHttpClient } from "@effect/platform-node"
 import { Effect, Layer, Option } from "effect"
 import { LlmSettingsConfig } from "./Config/EngramConfig.js"
+import { ExtractionSignal } from "./Extraction/ExtractionSignal.js"
+import { ExtractionWorkersLive } from "./Extraction/ExtractionWorkers.js"
+import { JobRunner } from "./Extraction/JobRunner.js"
+import { LlmExtractors } from "./Extraction/LlmExtractors.js"
+import { LocalExtractors } from "./Extraction/LocalExtractors.js"
+import { withLlmMetrics } from "./Llm/MeteredLlmClient.js"
 import { OpenAiLlmClient } from "./Llm/OpenAiLlmClient.js"
 import { IdleFlusherLive } from "./Memorize/IdleFlusher.js"
 import { LlmBoundaryDetector } from "./Memorize/LlmBoundaryDetector.js"
@@ -9,36 +15,45 @@ import { Memory } from "./Memorize/Memory.js"
 import { SessionLock } from "./Memorize/SessionLock.js"
 import { BufferRepo } from "./Store/BufferRepo.js"
 import * as Database from "./Store/Database.js"
+import { DerivedRepo } from "./Store/DerivedRepo.js"
+import { JobRepo } from "./Store/JobRepo.js"
 import { MemcellRepo } from "./Store/MemcellRepo.js"
 import { Lexicon } from "./Text/Lexicon.js"
 import { TokenCounter } from "./Text/TokenCounter.js"
 
 /**
- * The boundary detector the configuration asks for: the LLM one when ENGRAM_LLM_BASE_URL and
- * ENGRAM_LLM_MODEL are set, otherwise the offline lexical segmenter.
+ * The model-dependent services the configuration asks for: with ENGRAM_LLM_BASE_URL and
+ * ENGRAM_LLM_MODEL set, the LLM boundary detector and extractors over one metered OpenAI-compatible
+ * client; otherwise the offline lexical segmenter and extractive extractors.
  */
-export const BoundaryDetectorLive = Layer.unwrapEffect(
+export const ModelServicesLive = Layer.unwrapEffect(
   Effect.map(LlmSettingsConfig, (llm) =>
     Option.match(llm, {
-      onNone: () => LocalBoundaryDetector.layer.pipe(Layer.provide(Lexicon.Default)),
+      onNone: () => Layer.mergeAll(LocalBoundaryDetector.layer, LocalExtractors.layerConfig),
       onSome: (settings) =>
-        LlmBoundaryDetector.layerConfig.pipe(
-          Layer.provide(OpenAiLlmClient.layer(settings)),
+        Layer.mergeAll(LlmBoundaryDetector.layerConfig, LlmExtractors.layerConfig).pipe(
+          Layer.provide(withLlmMetrics(OpenAiLlmClient.layer(settings))),
           Layer.provide(NodeHttpClient.layerUndici)
         )
     }))
-)
+).pipe(Layer.provide(Lexicon.Default))
+
+/** Repositories over one database layer. */
+const repositories = Layer.mergeAll(BufferRepo.Default, MemcellRepo.Default, JobRepo.Default, DerivedRepo.Default)
 
 /**
- * Everything memorize needs, from Config, on a given database layer. Host apps provide this (or
- * `EngramLive`) and use the `Memory` service.
+ * Everything memorize and extraction need, from Config, on a given database layer (the workers
+ * are not started; see `EngramLive`). Host apps provide this and use the `Memory` service.
  */
 export const memoryLayer = <E, R>(database: Layer.Layer<Database.SqlLayerServices, E, R>) =>
-  Memory.Default.pipe(
-    Layer.provideMerge(Layer.mergeAll(BufferRepo.Default, MemcellRepo.Default)),
-    Layer.provideMerge(Layer.mergeAll(BoundaryDetectorLive, SessionLock.layerConfig, TokenCounter.Default)),
+  Layer.mergeAll(Memory.Default, JobRunner.Default).pipe(
+    Layer.provideMerge(Layer.mergeAll(ModelServicesLive, SessionLock.layerConfig, TokenCounter.Default, ExtractionSignal.Default)),
+    Layer.provideMerge(repositories),
     Layer.provideMerge(database)
   )
 
-/** Memory on `$ENGRAM_DATA_DIR/engram.db`, with the idle flush running when configured. */
-export const EngramLive = IdleFlusherLive.pipe(Layer.provideMerge(memoryLayer(Database.layerConfig)))
+/** Background work: extraction workers and the idle flush. */
+export const BackgroundLive = Layer.mergeAll(ExtractionWorkersLive, IdleFlusherLive)
+
+/** Memory on `$ENGRAM_DATA_DIR/engram.db` with its background work running. */
+export const EngramLive = BackgroundLive.pipe(Layer.provideMerge(memoryLayer(Database.layerConfig)))

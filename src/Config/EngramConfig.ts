@@ -114,6 +114,13 @@ export const KNOWN_VARIABLES: ReadonlySet<string> = new Set([
   "LOCK_TIMEOUT",
   "IDLE_FLUSH_AFTER",
   "IDLE_FLUSH_INTERVAL",
+  "EXTRACTION_CONCURRENCY",
+  "EXTRACTION_MAX_ATTEMPTS",
+  "EXTRACTION_BACKOFF_BASE",
+  "EXTRACTION_BACKOFF_CAP",
+  "EXTRACTION_LEASE",
+  "EXTRACTION_POLL_INTERVAL",
+  "FLUSH_WAIT_MAX",
   "HOST",
   "PORT",
   "MAX_BODY_BYTES",
@@ -153,4 +160,29 @@ export const ServerSettingsConfig: Config.Config<ServerSettings> = Config.all({
   port: Config.port("PORT").pipe(Config.withDefault(8000)),
   maxBodyBytes: positiveInt("MAX_BODY_BYTES", 8 * 1024 * 1024),
   shutdownTimeout: duration("SHUTDOWN_TIMEOUT", "10 seconds")
+}).pipe(Config.nested("ENGRAM"))
+
+export interface ExtractionSettings {
+  /** Jobs running at once in this process. */
+  readonly concurrency: number
+  /** Attempts before a job goes to the dead letters. */
+  readonly maxAttempts: number
+  readonly backoffBase: Duration.Duration
+  readonly backoffCap: Duration.Duration
+  /** How long a claimed job is ours; a process that dies loses it after this. */
+  readonly lease: Duration.Duration
+  /** How often idle workers look for work another process enqueued. */
+  readonly pollInterval: Duration.Duration
+  /** Upper bound of `flush`'s optional wait for extraction. */
+  readonly flushWaitMax: Duration.Duration
+}
+
+export const ExtractionSettingsConfig: Config.Config<ExtractionSettings> = Config.all({
+  concurrency: positiveInt("EXTRACTION_CONCURRENCY", 4),
+  maxAttempts: positiveInt("EXTRACTION_MAX_ATTEMPTS", 5),
+  backoffBase: duration("EXTRACTION_BACKOFF_BASE", "2 seconds"),
+  backoffCap: duration("EXTRACTION_BACKOFF_CAP", "5 minutes"),
+  lease: duration("EXTRACTION_LEASE", "5 minutes"),
+  pollInterval: duration("EXTRACTION_POLL_INTERVAL", "1 second"),
+  flushWaitMax: duration("FLUSH_WAIT_MAX", "120 seconds")
 }).pipe(Config.nested("ENGRAM"))

@@ -31,6 +31,8 @@ export type AddResult = typeof AddResult.Type
 
 export const FlushResult = Schema.Struct({
   status: FlushStatus,
-  memcell_ids: Schema.Array(Schema.String)
+  memcell_ids: Schema.Array(Schema.String),
+  /** Present when the flush waited for extraction: whether it finished within the wait. */
+  extraction_complete: Schema.optional(Schema.Boolean)
 })
 export type FlushResult = typeof FlushResult.Type

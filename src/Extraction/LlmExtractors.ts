@@ -249,7 +249,6 @@ export const makeLlmFactExtractor = (options: ExtractorOptions = {}) =>
 // ---------------------------------------------------------------------------------------------
 
 type ForesightItem = ForesightAnswer["items"][number]
-type ForesightAnswer = typeof ForesightAnswer.Type
 
 /**
  * Epoch ms of an answered item: start as given (a date is the start of that day in the zone), end

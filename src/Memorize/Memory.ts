@@ -1,6 +1,8 @@
-import { Effect, Schedule } from "effect"
+import { Duration, Effect, Schedule } from "effect"
 import type { MemorizeSettings } from "../Config/EngramConfig.js"
-import { MemorizeSettingsConfig } from "../Config/EngramConfig.js"
+import { ExtractionSettingsConfig, MemorizeSettingsConfig } from "../Config/EngramConfig.js"
+import { ExtractionSignal } from "../Extraction/ExtractionSignal.js"
+import { JobRepo } from "../Store/JobRepo.js"
 import { CommitContention } from "../Domain/Errors.js"
 import type { AddResult, FlushResult } from "../Domain/Memcell.js"
 import { type AddRequest, type FlushRequest, messageText, type SessionKey, type StoredMessage } from "../Domain/Message.js"
@@ -44,6 +46,9 @@ export class Memory extends Effect.Service<Memory>()("engram/Memory", {
     const detector = yield* BoundaryDetector
     const lock = yield* SessionLock
     const tokens = yield* TokenCounter
+    const signal = yield* ExtractionSignal
+    const jobs = yield* JobRepo
+    const extraction = yield* ExtractionSettingsConfig
     const rules = { maxCellTokens: settings.maxCellTokens, maxCellMessages: settings.maxCellMessages, calendar: makeZonedCalendar(settings.timeZone) }
 
     const prepare = (key: SessionKey, request: AddRequest): ReadonlyArray<PreparedMessage> =>
@@ -65,7 +70,10 @@ export class Memory extends Effect.Service<Memory>()("engram/Memory", {
         if (buffered.length === 0) return []
         const segments = yield* planSegments(buffered, detector.detect, { ...rules, final })
         const cells = segments.map((segment) => toNewMemcell(key, segment))
-        if (cells.length > 0) yield* memcells.commit(key, cells)
+        if (cells.length > 0) {
+          yield* memcells.commit(key, cells)
+          yield* signal.notify
+        }
         return cells.map((cell) => cell.memcell_id)
       }).pipe(
         Effect.retry({
@@ -86,10 +94,26 @@ export class Memory extends Effect.Service<Memory>()("engram/Memory", {
       return { message_count, status: memcell_ids.length > 0 ? "extracted" : "accumulated", memcell_ids } satisfies AddResult
     })
 
-    const flush = Effect.fn("Memory.flush")(function*(request: FlushRequest) {
+    /** Resolves once no extraction job of the session is queued or running, or after `limit`. */
+    const awaitExtraction = (key: SessionKey, limit: Duration.Duration) =>
+      jobs.pendingForSession(key).pipe(
+        Effect.repeat({ schedule: Schedule.spaced("50 millis"), until: (pending) => pending === 0 }),
+        Effect.map(() => true),
+        Effect.timeoutTo({ duration: limit, onTimeout: () => false, onSuccess: (done) => done })
+      )
+
+    /**
+     * Closes every buffered message into memcells. With `wait`, also waits (at most `wait`, capped
+     * by ENGRAM_FLUSH_WAIT_MAX) until the session's memcells are extracted, so the caller can read
+     * its own writes; `extraction_complete` says whether that happened in time.
+     */
+    const flush = Effect.fn("Memory.flush")(function*(request: FlushRequest, options: { readonly wait?: Duration.DurationInput } = {}) {
       const key = sessionKeyOf(request)
       const memcell_ids = yield* lock.withPermit(key, cycle(key, true))
-      return { status: memcell_ids.length > 0 ? "extracted" : "no_extraction", memcell_ids } satisfies FlushResult
+      const status = memcell_ids.length > 0 ? "extracted" as const : "no_extraction" as const
+      if (options.wait === undefined) return { status, memcell_ids } satisfies FlushResult
+      const limit = Duration.min(Duration.decode(options.wait), extraction.flushWaitMax)
+      return { status, memcell_ids, extraction_complete: yield* awaitExtraction(key, limit) } satisfies FlushResult
     })
 
     /** A session's buffered messages (in conversation order) and its memcells (in creation order). */

@@ -146,12 +146,22 @@ export class BufferRepo extends Effect.Service<BufferRepo>()("engram/BufferRepo"
       return yield* Schema.decodeUnknown(Schema.Array(SessionScope))(rows).pipe(Effect.orDie)
     })
 
+    /** The messages of a memcell, in conversation order. */
+    const ofMemcell = Effect.fn("BufferRepo.ofMemcell")(function*(memcellId: string) {
+      const rows = yield* sql`
+        SELECT seq, message_id, app_id, project_id, session_id, sender_id, sender_name, role, timestamp,
+               content, tool_calls, tool_call_id, token_count, memcell_id
+        FROM messages WHERE memcell_id = ${memcellId}
+        ORDER BY timestamp, seq`.pipe(withBusyRetry("read memcell messages"))
+      return (yield* Schema.decodeUnknown(Schema.Array(MessageRow))(rows).pipe(Effect.orDie)) as ReadonlyArray<StoredMessage>
+    })
+
     /** Buffered messages across all sessions (for /metrics). */
     const countBuffered = sql<{ n: number }>`SELECT COUNT(*) AS n FROM messages WHERE memcell_id IS NULL`.pipe(
       Effect.map((rows) => rows[0]?.n ?? 0),
       withBusyRetry("count buffered messages")
     )
 
-    return { ingest, buffer, idleSessions, countBuffered } as const
+    return { ingest, buffer, idleSessions, countBuffered, ofMemcell } as const
   })
 }) {}

@@ -1,6 +1,7 @@
 import { SqlClient } from "@effect/sql"
-import { Clock, Data, Effect, Schema } from "effect"
+import { Clock, Data, Effect, Option, Schema } from "effect"
 import { Memcell } from "../Domain/Memcell.js"
+import { EXTRACTION_KINDS, jobIdOf } from "../Domain/Job.js"
 import type { SessionKey } from "../Domain/Message.js"
 import { withBusyRetry } from "./Database.js"
 
@@ -29,8 +30,8 @@ export class MemcellRepo extends Effect.Service<MemcellRepo>()("engram/MemcellRe
     const sql = yield* SqlClient.SqlClient
 
     /**
-     * The memorize commit: one transaction inserts the memcells and marks exactly their messages
-     * consumed, as a compare-and-set: every message must still be unconsumed, otherwise the whole
+     * The memorize commit: one transaction inserts the memcells and their extraction jobs and marks
+     * exactly their messages consumed, as a compare-and-set: every message must still be unconsumed, otherwise the whole
      * transaction rolls back with StaleBuffer. No lock is needed for correctness; two writers (or
      * two processes) can never put one message into two memcells, and none is dropped.
      */
@@ -60,6 +61,22 @@ export class MemcellRepo extends Effect.Service<MemcellRepo>()("engram/MemcellRe
               created_at: createdAt
             })
           }`
+          // The outbox: a memcell never exists without its extraction jobs.
+          yield* sql`INSERT INTO extraction_jobs ${
+            sql.insert(EXTRACTION_KINDS.map((kind) => ({
+              job_id: jobIdOf(kind, cell.memcell_id),
+              kind,
+              memcell_id: cell.memcell_id,
+              app_id: key.app_id,
+              project_id: key.project_id,
+              session_id: key.session_id,
+              status: "queued",
+              attempts: 0,
+              run_after: createdAt,
+              created_at: createdAt,
+              updated_at: createdAt
+            })))
+          }`
         }), { discard: true })
       yield* sql.withTransaction(write).pipe(withBusyRetry("commit memcells"))
     })
@@ -79,6 +96,15 @@ export class MemcellRepo extends Effect.Service<MemcellRepo>()("engram/MemcellRe
       withBusyRetry("count memcells")
     )
 
-    return { commit, list, count } as const
+    /** One memcell by id, within a scope. */
+    const find = Effect.fn("MemcellRepo.find")(function*(memcellId: string) {
+      const rows = yield* sql`
+        SELECT memcell_id, app_id, project_id, session_id, message_ids, sender_ids, timestamp, created_at
+        FROM memcells WHERE memcell_id = ${memcellId}`.pipe(withBusyRetry("find memcell"))
+      const decoded = yield* Schema.decodeUnknown(Schema.Array(MemcellRow))(rows).pipe(Effect.orDie)
+      return Option.fromNullable(decoded[0])
+    })
+
+    return { commit, list, count, find } as const
   })
 }) {}

@@ -10,6 +10,9 @@ import { SessionLock } from "../../src/Memorize/SessionLock.js"
 import { BufferRepo } from "../../src/Store/BufferRepo.js"
 import * as Database from "../../src/Store/Database.js"
 import { MemcellRepo } from "../../src/Store/MemcellRepo.js"
+import { JobRepo } from "../../src/Store/JobRepo.js"
+import { DerivedRepo } from "../../src/Store/DerivedRepo.js"
+import { ExtractionSignal } from "../../src/Extraction/ExtractionSignal.js"
 import type { TokenCounter } from "../../src/Text/TokenCounter.js"
 
 /** Settings as they would come from `ENGRAM_*` variables. */
@@ -32,13 +35,23 @@ export interface MemoryTestOptions {
 export const memoryTestLayer = (
   options: MemoryTestOptions
 ): Layer.Layer<
-  Memory | BufferRepo | MemcellRepo | FakeLlm | LlmClient | BoundaryDetector | SessionLock | SqlClient.SqlClient,
+  | Memory
+  | BufferRepo
+  | MemcellRepo
+  | JobRepo
+  | DerivedRepo
+  | ExtractionSignal
+  | FakeLlm
+  | LlmClient
+  | BoundaryDetector
+  | SessionLock
+  | SqlClient.SqlClient,
   never,
   TokenCounter
 > => {
   const config = configLayer(options.env)
   const lock = options.lock === "noop" ? SessionLock.noop : SessionLock.layerConfig
-  const repos = Layer.mergeAll(BufferRepo.Default, MemcellRepo.Default).pipe(
+  const repos = Layer.mergeAll(BufferRepo.Default, MemcellRepo.Default, JobRepo.Default, DerivedRepo.Default, ExtractionSignal.Default).pipe(
     Layer.provideMerge(options.database ?? Database.layerMemory)
   )
   const llm = fakeLlmLayer(options.llm)

@@ -1,0 +1,31 @@
+import { Schema } from "effect"
+
+/** What an extraction job produces from its memcell. */
+export const JobKind = Schema.Literal("episode", "facts", "foresight")
+export type JobKind = typeof JobKind.Type
+
+/** Every memcell gets one job of each kind, enqueued in the memcell's own commit. */
+export const EXTRACTION_KINDS: ReadonlyArray<JobKind> = ["episode", "facts", "foresight"]
+
+export const JobStatus = Schema.Literal("queued", "running", "done", "dead")
+export type JobStatus = typeof JobStatus.Type
+
+export const Job = Schema.Struct({
+  job_id: Schema.String,
+  kind: JobKind,
+  memcell_id: Schema.String,
+  app_id: Schema.String,
+  project_id: Schema.String,
+  session_id: Schema.String,
+  status: JobStatus,
+  attempts: Schema.Number,
+  run_after: Schema.Number,
+  lease_owner: Schema.NullOr(Schema.String),
+  lease_until: Schema.NullOr(Schema.Number),
+  last_error: Schema.NullOr(Schema.String),
+  created_at: Schema.Number,
+  updated_at: Schema.Number
+})
+export type Job = typeof Job.Type
+
+export const jobIdOf = (kind: JobKind, memcellId: string) => `job_${kind}_${memcellId}`

@@ -1,0 +1,85 @@
+import { Cause, Clock, Duration, Effect, Layer, Random } from "effect"
+import { randomUUID } from "node:crypto"
+import { type ExtractionSettings, ExtractionSettingsConfig } from "../Config/EngramConfig.js"
+import type { Job } from "../Domain/Job.js"
+import { JobRepo } from "../Store/JobRepo.js"
+import { ExtractionSignal } from "./ExtractionSignal.js"
+import { JobRunner } from "./JobRunner.js"
+
+/**
+ * Delay before retry `attempt` (1-based): exponential from `backoffBase`, capped at `backoffCap`,
+ * with ±20% jitter so jobs that failed together do not retry together.
+ */
+export const retryDelay = (settings: ExtractionSettings, attempt: number) =>
+  Effect.map(Random.nextRange(0.8, 1.2), (jitter) => {
+    const exponential = Duration.toMillis(settings.backoffBase) * 2 ** Math.max(0, attempt - 1)
+    return Math.round(Math.min(Duration.toMillis(settings.backoffCap), exponential) * jitter)
+  })
+
+const describe = (cause: Cause.Cause<unknown>): string => {
+  const failure = Cause.squash(cause)
+  return failure instanceof Error || (typeof failure === "object" && failure !== null && "message" in failure)
+    ? String((failure as { message: unknown }).message)
+    : Cause.pretty(cause)
+}
+
+/**
+ * The extraction runtime: `concurrency` worker fibers, forked in this layer's scope. A worker
+ * claims one job with a lease, runs it, and claims the next; with nothing to do it waits for a
+ * commit signal or the poll interval (work another process enqueued). A failed job goes back to
+ * the queue with its retry time (holding no worker while it waits) or, out of attempts, to the
+ * dead letters. On shutdown a running job is handed back to the queue.
+ */
+export const ExtractionWorkersLive = Layer.scopedDiscard(
+  Effect.gen(function*() {
+    const settings = yield* ExtractionSettingsConfig
+    const jobs = yield* JobRepo
+    const runner = yield* JobRunner
+    const signal = yield* ExtractionSignal
+    const leaseMs = Duration.toMillis(settings.lease)
+
+    const settle = (job: Job) => (cause: Cause.Cause<unknown>) =>
+      Effect.gen(function*() {
+        const now = yield* Clock.currentTimeMillis
+        const error = describe(cause)
+        const retryAt = job.attempts >= settings.maxAttempts ? null : now + (yield* retryDelay(settings, job.attempts))
+        yield* jobs.fail(job, error, now, retryAt)
+        yield* Effect.logWarning(retryAt === null ? "extraction job dead-lettered" : "extraction job failed; will retry").pipe(
+          Effect.annotateLogs({ job_id: job.job_id, attempts: job.attempts, error })
+        )
+      })
+
+    const runOne = (job: Job) =>
+      runner.run(job).pipe(
+        // Someone else owns the job now (our lease expired): their run counts, ours is dropped.
+        Effect.catchTag("LeaseLost", () => Effect.logWarning("extraction lease lost").pipe(Effect.annotateLogs({ job_id: job.job_id }))),
+        Effect.catchAllCause((cause) => (Cause.isInterruptedOnly(cause) ? Effect.failCause(cause) : settle(job)(cause))),
+        Effect.onInterrupt(() => Effect.flatMap(Clock.currentTimeMillis, (now) => jobs.release(job, now)).pipe(Effect.ignore))
+      )
+
+    const idle = Effect.raceFirst(signal.next, Effect.sleep(settings.pollInterval))
+
+    const step = Effect.gen(function*() {
+      const now = yield* Clock.currentTimeMillis
+      const claimed = yield* jobs.claim(randomUUID(), now, leaseMs, 1)
+      const job = claimed[0]
+      if (job === undefined) return yield* idle
+      // Found work: another idle worker may find more.
+      yield* signal.notify
+      yield* runOne(job)
+    })
+
+    const worker = step.pipe(
+      Effect.catchAllCause((cause) =>
+        Cause.isInterruptedOnly(cause)
+          ? Effect.failCause(cause)
+          : Effect.logError("extraction worker step failed", cause).pipe(Effect.zipRight(Effect.sleep(settings.pollInterval)))
+      ),
+      Effect.forever
+    )
+
+    for (let i = 0; i < settings.concurrency; i++) {
+      yield* Effect.forkScoped(worker.pipe(Effect.annotateLogs({ worker: i })))
+    }
+  })
+)

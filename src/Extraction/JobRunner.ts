@@ -1,0 +1,61 @@
+import { SqlClient } from "@effect/sql"
+import { Clock, Effect, Option } from "effect"
+import type { Job } from "../Domain/Job.js"
+import { BufferRepo } from "../Store/BufferRepo.js"
+import { withBusyRetry } from "../Store/Database.js"
+import { DerivedRepo } from "../Store/DerivedRepo.js"
+import { JobRepo } from "../Store/JobRepo.js"
+import { MemcellRepo } from "../Store/MemcellRepo.js"
+import { EpisodeExtractor, FactExtractor, ForesightExtractor, type MemcellInput } from "./Extractors.js"
+
+/**
+ * Runs one claimed job: reads its memcell, calls the extractor (outside any transaction: it may
+ * call an LLM), then writes the result and marks the job done in one transaction. The write
+ * replaces whatever the job derived before and checks the lease, so a re-run can never duplicate
+ * memory and a worker that lost its lease cannot overwrite a newer result.
+ */
+export class JobRunner extends Effect.Service<JobRunner>()("engram/JobRunner", {
+  effect: Effect.gen(function*() {
+    const sql = yield* SqlClient.SqlClient
+    const jobs = yield* JobRepo
+    const derived = yield* DerivedRepo
+    const buffers = yield* BufferRepo
+    const memcells = yield* MemcellRepo
+    const episodes = yield* EpisodeExtractor
+    const facts = yield* FactExtractor
+    const foresight = yield* ForesightExtractor
+
+    const resultWriter = (job: Job, input: MemcellInput, now: number) => {
+      const cell = input.memcell
+      switch (job.kind) {
+        case "episode":
+          return Effect.map(episodes.extract(input), (drafts) =>
+            derived.replaceEpisodes(cell, drafts.map((d) => ({ ...d, user_id: d.sender_id })), episodes.name, now))
+        case "facts":
+          return Effect.map(facts.extract(input), (drafts) =>
+            derived.replaceFacts(cell, drafts.map((d) => ({ ...d, user_id: d.sender_id })), facts.name, now))
+        case "foresight":
+          return Effect.map(foresight.extract(input), (drafts) =>
+            derived.replaceForesight(cell, drafts.map((d) => ({ ...d, user_id: d.sender_id })), foresight.name, now))
+      }
+    }
+
+    const run = Effect.fn("JobRunner.run")(function*(job: Job) {
+      yield* Effect.annotateCurrentSpan({ "engram.job": job.job_id, "engram.kind": job.kind })
+      const cell = yield* memcells.find(job.memcell_id)
+      const now = yield* Clock.currentTimeMillis
+      if (Option.isNone(cell)) {
+        // Its memcell was deleted after the job was claimed: nothing left to derive.
+        return yield* sql.withTransaction(jobs.markDone(job, now)).pipe(withBusyRetry("finish orphaned job"))
+      }
+      const messages = yield* buffers.ofMemcell(job.memcell_id)
+      const write = yield* resultWriter(job, { memcell: cell.value, messages }, now)
+      const finishedAt = yield* Clock.currentTimeMillis
+      yield* sql.withTransaction(Effect.zipRight(write, jobs.markDone(job, finishedAt))).pipe(
+        withBusyRetry(`write ${job.kind} result`)
+      )
+    })
+
+    return { run } as const
+  })
+}) {}

@@ -1,0 +1,112 @@
+import { SqlClient } from "@effect/sql"
+import { Effect } from "effect"
+import { createHash } from "node:crypto"
+import type { Memcell } from "../Domain/Memcell.js"
+
+const shortHash = (...parts: ReadonlyArray<string | number>) =>
+  createHash("sha256").update(JSON.stringify(parts)).digest("hex").slice(0, 32)
+
+/** Ids derived from the source, so re-running a job replaces its rows instead of adding more. */
+export const episodeIdOf = (memcellId: string, userId: string) => `ep_${shortHash(memcellId, userId)}`
+export const factIdOf = (memcellId: string, index: number) => `af_${shortHash(memcellId, index)}`
+export const foresightIdOf = (memcellId: string, index: number) => `fs_${shortHash(memcellId, index)}`
+
+export interface EpisodeRow {
+  readonly user_id: string
+  readonly title: string
+  readonly content: string
+  readonly summary: string
+}
+
+export interface FactRow {
+  readonly user_id: string
+  readonly content: string
+  readonly message_ids: ReadonlyArray<string>
+}
+
+export interface ForesightRow {
+  readonly user_id: string
+  readonly content: string
+  readonly start_time: number
+  readonly end_time: number | null
+  readonly evidence: string
+  readonly message_ids: ReadonlyArray<string>
+}
+
+/**
+ * Writes of derived memory. Each replaces everything its kind derived from one memcell, and is
+ * meant to run inside the job's result transaction (together with marking the job done).
+ */
+export class DerivedRepo extends Effect.Service<DerivedRepo>()("engram/DerivedRepo", {
+  effect: Effect.gen(function*() {
+    const sql = yield* SqlClient.SqlClient
+
+    const scopeOf = (cell: Memcell) => ({
+      memcell_id: cell.memcell_id,
+      app_id: cell.app_id,
+      project_id: cell.project_id,
+      session_id: cell.session_id,
+      timestamp: cell.timestamp
+    })
+
+    const replaceEpisodes = (cell: Memcell, rows: ReadonlyArray<EpisodeRow>, extractor: string, now: number) =>
+      Effect.gen(function*() {
+        yield* sql`DELETE FROM episodes WHERE memcell_id = ${cell.memcell_id}`
+        if (rows.length === 0) return
+        yield* sql`INSERT INTO episodes ${
+          sql.insert(rows.map((row) => ({
+            episode_id: episodeIdOf(cell.memcell_id, row.user_id),
+            ...scopeOf(cell),
+            user_id: row.user_id,
+            title: row.title,
+            content: row.content,
+            summary: row.summary,
+            sender_ids: JSON.stringify(cell.sender_ids),
+            message_ids: JSON.stringify(cell.message_ids),
+            created_at: now,
+            extractor
+          })))
+        }`
+      })
+
+    const replaceFacts = (cell: Memcell, rows: ReadonlyArray<FactRow>, extractor: string, now: number) =>
+      Effect.gen(function*() {
+        yield* sql`DELETE FROM atomic_facts WHERE memcell_id = ${cell.memcell_id}`
+        if (rows.length === 0) return
+        yield* sql`INSERT INTO atomic_facts ${
+          sql.insert(rows.map((row, index) => ({
+            fact_id: factIdOf(cell.memcell_id, index),
+            episode_id: episodeIdOf(cell.memcell_id, row.user_id),
+            ...scopeOf(cell),
+            user_id: row.user_id,
+            content: row.content,
+            message_ids: JSON.stringify(row.message_ids),
+            created_at: now,
+            extractor
+          })))
+        }`
+      })
+
+    const replaceForesight = (cell: Memcell, rows: ReadonlyArray<ForesightRow>, extractor: string, now: number) =>
+      Effect.gen(function*() {
+        yield* sql`DELETE FROM foresight WHERE memcell_id = ${cell.memcell_id}`
+        if (rows.length === 0) return
+        yield* sql`INSERT INTO foresight ${
+          sql.insert(rows.map((row, index) => ({
+            foresight_id: foresightIdOf(cell.memcell_id, index),
+            ...scopeOf(cell),
+            user_id: row.user_id,
+            content: row.content,
+            start_time: row.start_time,
+            end_time: row.end_time,
+            evidence: row.evidence,
+            message_ids: JSON.stringify(row.message_ids),
+            created_at: now,
+            extractor
+          })))
+        }`
+      })
+
+    return { replaceEpisodes, replaceFacts, replaceForesight } as const
+  })
+}) {}
