@@ -1,0 +1,184 @@
+import { SqlClient } from "@effect/sql"
+import { describe, expect, it } from "@effect/vitest"
+import { Effect, Exit, Layer, Scope, TestClock } from "effect"
+import type { ChatRequest } from "../../src/Llm/LlmClient.js"
+import { JobRunner } from "../../src/Extraction/JobRunner.js"
+import { ExtractionWorkersLive } from "../../src/Extraction/ExtractionWorkers.js"
+import { Memory } from "../../src/Memorize/Memory.js"
+import { JobRepo } from "../../src/Store/JobRepo.js"
+import { extractionTestLayer } from "../support/ExtractionTestLayer.js"
+import { boundaryAnswer } from "../support/MemoryTestLayer.js"
+import { addRequest, keyOf } from "../support/Messages.js"
+
+const MONDAY = Date.UTC(2024, 4, 6, 18, 0)
+
+const conversation = [
+  { sender_id: "alice", role: "user" as const, content: "I moved to Berlin last year for a job at a robotics startup." },
+  { sender_id: "assistant", role: "assistant" as const, content: "Congratulations! How are you finding Berlin so far?" },
+  { sender_id: "alice", role: "user" as const, content: "I love it. Next Friday I'm flying to Lisbon for a conference." },
+  { sender_id: "assistant", role: "assistant" as const, content: "Lisbon is lovely in May. Enjoy the conference!" }
+].map((m, i) => ({ ...m, message_id: `c${i}`, timestamp: MONDAY + i * 60_000 }))
+
+const rows = <A extends object>(query: string) => Effect.flatMap(SqlClient.SqlClient, (sql) => sql.unsafe<A>(query))
+
+const jobStates = rows<{ kind: string; status: string; attempts: number; last_error: string | null; run_after: number }>(
+  "SELECT kind, status, attempts, last_error, run_after FROM extraction_jobs ORDER BY kind"
+)
+
+/** Answers boundary prompts with "no cut" and extraction prompts well-formed, unless `override` says otherwise. */
+const modelWith = (override: (request: ChatRequest) => string | Effect.Effect<string> | undefined = () => undefined) =>
+(request: ChatRequest) => {
+  const special = override(request)
+  if (special !== undefined) return special
+  switch (request.purpose) {
+    case "boundary":
+      return boundaryAnswer([])
+    case "episode":
+      return JSON.stringify({ title: "Berlin and Lisbon", content: "Alice moved to Berlin and plans a trip.", summary: "Alice's move and trip." })
+    case "fact":
+      return JSON.stringify({ facts: [{ content: "Alice moved to Berlin last year.", message_numbers: [1] }] })
+    default:
+      return JSON.stringify({ items: [] })
+  }
+}
+
+describe("extraction runtime", () => {
+  it.live("a flushed session becomes episodes, facts and foresight with provenance (local extractors)", () =>
+    Effect.gen(function*() {
+      const memory = yield* Memory
+      yield* memory.add(addRequest("trip", conversation))
+      const flushed = yield* memory.flush(keyOf("trip"), { wait: "20 seconds" })
+      expect(flushed.extraction_complete).toBe(true)
+      const [cell] = (yield* memory.session(keyOf("trip"))).memcells
+      expect(cell!.message_ids).toEqual(["c0", "c1", "c2", "c3"])
+
+      const episodes = yield* rows<{ memcell_id: string; user_id: string; message_ids: string; content: string; summary: string }>(
+        "SELECT memcell_id, user_id, message_ids, content, summary FROM episodes"
+      )
+      // One episode per user sender; the assistant gets none.
+      expect(episodes.map((e) => e.user_id)).toEqual(["alice"])
+      expect(episodes[0]!.memcell_id).toBe(cell!.memcell_id)
+      expect(JSON.parse(episodes[0]!.message_ids)).toEqual(["c0", "c1", "c2", "c3"])
+      for (const m of conversation) expect(episodes[0]!.content).toContain(m.content.slice(0, 20))
+      expect(episodes[0]!.summary.length).toBeLessThanOrEqual(400)
+
+      const facts = yield* rows<{ content: string; message_ids: string; episode_id: string }>("SELECT content, message_ids, episode_id FROM atomic_facts")
+      expect(facts.some((f) => f.content.includes("Berlin") && JSON.parse(f.message_ids).includes("c0"))).toBe(true)
+
+      const foresight = yield* rows<{ start_time: number; message_ids: string }>("SELECT start_time, message_ids FROM foresight")
+      expect(foresight.length).toBeGreaterThan(0)
+      expect(new Date(foresight[0]!.start_time).toISOString().slice(0, 10)).toBe("2024-05-10")
+      expect(JSON.parse(foresight[0]!.message_ids)).toEqual(["c2"])
+
+      const jobs = yield* jobStates
+      expect(jobs.map((j) => [j.kind, j.status])).toEqual([["episode", "done"], ["facts", "done"], ["foresight", "done"]])
+    }).pipe(Effect.provide(extractionTestLayer({ llm: modelWith(), env: { ENGRAM_EXTRACTION_POLL_INTERVAL: "50 millis" } }))))
+
+  it.effect("malformed answers are retried with backoff, then dead-lettered with the error; a retry of the dead letter succeeds", () =>
+    Effect.gen(function*() {
+      const memory = yield* Memory
+      const jobs = yield* JobRepo
+      yield* memory.add(addRequest("bad", conversation))
+      yield* memory.flush(keyOf("bad"))
+      yield* TestClock.adjust("10 millis")
+      let episode = (yield* jobStates).find((j) => j.kind === "episode")!
+      expect(episode).toMatchObject({ status: "queued", attempts: 1 })
+      expect(episode.last_error).toContain("episode")
+      // Jittered backoff of the first retry: between 0.8 s and 1.2 s of a 1 s base.
+      const failedAt = yield* TestClock.currentTimeMillis
+      expect(episode.run_after - failedAt).toBeGreaterThanOrEqual(790)
+      expect(episode.run_after - failedAt).toBeLessThanOrEqual(1210)
+      yield* TestClock.adjust("700 millis")
+      expect((yield* jobStates).find((j) => j.kind === "episode")!.attempts).toBe(1)
+      yield* TestClock.adjust("1 second")
+      episode = (yield* jobStates).find((j) => j.kind === "episode")!
+      expect(episode).toMatchObject({ status: "dead", attempts: 2 })
+      expect(episode.last_error).toContain("no usable episode answer in 3 attempts")
+      // The other kinds were not held up by the failing one.
+      expect((yield* jobStates).filter((j) => j.kind !== "episode").map((j) => j.status)).toEqual(["done", "done"])
+
+      expect(yield* jobs.retryDead(null, yield* TestClock.currentTimeMillis)).toBe(1)
+      yield* TestClock.adjust("1 second")
+      expect((yield* jobStates).map((j) => j.status)).toEqual(["done", "done", "done"])
+    }).pipe(Effect.provide(brokenEpisodeLayer())))
+
+  it.effect("a job claimed by a worker that died is completed exactly once after its lease expires", () =>
+    Effect.gen(function*() {
+      const memory = yield* Memory
+      const jobs = yield* JobRepo
+      const runner = yield* JobRunner
+      yield* memory.add(addRequest("crash", conversation))
+      yield* memory.flush(keyOf("crash"))
+      // A worker claims every job and dies before finishing any.
+      const stale = yield* jobs.claim("dead-worker", yield* TestClock.currentTimeMillis, 30_000, 10)
+      expect(stale.length).toBe(3)
+
+      // A fresh runtime starts (the process restarted) and picks them up once the lease is over.
+      const scope = yield* Scope.make()
+      yield* Layer.buildWithScope(ExtractionWorkersLive, scope)
+      yield* TestClock.adjust("20 seconds")
+      expect((yield* jobStates).map((j) => j.status)).toEqual(["running", "running", "running"])
+      yield* TestClock.adjust("15 seconds")
+      expect((yield* jobStates).map((j) => j.status)).toEqual(["done", "done", "done"])
+      yield* Scope.close(scope, Exit.void)
+
+      // The dead worker "comes back" and tries to finish its stale claims: nothing is written twice.
+      for (const job of stale) expect((yield* Effect.flip(runner.run(job)))._tag).toBe("LeaseLost")
+      const counts = yield* rows<{ n: number }>(
+        "SELECT (SELECT COUNT(*) FROM episodes) + (SELECT COUNT(*) FROM atomic_facts) * 100 AS n"
+      )
+      expect(counts[0]!.n).toBe(1 + 100)
+    }).pipe(Effect.provide(
+      extractionTestLayer({ llm: modelWith(), extractors: "llm", workers: false, env: { ENGRAM_EXTRACTION_LEASE: "30 seconds" } })
+    )))
+
+  it.effect("shutdown hands a running job back to the queue without spending an attempt", () =>
+    Effect.gen(function*() {
+      const memory = yield* Memory
+      yield* memory.add(addRequest("stop", conversation))
+      yield* memory.flush(keyOf("stop"))
+      const scope = yield* Scope.make()
+      yield* Layer.buildWithScope(ExtractionWorkersLive, scope)
+      yield* TestClock.adjust("10 millis")
+      expect((yield* jobStates).find((j) => j.kind === "episode")!.status).toBe("running")
+      yield* Scope.close(scope, Exit.void)
+      expect((yield* jobStates).find((j) => j.kind === "episode")).toMatchObject({ status: "queued", attempts: 0 })
+    }).pipe(Effect.provide(
+      extractionTestLayer({
+        llm: modelWith((r) => (r.purpose === "episode" ? Effect.as(Effect.sleep("1 hour"), "{}") : undefined)),
+        extractors: "llm",
+        workers: false
+      })
+    )))
+
+  it.effect("a slow job does not stop the others", () =>
+    Effect.gen(function*() {
+      const memory = yield* Memory
+      for (const sid of ["slow", "fast-1", "fast-2"]) {
+        yield* memory.add(addRequest(sid, conversation.map((m) => ({ ...m, message_id: `${sid}-${m.message_id}`, content: `${sid}: ${m.content}` }))))
+        yield* memory.flush(keyOf(sid))
+      }
+      yield* TestClock.adjust("1 second")
+      const states = yield* rows<{ session_id: string; status: string }>("SELECT session_id, status FROM extraction_jobs")
+      expect(states.filter((s) => s.session_id !== "slow").every((s) => s.status === "done")).toBe(true)
+      expect(states.some((s) => s.session_id === "slow" && s.status === "running")).toBe(true)
+    }).pipe(Effect.provide(
+      extractionTestLayer({
+        llm: modelWith((r) =>
+          r.purpose === "episode" && r.messages[1]!.content.includes("slow:") ? Effect.as(Effect.sleep("1 hour"), "{}") : undefined
+        ),
+        extractors: "llm",
+        env: { ENGRAM_EXTRACTION_CONCURRENCY: "2" }
+      })
+    )))
+})
+
+/** The model's first 6 episode answers (2 attempts x 3 tries) are garbage; later ones are fine. */
+const brokenEpisodeLayer = () => {
+  let episodeCalls = 0
+  return extractionTestLayer({
+    llm: modelWith((r) => (r.purpose === "episode" && episodeCalls++ < 6 ? "no JSON here" : undefined)),
+    extractors: "llm",
+    env: { ENGRAM_EXTRACTION_MAX_ATTEMPTS: "2", ENGRAM_EXTRACTION_BACKOFF_BASE: "1 second", ENGRAM_EXTRACTION_POLL_INTERVAL: "100 millis" }
+  })
+}
