@@ -3,6 +3,10 @@ import { ConfigError, Console, Effect } from "effect"
 import { checkUnknownVariables } from "../Config/EngramConfig.js"
 import { EngramLive } from "../Engram.js"
 import { addCommand, flushCommand, sessionCommand } from "./Commands.js"
+import { evalCommand } from "./EvalCommands.js"
+import { jobsCommand } from "./JobCommands.js"
+import { deleteCommand, getCommand } from "./ReadCommands.js"
+import { reembedCommand, searchCommand } from "./SearchCommands.js"
 import { serveCommand } from "./Serve.js"
 
 import { VERSION } from "../Version.js"
@@ -13,7 +17,13 @@ export const engram = Command.make("engram").pipe(
     serveCommand,
     addCommand.pipe(Command.provide(EngramLive)),
     flushCommand.pipe(Command.provide(EngramLive)),
-    sessionCommand.pipe(Command.provide(EngramLive))
+    sessionCommand.pipe(Command.provide(EngramLive)),
+    getCommand,
+    deleteCommand,
+    jobsCommand,
+    evalCommand,
+    searchCommand,
+    reembedCommand
   ])
 )
 

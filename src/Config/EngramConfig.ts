@@ -75,6 +75,64 @@ export const LlmSettingsConfig: Config.Config<Option.Option<LlmSettings>> = Conf
   Config.nested("ENGRAM")
 )
 
+export interface EmbedderSettings {
+  readonly baseUrl: string
+  readonly apiKey: Option.Option<Redacted.Redacted>
+  readonly model: string
+  /** Width of the model's vectors; an answer of another width is an error. */
+  readonly dimensions: number
+  readonly timeout: Duration.Duration
+  /** Texts per `/embeddings` request. */
+  readonly batchSize: number
+  readonly maxConcurrency: number
+  readonly maxRetries: number
+}
+
+/**
+ * The embedding model behind vector and hybrid search. Base URL, model and dimensions are set
+ * together; none set means no embedder (keyword search only, no embedding jobs).
+ */
+export const EmbedderSettingsConfig: Config.Config<Option.Option<EmbedderSettings>> = Config.all({
+  baseUrl: Config.option(url("EMBED_BASE_URL")),
+  apiKey: Config.option(Config.redacted("EMBED_API_KEY")),
+  model: Config.option(Config.nonEmptyString("EMBED_MODEL")),
+  dimensions: Config.option(
+    Config.integer("EMBED_DIMENSIONS").pipe(
+      Config.validate({ message: "must be an integer between 1 and 8192", validation: (n) => n >= 1 && n <= 8192 })
+    )
+  ),
+  timeout: duration("EMBED_TIMEOUT", "30 seconds"),
+  batchSize: Config.integer("EMBED_BATCH_SIZE").pipe(
+    Config.withDefault(64),
+    Config.validate({ message: "must be between 1 and 2048", validation: (n) => n >= 1 && n <= 2048 })
+  ),
+  maxConcurrency: positiveInt("EMBED_MAX_CONCURRENCY", 4),
+  maxRetries: Config.integer("EMBED_MAX_RETRIES").pipe(
+    Config.withDefault(3),
+    Config.validate({ message: "must be between 0 and 10", validation: (n) => n >= 0 && n <= 10 })
+  )
+}).pipe(
+  Config.mapOrFail(({ apiKey, baseUrl, dimensions, model, ...rest }) => {
+    if (Option.isNone(baseUrl) && Option.isNone(model) && Option.isNone(dimensions)) {
+      return Option.isSome(apiKey)
+        ? Either.left(ConfigError.InvalidData(["EMBED_API_KEY"], "is set but ENGRAM_EMBED_BASE_URL, ENGRAM_EMBED_MODEL and ENGRAM_EMBED_DIMENSIONS are not"))
+        : Either.right(Option.none())
+    }
+    const together = "is required when any of ENGRAM_EMBED_BASE_URL, ENGRAM_EMBED_MODEL, ENGRAM_EMBED_DIMENSIONS is set"
+    if (Option.isNone(baseUrl)) return Either.left(ConfigError.MissingData(["EMBED_BASE_URL"], together))
+    if (Option.isNone(model)) return Either.left(ConfigError.MissingData(["EMBED_MODEL"], together))
+    if (Option.isNone(dimensions)) return Either.left(ConfigError.MissingData(["EMBED_DIMENSIONS"], together))
+    return Either.right(Option.some({
+      baseUrl: baseUrl.value.replace(/\/+$/, ""),
+      model: model.value,
+      dimensions: dimensions.value,
+      apiKey,
+      ...rest
+    }))
+  }),
+  Config.nested("ENGRAM")
+)
+
 export interface MemorizeSettings {
   readonly maxCellTokens: number
   readonly maxCellMessages: number
@@ -108,6 +166,14 @@ export const KNOWN_VARIABLES: ReadonlySet<string> = new Set([
   "LLM_TIMEOUT",
   "LLM_MAX_CONCURRENCY",
   "LLM_MAX_RETRIES",
+  "EMBED_BASE_URL",
+  "EMBED_API_KEY",
+  "EMBED_MODEL",
+  "EMBED_DIMENSIONS",
+  "EMBED_TIMEOUT",
+  "EMBED_BATCH_SIZE",
+  "EMBED_MAX_CONCURRENCY",
+  "EMBED_MAX_RETRIES",
   "MAX_CELL_TOKENS",
   "MAX_CELL_MESSAGES",
   "TIME_ZONE",
@@ -125,6 +191,9 @@ export const KNOWN_VARIABLES: ReadonlySet<string> = new Set([
   "PORT",
   "MAX_BODY_BYTES",
   "SHUTDOWN_TIMEOUT",
+  "API_KEY",
+  "CORS_ORIGINS",
+  "REQUEST_TIMEOUT",
   "LOG_LEVEL"
 ])
 
@@ -153,13 +222,36 @@ export interface ServerSettings {
   readonly maxBodyBytes: number
   /** How long in-flight requests may take to finish on SIGINT/SIGTERM. */
   readonly shutdownTimeout: Duration.Duration
+  /** Bearer token every request except /health, /openapi.json and /docs must carry; none: no auth. */
+  readonly apiKey?: Option.Option<Redacted.Redacted>
+  /** Origins browsers may call from (`*` for any); empty: no CORS headers at all. */
+  readonly corsOrigins?: ReadonlyArray<string>
+  /** Bound on receiving one request (headers plus body): slow senders are cut with 408. */
+  readonly requestTimeout?: Duration.Duration
 }
+
+const apiKey = Config.redacted("API_KEY").pipe(
+  Config.validate({ message: "must be a non-empty token without spaces", validation: (key) => /^\S+$/.test(Redacted.value(key)) })
+)
+
+/** `https://app.example.com, http://localhost:3000` or `*`: scheme, host and optional port, no path. */
+const corsOrigins = Config.string("CORS_ORIGINS").pipe(
+  Config.withDefault(""),
+  Config.map((text) => text.split(",").map((origin) => origin.trim()).filter((origin) => origin.length > 0)),
+  Config.validate({
+    message: "must be a comma-separated list of origins like https://app.example.com (scheme, host, optional port), or *",
+    validation: (origins) => origins.every((origin) => origin === "*" || /^https?:\/\/[^/\s,]+$/.test(origin))
+  })
+)
 
 export const ServerSettingsConfig: Config.Config<ServerSettings> = Config.all({
   host: Config.string("HOST").pipe(Config.withDefault("127.0.0.1")),
   port: Config.port("PORT").pipe(Config.withDefault(8000)),
   maxBodyBytes: positiveInt("MAX_BODY_BYTES", 8 * 1024 * 1024),
-  shutdownTimeout: duration("SHUTDOWN_TIMEOUT", "10 seconds")
+  shutdownTimeout: duration("SHUTDOWN_TIMEOUT", "10 seconds"),
+  apiKey: Config.option(apiKey),
+  corsOrigins,
+  requestTimeout: duration("REQUEST_TIMEOUT", "30 seconds")
 }).pipe(Config.nested("ENGRAM"))
 
 export interface ExtractionSettings {

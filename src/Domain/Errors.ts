@@ -64,3 +64,13 @@ export class StorageError extends Schema.TaggedError<StorageError>()("StorageErr
     return `storage failed during ${this.operation}: ${this.reason}`
   }
 }
+
+/** The request asks for something this Engram does not build (yet, or in this configuration). */
+export class CapabilityUnavailable extends Schema.TaggedError<CapabilityUnavailable>()("CapabilityUnavailable", {
+  capability: Schema.String,
+  hint: Schema.String
+}) {
+  override get message() {
+    return `${this.capability} is not available: ${this.hint}`
+  }
+}

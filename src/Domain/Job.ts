@@ -1,11 +1,18 @@
 import { Schema } from "effect"
 
-/** What an extraction job produces from its memcell. */
-export const JobKind = Schema.Literal("episode", "facts", "foresight")
+/**
+ * What an extraction job produces from its memcell. The `embed_*` kinds compute the vectors of
+ * the memcell's episodes / facts; they are enqueued (only when an embedder is configured) in the
+ * transaction that writes those rows.
+ */
+export const JobKind = Schema.Literal("episode", "facts", "foresight", "embed_episodes", "embed_facts")
 export type JobKind = typeof JobKind.Type
 
 /** Every memcell gets one job of each kind, enqueued in the memcell's own commit. */
 export const EXTRACTION_KINDS: ReadonlyArray<JobKind> = ["episode", "facts", "foresight"]
+
+export const EmbeddingJobKind = Schema.Literal("embed_episodes", "embed_facts")
+export type EmbeddingJobKind = typeof EmbeddingJobKind.Type
 
 export const JobStatus = Schema.Literal("queued", "running", "done", "dead")
 export type JobStatus = typeof JobStatus.Type

@@ -1,11 +1,12 @@
 import { SqlClient } from "@effect/sql"
 import { Clock, Effect, Option } from "effect"
-import type { Job } from "../Domain/Job.js"
+import type { EmbeddingJobKind, Job } from "../Domain/Job.js"
 import { BufferRepo } from "../Store/BufferRepo.js"
 import { withBusyRetry } from "../Store/Database.js"
 import { DerivedRepo } from "../Store/DerivedRepo.js"
 import { JobRepo } from "../Store/JobRepo.js"
 import { MemcellRepo } from "../Store/MemcellRepo.js"
+import { EmbeddingIndexer } from "../Search/EmbeddingIndexer.js"
 import { EpisodeExtractor, FactExtractor, ForesightExtractor, type MemcellInput } from "./Extractors.js"
 
 /**
@@ -24,16 +25,32 @@ export class JobRunner extends Effect.Service<JobRunner>()("engram/JobRunner", {
     const episodes = yield* EpisodeExtractor
     const facts = yield* FactExtractor
     const foresight = yield* ForesightExtractor
+    // Present only when an embedder is configured: then episode and fact writes queue their embedding.
+    const indexer = yield* Effect.serviceOption(EmbeddingIndexer)
+
+    const thenEmbed = (kind: EmbeddingJobKind, input: MemcellInput, now: number) => <E, R>(write: Effect.Effect<void, E, R>) =>
+      Option.isSome(indexer) ? Effect.zipRight(write, derived.requestEmbedding(kind, input.memcell, now)) : write
 
     const resultWriter = (job: Job, input: MemcellInput, now: number) => {
       const cell = input.memcell
       switch (job.kind) {
         case "episode":
           return Effect.map(episodes.extract(input), (drafts) =>
-            derived.replaceEpisodes(cell, drafts.map((d) => ({ ...d, user_id: d.sender_id })), episodes.name, now))
+            derived.replaceEpisodes(cell, drafts.map((d) => ({ ...d, user_id: d.sender_id })), episodes.name, now).pipe(
+              thenEmbed("embed_episodes", input, now)
+            ))
         case "facts":
           return Effect.map(facts.extract(input), (drafts) =>
-            derived.replaceFacts(cell, drafts.map((d) => ({ ...d, user_id: d.sender_id })), facts.name, now))
+            derived.replaceFacts(cell, drafts.map((d) => ({ ...d, user_id: d.sender_id })), facts.name, now).pipe(
+              thenEmbed("embed_facts", input, now)
+            ))
+        case "embed_episodes":
+        case "embed_facts":
+          // Queued while an embedder was configured, run without one: nothing to compute.
+          return Option.match(indexer, {
+            onNone: () => Effect.succeed(Effect.void),
+            onSome: (embedding) => embedding.prepareJob(job.kind as EmbeddingJobKind, cell.memcell_id)
+          })
         case "foresight":
           return Effect.map(foresight.extract(input), (drafts) =>
             derived.replaceForesight(cell, drafts.map((d) => ({ ...d, user_id: d.sender_id })), foresight.name, now))
@@ -51,9 +68,16 @@ export class JobRunner extends Effect.Service<JobRunner>()("engram/JobRunner", {
       const messages = yield* buffers.ofMemcell(job.memcell_id)
       const write = yield* resultWriter(job, { memcell: cell.value, messages }, now)
       const finishedAt = yield* Clock.currentTimeMillis
-      yield* sql.withTransaction(Effect.zipRight(write, jobs.markDone(job, finishedAt))).pipe(
-        withBusyRetry(`write ${job.kind} result`)
-      )
+      // Checked inside the transaction: memory derived from a memcell deleted meanwhile never lands.
+      const finish = Effect.gen(function*() {
+        if (!(yield* derived.memcellExists(job.memcell_id))) {
+          // The delete usually took the job row too; either way there is nothing left to do.
+          return yield* jobs.markDone(job, finishedAt).pipe(Effect.catchTag("LeaseLost", () => Effect.void))
+        }
+        yield* write
+        yield* jobs.markDone(job, finishedAt)
+      })
+      yield* sql.withTransaction(finish).pipe(withBusyRetry(`write ${job.kind} result`))
     })
 
     return { run } as const

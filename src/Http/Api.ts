@@ -1,12 +1,39 @@
 import { HttpApi, HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "@effect/platform"
 import { Schema } from "effect"
+import { DeleteCounts, DeleteRequest } from "../Domain/DeleteRequest.js"
+import { GetRequest } from "../Domain/GetRequest.js"
+import { JobKind } from "../Domain/Job.js"
 import { AddStatus, FlushStatus } from "../Domain/Memcell.js"
+import { GetResult } from "../Domain/MemoryItems.js"
+import { SearchRequest, SearchResult } from "../Domain/SearchRequest.js"
 import { AddRequest, DEFAULT_SCOPE_ID, FlushRequest, MessageContent, Role, ScopeId, SessionId } from "../Domain/Message.js"
 import { VERSION } from "../Version.js"
 import { ErrorEnvelope, SuccessEnvelope } from "./Envelope.js"
 
 const AddData = Schema.Struct({ message_count: Schema.Number, status: AddStatus })
-const FlushData = Schema.Struct({ status: FlushStatus })
+const FlushData = Schema.Struct({
+  status: FlushStatus,
+  /** Only when the flush waited: whether the session's memcells were extracted within the wait. */
+  extraction_complete: Schema.optional(Schema.Boolean)
+})
+
+/** Hard bound of flush's `wait_timeout_ms` (ENGRAM_FLUSH_WAIT_MAX may cap it lower). */
+export const FLUSH_WAIT_TIMEOUT_MAX_MS = 600_000
+
+/** flush, optionally waiting (bounded) until the session's memcells are extracted: read-your-writes. */
+const FlushPayload = Schema.Struct({
+  ...FlushRequest.fields,
+  wait: Schema.optional(Schema.Boolean),
+  wait_timeout_ms: Schema.optional(
+    Schema.Int.pipe(Schema.between(1, FLUSH_WAIT_TIMEOUT_MAX_MS, { message: () => `must be an integer between 1 and ${FLUSH_WAIT_TIMEOUT_MAX_MS}` }))
+  )
+}).pipe(
+  Schema.filter((payload) =>
+    payload.wait_timeout_ms !== undefined && payload.wait !== true
+      ? { path: ["wait_timeout_ms"], message: "only applies when wait is true" }
+      : undefined
+  )
+)
 
 const BufferedMessage = Schema.Struct({
   message_id: Schema.String,
@@ -46,7 +73,7 @@ export class MemoryGroup extends HttpApiGroup.make("memory")
   )
   .add(
     HttpApiEndpoint.post("flush", "/memory/flush")
-      .setPayload(FlushRequest)
+      .setPayload(FlushPayload)
       .addSuccess(SuccessEnvelope(FlushData))
       .annotate(OpenApi.Description, "Close every buffered message of the session into memcells")
   )
@@ -60,6 +87,14 @@ export class MemoryGroup extends HttpApiGroup.make("memory")
   .prefix("/api/v2")
 {}
 
+/** `failed` is the part of `queued` that already failed at least once and waits for its retry. */
+const JobCountsData = Schema.Struct({
+  queued: Schema.Number,
+  running: Schema.Number,
+  failed: Schema.Number,
+  dead: Schema.Number
+})
+
 const Capabilities = Schema.Struct({
   llm: Schema.Boolean,
   embed: Schema.Boolean,
@@ -71,7 +106,9 @@ export const HealthData = Schema.Struct({
   status: Schema.Literal("ok"),
   version: Schema.String,
   capabilities: Capabilities,
-  uptime_seconds: Schema.Number
+  uptime_seconds: Schema.Number,
+  /** Extraction queue; null when storage could not be read. */
+  jobs: Schema.NullOr(JobCountsData)
 })
 
 /** Unversioned operational routes. */
@@ -80,11 +117,87 @@ export class SystemGroup extends HttpApiGroup.make("system")
   .add(HttpApiEndpoint.get("metrics", "/metrics").addSuccess(HttpApiSchema.Text({ contentType: "text/plain; version=0.0.4" })))
 {}
 
-export class EngramApi extends HttpApi.make("engram").add(MemoryGroup).add(SystemGroup)
+/** get / delete: reading and forgetting derived memory. */
+export class ReadGroup extends HttpApiGroup.make("read")
+  .add(
+    HttpApiEndpoint.post("get", "/memory/get")
+      .setPayload(GetRequest)
+      .addSuccess(SuccessEnvelope(GetResult))
+      .annotate(OpenApi.Description, "A page of a user's episodes (with their atomic facts), atomic facts or foresight")
+  )
+  .add(
+    HttpApiEndpoint.post("delete", "/memory/delete")
+      .setPayload(DeleteRequest)
+      .addSuccess(SuccessEnvelope(DeleteCounts))
+      .annotate(OpenApi.Description, "Delete a user's, a session's or some memcells' messages with everything derived from them")
+  )
+  .prefix("/api/v2")
+{}
+
+const DeadJob = Schema.Struct({
+  job_id: Schema.String,
+  kind: JobKind,
+  memcell_id: Schema.String,
+  app_id: Schema.String,
+  project_id: Schema.String,
+  session_id: Schema.String,
+  attempts: Schema.Number,
+  last_error: Schema.NullOr(Schema.String),
+  updated_at: Schema.Number
+})
+
+const JobsParams = Schema.Struct({
+  status: Schema.optionalWith(Schema.Literal("dead"), { default: () => "dead" as const }),
+  limit: Schema.optionalWith(
+    Schema.NumberFromString.pipe(Schema.int(), Schema.between(1, 1000, { message: () => "must be an integer between 1 and 1000" })),
+    { default: () => 100 }
+  )
+})
+
+const RetryPayload = Schema.Struct({
+  job_ids: Schema.optional(
+    Schema.Array(Schema.String.pipe(Schema.minLength(1), Schema.maxLength(256))).pipe(Schema.minItems(1), Schema.maxItems(1000))
+  )
+}).annotations({ parseOptions: { onExcessProperty: "error" } })
+
+/** The extraction queue's dead letters: list them, re-queue them. */
+export class JobsGroup extends HttpApiGroup.make("jobs")
+  .add(
+    HttpApiEndpoint.get("list", "/jobs")
+      .setUrlParams(JobsParams)
+      .addSuccess(SuccessEnvelope(Schema.Struct({ jobs: Schema.Array(DeadJob) })))
+      .annotate(OpenApi.Description, "Dead-lettered extraction jobs, most recently failed first")
+  )
+  .add(
+    HttpApiEndpoint.post("retry", "/jobs/retry")
+      // No body at all means the same as `{}`: every dead job.
+      .setPayload(Schema.NullOr(RetryPayload))
+      .addSuccess(SuccessEnvelope(Schema.Struct({ retried: Schema.Number })))
+      .annotate(OpenApi.Description, "Re-queue dead jobs (the given ids, or all) with a fresh attempt budget")
+  )
+  .prefix("/api/v2")
+{}
+
+/** search: keyword, vector and hybrid retrieval with provenance. */
+export class SearchGroup extends HttpApiGroup.make("search")
+  .add(
+    HttpApiEndpoint.post("search", "/memory/search")
+      .setPayload(SearchRequest)
+      .addSuccess(SuccessEnvelope(SearchResult))
+      .annotate(
+        OpenApi.Description,
+        "A user's episodes (with matching atomic facts and source message ids) and buffered messages that answer a query"
+      )
+  )
+  .prefix("/api/v2")
+{}
+
+export class EngramApi extends HttpApi.make("engram").add(MemoryGroup).add(SystemGroup).add(ReadGroup).add(JobsGroup).add(SearchGroup)
   .addError(ErrorEnvelope("INVALID_INPUT"))
   .addError(ErrorEnvelope("BAD_REQUEST"))
   .addError(ErrorEnvelope("NOT_FOUND"))
   .addError(ErrorEnvelope("METHOD_NOT_ALLOWED"))
+  .addError(ErrorEnvelope("REQUEST_TIMEOUT"))
   .addError(ErrorEnvelope("CONFLICT"))
   .addError(ErrorEnvelope("PAYLOAD_TOO_LARGE"))
   .addError(ErrorEnvelope("UNSUPPORTED_FORMAT"))

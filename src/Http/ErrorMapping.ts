@@ -28,13 +28,24 @@ const messageOf = (error: unknown): string =>
     ? (error as { message: string }).message
     : String(error)
 
-/** `"<message>: <dotted.path>"` from the first issue of a payload, path or query decode failure. */
+/** Schema messages quote the offending value ("actual ..."), which may be megabytes of the request. */
+const MAX_ISSUE_MESSAGE_CHARS = 200
+
+const shorten = (text: string) => {
+  const flat = text.replace(/\s+/g, " ").trim()
+  return flat.length > MAX_ISSUE_MESSAGE_CHARS ? `${flat.slice(0, MAX_ISSUE_MESSAGE_CHARS - 3)}...` : flat
+}
+
+/**
+ * `"<message>: <dotted.path>"` from the first issue of a payload, path or query decode failure;
+ * the path is `body` when the body itself has the wrong shape, so every rejection names its field.
+ */
 const decodeFailureMessage = (error: HttpApiError.HttpApiDecodeError): string => {
   const issue = error.issues[0]
-  if (issue === undefined) return error.message
-  const message = issue._tag === "Missing" ? "is required" : issue.message
+  if (issue === undefined) return shorten(error.message)
+  const message = issue._tag === "Missing" ? "is required" : shorten(issue.message)
   const path = issue.path.map(String).join(".")
-  return path.length > 0 ? `${message}: ${path}` : message
+  return `${message}: ${path.length > 0 ? path : "body"}`
 }
 
 /** A typed failure of a handler or of request decoding. */
@@ -49,6 +60,12 @@ export const describeError = (error: unknown): ApiFailure => {
       return failure("CONFLICT", messageOf(error))
     case "NotFound":
       return failure("NOT_FOUND", messageOf(error))
+    case "Unauthorized":
+      return failure("UNAUTHORIZED", messageOf(error))
+    case "UnsupportedContentType":
+      return failure("UNSUPPORTED_FORMAT", messageOf(error))
+    case "BodyTooDeep":
+      return failure("BAD_REQUEST", messageOf(error))
     case "SessionLockTimeout":
     case "CommitContention":
     case "LlmUnavailable":
@@ -83,5 +100,8 @@ export const describeCause = (cause: Cause.Cause<unknown>): ApiFailure => {
   if (Option.isSome(defect) && HttpServerError.isServerError(defect.value) && defect.value._tag === "RequestError") {
     return fromRequestError(defect.value)
   }
+  // The client went away (or the server is stopping) before the answer: nobody is failing, so no
+  // error log line, which a client could otherwise produce at will by hanging up.
+  if (Cause.isInterruptedOnly(cause)) return failure("BAD_REQUEST", "request cancelled before it completed")
   return failure("INTERNAL_ERROR", "internal error", true)
 }

@@ -1,5 +1,5 @@
 import { HttpApiBuilder } from "@effect/platform"
-import { Effect } from "effect"
+import { Duration, Effect } from "effect"
 import { Memory } from "../Memorize/Memory.js"
 import { EngramApi } from "./Api.js"
 import { enveloped } from "./Middleware.js"
@@ -11,7 +11,14 @@ export const MemoryHttpLive = HttpApiBuilder.group(EngramApi, "memory", (handler
     return handlers
       .handle("add", ({ payload }) =>
         enveloped(Effect.map(memory.add(payload), ({ message_count, status }) => ({ message_count, status }))))
-      .handle("flush", ({ payload }) => enveloped(Effect.map(memory.flush(payload), ({ status }) => ({ status }))))
+      .handle("flush", ({ payload: { wait, wait_timeout_ms, ...request } }) =>
+        enveloped(
+          Effect.map(
+            // Without a timeout the wait runs to ENGRAM_FLUSH_WAIT_MAX (Memory caps every wait with it).
+            memory.flush(request, wait === true ? { wait: wait_timeout_ms ?? Duration.infinity } : {}),
+            ({ extraction_complete, status }) => (extraction_complete === undefined ? { status } : { status, extraction_complete })
+          )
+        ))
       .handle("session", ({ path, urlParams }) =>
         enveloped(
           Effect.map(memory.session({ ...urlParams, session_id: path.session_id }), (session) => ({

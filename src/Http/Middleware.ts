@@ -2,6 +2,9 @@ import { Headers, HttpApiBuilder, HttpIncomingMessage, HttpServerRequest, HttpSe
 import { Clock, Effect, Metric, Option } from "effect"
 import { randomBytes } from "node:crypto"
 import { httpRequestDuration, httpRequests } from "../Observability/Metrics.js"
+import type { Authorize } from "./Auth.js"
+import { guardJsonBody } from "./BodyGuard.js"
+import type { CorsPolicy } from "./Cors.js"
 import { type AnyErrorEnvelope, type ErrorBody, REQUEST_ID_PATTERN } from "./Envelope.js"
 import { describeCause, describeError } from "./ErrorMapping.js"
 
@@ -9,6 +12,10 @@ export interface EdgeOptions {
   readonly maxBodyBytes: number
   /** Route templates (`/api/v2/memory/sessions/:session_id`) with their methods: to tell 404 from 405. */
   readonly routes: ReadonlyArray<{ readonly method: string; readonly path: string }>
+  /** Bearer-token check, run before any handler; absent: every request passes. */
+  readonly authorize?: Authorize
+  /** Preflights are answered before auth; allowed origins get CORS headers on every answer. */
+  readonly cors?: CorsPolicy
 }
 
 const templateToRegExp = (template: string) =>
@@ -57,9 +64,15 @@ export const edgeMiddleware = (options: EdgeOptions) => {
           ))
 
       const declaredLength = Number(original.headers["content-length"] ?? "0")
-      const response = Number.isFinite(declaredLength) && declaredLength > options.maxBodyBytes
+      const preflight = options.cors === undefined ? Option.none() : options.cors.preflight(original.method, original.headers)
+      const authorize = options.authorize === undefined ? Effect.void : options.authorize(path, original.headers["authorization"])
+      // Auth first, so nobody without the token makes the server read a body; then the body checks.
+      const authorizedApp = authorize.pipe(Effect.zipRight(guardJsonBody(request)), Effect.zipRight(app))
+      const response = Option.isSome(preflight)
+        ? preflight.value
+        : Number.isFinite(declaredLength) && declaredLength > options.maxBodyBytes
         ? yield* errorResponse(413, "PAYLOAD_TOO_LARGE", `request body exceeds the limit of ${options.maxBodyBytes} bytes`)
-        : yield* app.pipe(
+        : yield* authorizedApp.pipe(
           Effect.provideService(HttpServerRequest.HttpServerRequest, request),
           HttpIncomingMessage.withMaxBodySize(Option.some(options.maxBodyBytes)),
           Effect.catchAllCause((cause) =>
@@ -84,6 +97,8 @@ export const edgeMiddleware = (options: EdgeOptions) => {
               const response = yield* errorResponse(failure.status, failure.code, failure.message)
               return failure.code === "METHOD_NOT_ALLOWED"
                 ? HttpServerResponse.setHeader(response, "allow", allowedMethods(path).join(", "))
+                : failure.code === "UNAUTHORIZED"
+                ? HttpServerResponse.setHeader(response, "www-authenticate", "Bearer realm=\"engram\"")
                 : response
             })
           )
@@ -93,7 +108,8 @@ export const edgeMiddleware = (options: EdgeOptions) => {
       const seconds = ((yield* Clock.currentTimeMillis) - startedAt) / 1000
       yield* Metric.increment(Metric.tagged(Metric.tagged(httpRequests, "route", route), "status", String(response.status)))
       yield* Metric.update(Metric.tagged(httpRequestDuration, "route", route), seconds)
-      return HttpServerResponse.setHeader(response, REQUEST_ID_HEADER, requestId)
+      const answered = options.cors === undefined ? response : options.cors.decorate(original.headers, response)
+      return HttpServerResponse.setHeader(answered, REQUEST_ID_HEADER, requestId)
     })
   )
 }

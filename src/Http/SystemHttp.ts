@@ -1,8 +1,10 @@
 import { HttpApiBuilder } from "@effect/platform"
 import { Clock, Effect, Metric, Option } from "effect"
 import { LlmSettingsConfig } from "../Config/EngramConfig.js"
+import { Embedder } from "../Llm/Embedder.js"
 import { BoundaryDetector } from "../Memorize/BoundaryDetector.js"
 import { BufferRepo } from "../Store/BufferRepo.js"
+import { JobRepo } from "../Store/JobRepo.js"
 import { MemcellRepo } from "../Store/MemcellRepo.js"
 import { EngramApi } from "./Api.js"
 import { VERSION } from "../Version.js"
@@ -10,23 +12,40 @@ import { renderPrometheus } from "./Prometheus.js"
 
 const bufferedGauge = Metric.gauge("engram_buffered_messages", { description: "Messages waiting in session buffers" })
 const memcellGauge = Metric.gauge("engram_memcells", { description: "Memcells stored" })
+const jobsGauge = Metric.gauge("engram_jobs", {
+  description: "Extraction jobs by status (failed: queued again after a failed attempt, also counted in queued)"
+})
 
 /** /health (always 200 while the process serves) and /metrics (Prometheus text). */
 export const SystemHttpLive = HttpApiBuilder.group(EngramApi, "system", (handlers) =>
   Effect.gen(function*() {
     const llm = yield* LlmSettingsConfig
+    // Provided only when ENGRAM_EMBED_* configures one (or a test supplies a fake).
+    const embedder = yield* Effect.serviceOption(Embedder)
     const detector = yield* BoundaryDetector
     const buffers = yield* BufferRepo
     const memcells = yield* MemcellRepo
+    const jobs = yield* JobRepo
+    const jobCounts = Effect.map(Effect.all([jobs.counts, jobs.failedRetrying]), ([counts, failed]) => ({
+      queued: counts.queued,
+      running: counts.running,
+      failed,
+      dead: counts.dead
+    }))
     const startedAt = yield* Clock.currentTimeMillis
     return handlers
       .handle("health", () =>
-        Effect.map(Clock.currentTimeMillis, (now) => ({
-          status: "ok" as const,
-          version: VERSION,
-          capabilities: { llm: Option.isSome(llm), embed: false, rerank: false, boundary_detector: detector.name },
-          uptime_seconds: Math.round((now - startedAt) / 1000)
-        })))
+        Effect.map(
+          // Health stays 200 when storage cannot be read; the job counts say so with null.
+          Effect.all([Clock.currentTimeMillis, Effect.orElseSucceed(jobCounts, () => null)]),
+          ([now, jobCountsOrNull]) => ({
+            status: "ok" as const,
+            version: VERSION,
+            capabilities: { llm: Option.isSome(llm), embed: Option.isSome(embedder), rerank: false, boundary_detector: detector.name },
+            uptime_seconds: Math.round((now - startedAt) / 1000),
+            jobs: jobCountsOrNull
+          })
+        ))
       .handle("metrics", () =>
         Effect.gen(function*() {
           // Gauges are read at scrape time; a storage hiccup must not turn a scrape into a 500.
@@ -35,6 +54,8 @@ export const SystemHttpLive = HttpApiBuilder.group(EngramApi, "system", (handler
           )
           yield* Metric.set(bufferedGauge, buffered)
           yield* Metric.set(memcellGauge, cells)
+          const queue = yield* Effect.orElseSucceed(jobCounts, () => ({ queued: NaN, running: NaN, failed: NaN, dead: NaN }))
+          for (const [status, n] of Object.entries(queue)) yield* Metric.set(Metric.tagged(jobsGauge, "status", status), n)
           return renderPrometheus(yield* Metric.snapshot)
         }))
   })

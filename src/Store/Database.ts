@@ -3,6 +3,7 @@ import { SqliteClient } from "@effect/sql-sqlite-node"
 import { Effect, Layer, Schedule } from "effect"
 import * as Fs from "node:fs"
 import * as Path from "node:path"
+import * as SqliteVec from "sqlite-vec"
 import { DataDirConfig } from "../Config/EngramConfig.js"
 import { StorageError } from "../Domain/Errors.js"
 import { runMigrations } from "./Migrations.js"
@@ -22,9 +23,22 @@ const pragmas = Effect.gen(function*() {
   yield* sql.unsafe("PRAGMA foreign_keys = ON")
 })
 
+/**
+ * sqlite-vec (vector search) in every connection: a small library shipped inside its npm package,
+ * loaded in about a millisecond. Engram works without it (keyword search only), so a platform
+ * without the binary gets a warning and vector search answers CAPABILITY_UNAVAILABLE.
+ */
+const loadVectorExtension = Effect.gen(function*() {
+  const client = yield* SqliteClient.SqliteClient
+  const path = yield* Effect.try(() => SqliteVec.getLoadablePath())
+  yield* client.loadExtension(path)
+}).pipe(
+  Effect.catchAll((error) => Effect.logWarning(`sqlite-vec not loaded, vector search unavailable: ${String(error.cause ?? error)}`))
+)
+
 const migrated = (client: Layer.Layer<SqliteClient.SqliteClient | SqlClient.SqlClient, unknown>) =>
   Layer.effectDiscard(
-    Effect.zipRight(pragmas, runMigrations).pipe(
+    Effect.zipRight(Effect.zipRight(pragmas, loadVectorExtension), runMigrations).pipe(
       Effect.mapError((cause) => new StorageError({ operation: "open database", reason: String(cause) }))
     )
   ).pipe(Layer.provideMerge(client), Layer.orDie)

@@ -103,6 +103,13 @@ export class JobRepo extends Effect.Service<JobRepo>()("engram/JobRepo", {
       return rows[0]?.n ?? 0
     })
 
-    return { claim, markDone, fail, release, counts, dead, retryDead, pendingForSession } as const
+    /** Queued jobs that already failed at least once (waiting for their retry). */
+    const failedRetrying = sql<{ n: number }>`
+      SELECT COUNT(*) AS n FROM extraction_jobs WHERE status = 'queued' AND attempts > 0`.pipe(
+      Effect.map((rows) => rows[0]?.n ?? 0),
+      withBusyRetry("count failed jobs")
+    )
+
+    return { claim, markDone, fail, release, counts, dead, retryDead, pendingForSession, failedRetrying } as const
   })
 }) {}

@@ -2,11 +2,13 @@ import { Migrator } from "@effect/sql"
 import { Effect } from "effect"
 import ledger from "./migrations/0001_ledger.js"
 import extraction from "./migrations/0002_extraction.js"
+import search from "./migrations/0003_search.js"
 
 /** Every schema change, in order. Add new ones at the end; never edit an applied one. */
 export const migrations = Migrator.fromRecord({
   "0001_ledger": ledger,
-  "0002_extraction": extraction
+  "0002_extraction": extraction,
+  "0003_search": search
 })
 
 /** Runs pending migrations; no schema dump (that would shell out to the sqlite3 binary). */

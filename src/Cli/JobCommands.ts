@@ -1,0 +1,49 @@
+import { Args, Command, Options } from "@effect/cli"
+import { Clock, Console, Effect, Layer } from "effect"
+import * as Database from "../Store/Database.js"
+import { JobRepo } from "../Store/JobRepo.js"
+
+/** The queue lives in the database; a running server's workers pick re-queued jobs up at their next poll. */
+const JobCommandsLive = JobRepo.Default.pipe(Layer.provide(Database.layerConfig))
+
+const printJson = (value: unknown) => Console.log(JSON.stringify(value, null, 2))
+
+const deadCommand = Command.make(
+  "dead",
+  { limit: Options.integer("limit").pipe(Options.withDefault(100), Options.withDescription("At most this many (newest first)")) },
+  ({ limit }) =>
+    Effect.gen(function*() {
+      const jobs = yield* JobRepo
+      const dead = yield* jobs.dead(Math.max(1, limit))
+      yield* printJson(
+        dead.map(({ app_id, attempts, job_id, kind, last_error, memcell_id, project_id, session_id, updated_at }) => ({
+          job_id,
+          kind,
+          memcell_id,
+          app_id,
+          project_id,
+          session_id,
+          attempts,
+          last_error,
+          updated_at
+        }))
+      )
+    })
+).pipe(Command.withDescription("List dead-lettered extraction jobs with their last error"))
+
+const retryCommand = Command.make(
+  "retry",
+  { ids: Args.text({ name: "job-id" }).pipe(Args.repeated, Args.withDescription("Jobs to re-queue; all dead jobs when none")) },
+  ({ ids }) =>
+    Effect.gen(function*() {
+      const jobs = yield* JobRepo
+      const retried = yield* jobs.retryDead(ids.length > 0 ? ids : null, yield* Clock.currentTimeMillis)
+      yield* printJson({ retried })
+    })
+).pipe(Command.withDescription("Re-queue dead extraction jobs with a fresh attempt budget"))
+
+export const jobsCommand = Command.make("jobs").pipe(
+  Command.withDescription("The extraction queue's dead letters"),
+  Command.withSubcommands([deadCommand, retryCommand]),
+  Command.provide(JobCommandsLive)
+)

@@ -1,0 +1,84 @@
+import { Command, Options } from "@effect/cli"
+import { Console, Effect, Layer, Option, Schema } from "effect"
+import { DeleteRequest } from "../Domain/DeleteRequest.js"
+import { GetRequest } from "../Domain/GetRequest.js"
+import { DEFAULT_SCOPE_ID } from "../Domain/Message.js"
+import { firstIssue } from "../Domain/Validation.js"
+import { Forget } from "../Memorize/Forget.js"
+import { MemoryReader } from "../Retrieval/MemoryReader.js"
+import * as Database from "../Store/Database.js"
+import { InputError } from "./Input.js"
+
+/** Reading and deleting need only the database: no model, no background workers. */
+const ReadCommandsLive = Layer.mergeAll(MemoryReader.Default, Forget.Default).pipe(Layer.provide(Database.layerConfig))
+
+/** Decodes flags through the same schema as the HTTP contract, so both refuse the same input. */
+const decodeRequest = <A, I>(schema: Schema.Schema<A, I>, input: unknown) =>
+  Schema.decodeUnknown(schema)(input).pipe(Effect.mapError((error) => new InputError({ reason: firstIssue(error).text })))
+
+const appOption = Options.text("app").pipe(Options.withDefault(DEFAULT_SCOPE_ID as string), Options.withDescription("App id (lowercase)"))
+const projectOption = Options.text("project").pipe(
+  Options.withDefault(DEFAULT_SCOPE_ID as string),
+  Options.withDescription("Project id (lowercase)")
+)
+
+const printJson = (value: unknown) => Console.log(JSON.stringify(value, null, 2))
+
+export const getCommand = Command.make(
+  "get",
+  {
+    user: Options.text("user").pipe(Options.withAlias("u"), Options.withDescription("User id whose memory to read")),
+    type: Options.choice("type", ["episode", "atomic_fact", "foresight"]).pipe(
+      Options.withDefault("episode" as const),
+      Options.withDescription("Memory type")
+    ),
+    session: Options.text("session").pipe(Options.withAlias("s"), Options.withDescription("Only this session"), Options.optional),
+    page: Options.integer("page").pipe(Options.withDefault(1), Options.withDescription("Page number (from 1)")),
+    pageSize: Options.integer("page-size").pipe(Options.withDefault(20), Options.withDescription("Items per page (1-100)")),
+    app: appOption,
+    project: projectOption
+  },
+  (options) =>
+    Effect.gen(function*() {
+      const reader = yield* MemoryReader
+      const request = yield* decodeRequest(GetRequest, {
+        user_id: options.user,
+        app_id: options.app,
+        project_id: options.project,
+        memory_type: options.type,
+        page: options.page,
+        page_size: options.pageSize,
+        ...Option.match(options.session, { onNone: () => ({}), onSome: (session_id) => ({ filters: { session_id } }) })
+      })
+      yield* printJson(yield* reader.get(request))
+    })
+).pipe(
+  Command.withDescription("Print a page of a user's episodes (with their facts), atomic facts or foresight"),
+  Command.provide(ReadCommandsLive)
+)
+
+export const deleteCommand = Command.make(
+  "delete",
+  {
+    user: Options.text("user").pipe(Options.withAlias("u"), Options.withDescription("Delete this user's messages and every memcell holding one"), Options.optional),
+    session: Options.text("session").pipe(Options.withAlias("s"), Options.withDescription("Delete this session"), Options.optional),
+    memcell: Options.text("memcell").pipe(Options.repeated, Options.withDescription("Delete this memcell (repeatable)")),
+    app: appOption,
+    project: projectOption
+  },
+  (options) =>
+    Effect.gen(function*() {
+      const forget = yield* Forget
+      const request = yield* decodeRequest(DeleteRequest, {
+        app_id: options.app,
+        project_id: options.project,
+        ...Option.match(options.user, { onNone: () => ({}), onSome: (user_id) => ({ user_id }) }),
+        ...Option.match(options.session, { onNone: () => ({}), onSome: (session_id) => ({ session_id }) }),
+        ...(options.memcell.length > 0 ? { memcell_ids: options.memcell } : {})
+      })
+      yield* printJson(yield* forget.delete(request))
+    })
+).pipe(
+  Command.withDescription("Delete messages and memcells (by --user, --session or --memcell) with everything derived from them"),
+  Command.provide(ReadCommandsLive)
+)

@@ -1,0 +1,59 @@
+import { Schema } from "effect"
+import { Filters, FilterTimestamp } from "./Filters.js"
+import { DEFAULT_SCOPE_ID, ScopeId, SenderId } from "./Message.js"
+
+/** Every memory type of the contract; Engram builds the first three (see MemoryReader). */
+export const MemoryType = Schema.Literal("episode", "atomic_fact", "foresight", "profile", "agent_case", "agent_skill")
+export type MemoryType = typeof MemoryType.Type
+
+export const SortBy = Schema.Literal("timestamp", "created_at")
+export type SortBy = typeof SortBy.Type
+
+export const SortOrder = Schema.Literal("asc", "desc")
+export type SortOrder = typeof SortOrder.Type
+
+export const MAX_PAGE_SIZE = 100
+/** Deep enough for any real listing; keeps `(page - 1) * page_size` a small integer. */
+const MAX_PAGE = 1_000_000
+
+const GetFields = Schema.Struct({
+  user_id: Schema.optional(SenderId),
+  agent_id: Schema.optional(SenderId),
+  app_id: Schema.optionalWith(ScopeId, { default: () => DEFAULT_SCOPE_ID }),
+  project_id: Schema.optionalWith(ScopeId, { default: () => DEFAULT_SCOPE_ID }),
+  memory_type: Schema.optionalWith(MemoryType, { default: () => "episode" as const }),
+  page: Schema.optionalWith(
+    Schema.Int.pipe(Schema.between(1, MAX_PAGE, { message: () => `must be an integer between 1 and ${MAX_PAGE}` })),
+    { default: () => 1 }
+  ),
+  page_size: Schema.optionalWith(
+    Schema.Int.pipe(Schema.between(1, MAX_PAGE_SIZE, { message: () => `must be an integer between 1 and ${MAX_PAGE_SIZE}` })),
+    { default: () => 20 }
+  ),
+  sort_by: Schema.optionalWith(SortBy, { default: () => "timestamp" as const }),
+  sort_order: Schema.optionalWith(SortOrder, { default: () => "desc" as const }),
+  filters: Schema.optional(Filters),
+  /** Foresight only: items whose [start_time, end_time] contains this instant. */
+  valid_at: Schema.optional(FilterTimestamp)
+}).annotations({ parseOptions: { onExcessProperty: "error" } })
+
+/**
+ * `POST /memory/get`: one page of a user's memory of one type. Unknown keys are refused (a typo
+ * must not silently widen the result), and so is `valid_at` on a type it cannot apply to.
+ */
+export const GetRequest = GetFields.pipe(
+  Schema.filter((request) => {
+    if (request.user_id === undefined && request.agent_id === undefined) {
+      return { path: ["user_id"], message: "is required (or agent_id)" }
+    }
+    if (request.user_id !== undefined && request.agent_id !== undefined) {
+      return { path: ["agent_id"], message: "must not be given together with user_id" }
+    }
+    if (request.valid_at !== undefined && request.memory_type !== "foresight") {
+      return { path: ["valid_at"], message: "only applies to memory_type 'foresight'" }
+    }
+    return undefined
+  }),
+  Schema.annotations({ identifier: "GetRequest" })
+)
+export type GetRequest = typeof GetRequest.Type

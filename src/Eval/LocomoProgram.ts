@@ -1,0 +1,121 @@
+/**
+ * `engram eval locomo` as a program: load the data, build Engram on a private data directory
+ * (memorize plus running extraction workers, configured from ENGRAM_* like the server, except
+ * the data directory), run Engram and the two baselines over the conversations, print the
+ * markdown report and write the JSON one. Progress lines go to stderr.
+ */
+import { Console, Effect, Layer, Option, Schema } from "effect"
+import * as Fs from "node:fs/promises"
+import * as Os from "node:os"
+import * as Path from "node:path"
+import { LlmSettingsConfig } from "../Config/EngramConfig.js"
+import { memoryLayer } from "../Engram.js"
+import { ExtractionWorkersLive } from "../Extraction/ExtractionWorkers.js"
+import * as Database from "../Store/Database.js"
+import { JobRepo } from "../Store/JobRepo.js"
+import { makeTurnBaseline, makeWindowBaseline } from "./Baselines.js"
+import { type EvalSearch, makeEngramRetriever } from "./EngramRetriever.js"
+import { loadLocomo } from "./LocomoData.js"
+import { DEFAULT_SETTINGS, runLocomoEval } from "./LocomoEval.js"
+import { jsonReport, markdownReport, summarizeRun } from "./Report.js"
+
+export class EvalSetupError extends Schema.TaggedError<EvalSetupError>()("EvalSetupError", { reason: Schema.String }) {
+  override get message() {
+    return this.reason
+  }
+}
+
+export interface LocomoEvalOptions {
+  /** The LoCoMo JSON file. */
+  readonly data: string
+  /** Only the first N conversations. */
+  readonly conversations: Option.Option<number>
+  /** Where to write the JSON report. */
+  readonly out: Option.Option<string>
+  /** Keep Engram's database here (must not hold one yet) instead of a temporary directory. */
+  readonly workDir: Option.Option<string>
+}
+
+/** Everything the Engram side of the eval runs on, on `dataDir`. */
+export const engramEvalLayer = (dataDir: string) =>
+  ExtractionWorkersLive.pipe(
+    Layer.provideMerge(memoryLayer(Database.layerFile(Path.join(dataDir, Database.DATABASE_FILE))))
+  )
+
+export type EngramEvalServices = Layer.Layer.Success<ReturnType<typeof engramEvalLayer>>
+
+const workDirectory = (workDir: Option.Option<string>) =>
+  Option.match(workDir, {
+    onNone: () =>
+      Effect.acquireRelease(
+        Effect.tryPromise({
+          try: () => Fs.mkdtemp(Path.join(Os.tmpdir(), "engram-eval-")),
+          catch: (cause) => new EvalSetupError({ reason: `cannot create a temporary directory: ${String(cause)}` })
+        }),
+        (dir) => Effect.promise(() => Fs.rm(dir, { recursive: true, force: true }))
+      ),
+    onSome: (dir) =>
+      Effect.tryPromise({
+        try: async () => {
+          const existing = await Fs.stat(Path.join(dir, Database.DATABASE_FILE)).then(() => true, () => false)
+          if (existing) throw new Error(`${dir} already holds ${Database.DATABASE_FILE}; the eval needs a fresh database`)
+          await Fs.mkdir(dir, { recursive: true })
+          return dir
+        },
+        catch: (cause) => new EvalSetupError({ reason: (cause as Error).message })
+      })
+  })
+
+const describeModels = Effect.map(
+  LlmSettingsConfig,
+  Option.match({
+    onNone: () => "offline (local boundary detector and extractors)",
+    onSome: (llm) => `LLM ${llm.model} at ${llm.baseUrl}`
+  })
+)
+
+const writeJson = (path: string, value: unknown) =>
+  Effect.tryPromise({
+    try: async () => {
+      await Fs.mkdir(Path.dirname(Path.resolve(path)), { recursive: true })
+      await Fs.writeFile(path, JSON.stringify(value, null, 2) + "\n", "utf8")
+    },
+    catch: (cause) => new EvalSetupError({ reason: `cannot write ${path}: ${(cause as Error).message}` })
+  })
+
+/**
+ * Runs the eval with `search` as Engram's search (built from the eval's layers, which include
+ * `Search`) and returns the markdown report.
+ */
+export const runLocomoProgram = <E>(
+  options: LocomoEvalOptions,
+  engram: { readonly description: string; readonly search: Effect.Effect<EvalSearch<E>, never, EngramEvalServices> }
+) =>
+  Effect.scoped(Effect.gen(function*() {
+    const progress = (line: string) => Console.error(line)
+    const all = yield* loadLocomo(options.data)
+    const conversations = Option.match(options.conversations, { onNone: () => all, onSome: (n) => all.slice(0, n) })
+    const dir = yield* workDirectory(options.workDir)
+    const models = yield* describeModels
+    yield* progress(`engram eval locomo: ${conversations.length} conversation(s); Engram ${models}; database in ${dir}`)
+    return yield* Effect.gen(function*() {
+      const retrievers = [
+        yield* makeEngramRetriever("engram", `${engram.description}; ${models}`, yield* engram.search),
+        yield* makeTurnBaseline,
+        yield* makeWindowBaseline(1)
+      ]
+      const run = yield* runLocomoEval(conversations, retrievers, DEFAULT_SETTINGS, progress)
+      const jobs = yield* (yield* JobRepo).counts
+      if (jobs.dead > 0) yield* progress(`warning: ${jobs.dead} extraction job(s) dead-lettered; their memory is missing`)
+      const summaries = summarizeRun(run)
+      const markdown = markdownReport(run, summaries)
+      yield* Option.match(options.out, {
+        onNone: () => Effect.void,
+        onSome: (path) =>
+          writeJson(path, jsonReport(run, { data: Path.resolve(options.data), engram: models, extraction_jobs: jobs })).pipe(
+            Effect.zipRight(progress(`JSON report written to ${path}`))
+          )
+      })
+      return markdown
+    }).pipe(Effect.provide(engramEvalLayer(dir)))
+  }))

@@ -1,0 +1,41 @@
+import { HttpApiBuilder } from "@effect/platform"
+import { Clock, Effect } from "effect"
+import { ExtractionSignal } from "../Extraction/ExtractionSignal.js"
+import { JobRepo } from "../Store/JobRepo.js"
+import { EngramApi } from "./Api.js"
+import { enveloped } from "./Middleware.js"
+
+/** Handlers of the jobs group: the dead letters of the extraction queue. */
+export const JobsHttpLive = HttpApiBuilder.group(EngramApi, "jobs", (handlers) =>
+  Effect.gen(function*() {
+    const jobs = yield* JobRepo
+    const signal = yield* ExtractionSignal
+    return handlers
+      .handle("list", ({ urlParams }) =>
+        enveloped(
+          Effect.map(jobs.dead(urlParams.limit), (dead) => ({
+            jobs: dead.map(({ app_id, attempts, job_id, kind, last_error, memcell_id, project_id, session_id, updated_at }) => ({
+              job_id,
+              kind,
+              memcell_id,
+              app_id,
+              project_id,
+              session_id,
+              attempts,
+              last_error,
+              updated_at
+            }))
+          }))
+        ))
+      .handle("retry", ({ payload }) =>
+        enveloped(
+          Effect.gen(function*() {
+            const now = yield* Clock.currentTimeMillis
+            const retried = yield* jobs.retryDead(payload?.job_ids ?? null, now)
+            // Wake idle workers now rather than at their next poll.
+            if (retried > 0) yield* signal.notify
+            return { retried }
+          })
+        ))
+  })
+)

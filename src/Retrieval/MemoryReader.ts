@@ -1,0 +1,125 @@
+import { Effect } from "effect"
+import { CapabilityUnavailable } from "../Domain/Errors.js"
+import { toFilterTree } from "../Domain/Filters.js"
+import type { GetRequest, MemoryType } from "../Domain/GetRequest.js"
+import type { AtomicFactItem, EpisodeItem, ForesightItem, GetResult } from "../Domain/MemoryItems.js"
+import { ReadRepo, type ReadQuery } from "../Store/ReadRepo.js"
+
+/** Types of the contract Engram does not build; asking for them is an honest 503, not an empty list. */
+const UNBUILT: Partial<Record<MemoryType, string>> = {
+  profile: "user profiles",
+  agent_case: "agent cases",
+  agent_skill: "agent skills"
+}
+
+const emptyResult = (request: GetRequest) => ({
+  episodes: [] as ReadonlyArray<EpisodeItem>,
+  atomic_facts: [] as ReadonlyArray<AtomicFactItem>,
+  foresight: [] as ReadonlyArray<ForesightItem>,
+  profiles: [],
+  agent_cases: [],
+  agent_skills: [],
+  page: request.page,
+  page_size: request.page_size
+})
+
+/**
+ * Reads a user's memory a page at a time: episodes (with their atomic facts nested), atomic facts,
+ * or foresight, always within the request's (app, project, user).
+ */
+export class MemoryReader extends Effect.Service<MemoryReader>()("engram/MemoryReader", {
+  effect: Effect.gen(function*() {
+    const reads = yield* ReadRepo
+
+    const get = Effect.fn("MemoryReader.get")(function*(request: GetRequest) {
+      if (request.user_id === undefined) {
+        return yield* new CapabilityUnavailable({
+          capability: "agent memory",
+          hint: "Engram does not build agent memory yet; read a user's memory with user_id"
+        })
+      }
+      const unbuilt = UNBUILT[request.memory_type]
+      if (unbuilt !== undefined) {
+        return yield* new CapabilityUnavailable({
+          capability: unbuilt,
+          hint: "Engram does not build them yet; use memory_type episode, atomic_fact or foresight"
+        })
+      }
+      const query: ReadQuery = {
+        app_id: request.app_id,
+        project_id: request.project_id,
+        user_id: request.user_id,
+        filter: request.filters === undefined ? undefined : toFilterTree(request.filters),
+        sort_by: request.sort_by,
+        sort_order: request.sort_order,
+        limit: request.page_size,
+        offset: (request.page - 1) * request.page_size
+      }
+      const base = emptyResult(request)
+      switch (request.memory_type) {
+        case "atomic_fact": {
+          const { rows, total } = yield* reads.facts(query)
+          const atomic_facts = rows.map((row): AtomicFactItem => ({
+            id: row.fact_id,
+            user_id: row.user_id,
+            session_id: row.session_id,
+            timestamp: row.timestamp,
+            content: row.content,
+            episode_id: row.episode_id,
+            memcell_id: row.memcell_id,
+            message_ids: row.message_ids
+          }))
+          return { ...base, atomic_facts, total_count: total, count: atomic_facts.length } satisfies GetResult
+        }
+        case "foresight": {
+          const { rows, total } = yield* reads.foresight(query, request.valid_at)
+          const foresight = rows.map((row): ForesightItem => ({
+            id: row.foresight_id,
+            user_id: row.user_id,
+            session_id: row.session_id,
+            content: row.content,
+            start_time: row.start_time,
+            end_time: row.end_time,
+            evidence: row.evidence,
+            memcell_id: row.memcell_id,
+            message_ids: row.message_ids
+          }))
+          return { ...base, foresight, total_count: total, count: foresight.length } satisfies GetResult
+        }
+        default: {
+          const { facts, rows, total } = yield* reads.episodes(query)
+          const factsByEpisode = new Map<string, Array<(typeof facts)[number]>>()
+          for (const fact of facts) {
+            const list = factsByEpisode.get(fact.episode_id)
+            if (list === undefined) factsByEpisode.set(fact.episode_id, [fact])
+            else list.push(fact)
+          }
+          const episodes = rows.map((row): EpisodeItem => ({
+            id: row.episode_id,
+            user_id: row.user_id,
+            app_id: row.app_id,
+            project_id: row.project_id,
+            session_id: row.session_id,
+            timestamp: row.timestamp,
+            sender_ids: row.sender_ids,
+            subject: row.title,
+            summary: row.summary,
+            episode: row.content,
+            type: "episode",
+            memcell_id: row.memcell_id,
+            message_ids: row.message_ids,
+            atomic_facts: (factsByEpisode.get(row.episode_id) ?? []).map((fact) => ({
+              id: fact.fact_id,
+              content: fact.content,
+              message_ids: fact.message_ids
+            }))
+          }))
+          return { ...base, episodes, total_count: total, count: episodes.length } satisfies GetResult
+        }
+      }
+    })
+
+    return { get } as const
+  }),
+  dependencies: [ReadRepo.Default]
+}) {}

@@ -1,0 +1,43 @@
+/**
+ * Reciprocal-rank fusion (Cormack et al. 2009): an item's score is the sum over ranked lists of
+ * 1 / (k + rank), rank starting at 1. Ranks, not raw scores, are fused, so bm25 values of different
+ * indexes and cosine similarities combine without calibration.
+ */
+
+export const RRF_K = 60
+
+/** Sum of reciprocal ranks per id over `lists` (each best first; repeats after the first ignored). */
+export const reciprocalRanks = (lists: ReadonlyArray<ReadonlyArray<string>>, k: number = RRF_K): Map<string, number> => {
+  const scores = new Map<string, number>()
+  for (const list of lists) {
+    const seen = new Set<string>()
+    let rank = 0
+    for (const id of list) {
+      if (seen.has(id)) continue
+      seen.add(id)
+      rank++
+      scores.set(id, (scores.get(id) ?? 0) + 1 / (k + rank))
+    }
+  }
+  return scores
+}
+
+/**
+ * Fused scores scaled to (0, 1]: 1 means first in every one of `listCount` lists. `listCount` is
+ * the number of lists the method runs (not how many happened to return something), so a score
+ * means the same across queries of one method.
+ */
+export const normalizedFusion = (lists: ReadonlyArray<ReadonlyArray<string>>, listCount: number, k: number = RRF_K): Map<string, number> => {
+  const best = listCount / (k + 1)
+  const scores = reciprocalRanks(lists, k)
+  for (const [id, score] of scores) scores.set(id, score / best)
+  return scores
+}
+
+/** `lists` fused into one ranking, best first (ties keep first-list order). */
+export const fusedOrder = (lists: ReadonlyArray<ReadonlyArray<string>>, k: number = RRF_K): ReadonlyArray<string> => {
+  const scores = reciprocalRanks(lists, k)
+  const firstSeen = new Map<string, number>()
+  for (const list of lists) for (const id of list) if (!firstSeen.has(id)) firstSeen.set(id, firstSeen.size)
+  return [...scores.keys()].sort((a, b) => scores.get(b)! - scores.get(a)! || firstSeen.get(a)! - firstSeen.get(b)!)
+}

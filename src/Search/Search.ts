@@ -1,0 +1,278 @@
+import { Effect, Either, Layer, Option } from "effect"
+import { CapabilityUnavailable, type StorageError } from "../Domain/Errors.js"
+import { type FilterTree, pinnedSession, toFilterTree } from "../Domain/Filters.js"
+import {
+  type RanSearchMethod,
+  type SearchEpisode,
+  type SearchRequest,
+  type SearchResult,
+  TOP_K_ALL_CAP,
+  type UnprocessedMessage
+} from "../Domain/SearchRequest.js"
+import { Embedder, EmbedderUnavailable } from "../Llm/Embedder.js"
+import { type BufferedMessage, type Hit, type OwnerScope, SearchRepo } from "../Store/SearchRepo.js"
+import { ownerKey, type VectorKind, VectorStore, vectorStateHint } from "../Store/VectorStore.js"
+import { Lexicon } from "../Text/Lexicon.js"
+import { fusedOrder, normalizedFusion } from "./Fusion.js"
+import { keywordTerms, ownerIsIndexable, porterMatch, trigramMatch } from "./KeywordQuery.js"
+
+export type SearchError = CapabilityUnavailable | EmbedderUnavailable | StorageError
+
+/** Candidates taken from each ranked list: enough that fusion can promote items ranked low in one list. */
+export const candidateDepth = (topK: number) => (topK === -1 ? 1000 : Math.min(500, Math.max(50, topK * 5)))
+
+/** Vector candidates are filtered after the nearest-neighbour scan, so filtered searches look further. */
+const FILTERED_OVERSAMPLING = 4
+
+const TEXT_COLUMNS: Readonly<Record<VectorKind, ReadonlyArray<string>>> = {
+  episode: ["subject", "summary", "content"],
+  fact: ["content"]
+}
+
+interface Candidates {
+  readonly episodes: ReadonlyArray<Hit>
+  readonly facts: ReadonlyArray<Hit>
+}
+
+const noCandidates: Candidates = { episodes: [], facts: [] }
+
+const NO_EMBEDDER_HINT =
+  "no embedder is configured: set ENGRAM_EMBED_BASE_URL, ENGRAM_EMBED_MODEL and ENGRAM_EMBED_DIMENSIONS (or use method keyword)"
+
+/**
+ * Search over a user's episodes and atomic facts: keyword (FTS5 bm25, English stemming and CJK
+ * trigrams), vector (sqlite-vec cosine) or hybrid, fused by reciprocal rank. Facts are searched
+ * in their own right and nest under their episode; an episode's score counts its best facts, and
+ * a fact hit brings its episode even when the episode itself did not match. Buffered messages
+ * (no memcell yet) that match the query come back as `unprocessed_messages`.
+ *
+ * Scores are fused reciprocal ranks scaled to (0, 1] (1: first in every list the method runs:
+ * keyword 2 lists, vector 2, hybrid 4), comparable across queries of one method.
+ */
+export class Search extends Effect.Service<Search>()("engram/Search", {
+  effect: Effect.gen(function*() {
+    const repo = yield* SearchRepo
+    const vectors = yield* VectorStore
+    const lexicon = yield* Lexicon
+    // Optional: without an embedder only keyword search runs.
+    const embedder = yield* Effect.serviceOption(Embedder)
+
+    const isContentWord = (word: string) => lexicon.terms(word).length > 0
+
+    /** The embedder when vectors can be used now, else why not. */
+    const vectorReadiness = Effect.gen(function*() {
+      if (Option.isNone(embedder)) return Either.left(NO_EMBEDDER_HINT)
+      const wanted = { model: embedder.value.model, dimensions: embedder.value.dimensions }
+      const state = yield* vectors.state(wanted)
+      return state._tag === "Ready" ? Either.right(embedder.value) : Either.left(vectorStateHint(state, wanted))
+    })
+
+    const keywordList = (kind: VectorKind, query: string, scope: OwnerScope, filters: FilterTree | undefined, depth: number) =>
+      Effect.gen(function*() {
+        const terms = keywordTerms(query, isContentWord)
+        const lists: Array<ReadonlyArray<Hit>> = []
+        if (terms.words.length > 0) {
+          lists.push(yield* repo.keywordHits({
+            kind,
+            index: "porter",
+            match: porterMatch(terms.words, TEXT_COLUMNS[kind], scope.owner),
+            // The owner phrase already narrows FTS to (nearly only) this owner's rows.
+            prelimit: filters === undefined && ownerIsIndexable(scope.owner) ? depth * 2 + 20 : null,
+            limit: depth
+          }, scope, filters))
+        }
+        if (terms.trigrams.length > 0) {
+          lists.push(
+            yield* repo.keywordHits({ kind, index: "cjk", match: trigramMatch(terms.trigrams), prelimit: null, limit: depth }, scope, filters)
+          )
+        }
+        if (terms.shortCjk.length > 0) lists.push(yield* repo.substringHits(kind, terms.shortCjk, scope, filters, depth))
+        if (lists.length <= 1) return lists[0] ?? []
+        const byId = new Map(lists.flat().map((hit) => [hit.id, hit]))
+        return fusedOrder(lists.map((list) => list.map((hit) => hit.id))).slice(0, depth).map((id) => byId.get(id)!)
+      })
+
+    const keywordCandidates = (query: string, scope: OwnerScope, filters: FilterTree | undefined, depth: number) =>
+      Effect.all({
+        episodes: keywordList("episode", query, scope, filters, depth),
+        facts: keywordList("fact", query, scope, filters, depth)
+      })
+
+    const vectorList = (kind: VectorKind, vector: Float32Array, scope: OwnerScope, request: SearchRequest, filters: FilterTree | undefined, depth: number) =>
+      Effect.gen(function*() {
+        const k = filters === undefined ? depth : depth * FILTERED_OVERSAMPLING
+        const neighbours = yield* vectors.nearest(ownerKey(scope.app_id, scope.project_id, scope.owner), kind, vector, k)
+        const items = new Map(
+          (yield* repo.vectorItems(kind, neighbours.map((n) => n.item_key), scope, filters)).map((item) => [item.item_key, item])
+        )
+        const radius = request.radius ?? -1
+        const hits: Array<Hit> = []
+        for (const neighbour of neighbours) {
+          const item = items.get(neighbour.item_key)
+          if (item === undefined || 1 - neighbour.distance < radius) continue
+          hits.push(item)
+          if (hits.length >= depth) break
+        }
+        return hits as ReadonlyArray<Hit>
+      })
+
+    const vectorCandidates = (
+      model: typeof Embedder.Service,
+      request: SearchRequest,
+      scope: OwnerScope,
+      filters: FilterTree | undefined,
+      depth: number
+    ) =>
+      Effect.gen(function*() {
+        const [vector] = yield* model.embed([request.query])
+        if (vector === undefined || vector.length !== model.dimensions) {
+          return yield* new EmbedderUnavailable({
+            reason: `query vector has ${vector?.length ?? 0} dimensions, expected ${model.dimensions}`,
+            retryable: false
+          })
+        }
+        return yield* Effect.all({
+          episodes: vectorList("episode", vector, scope, request, filters, depth),
+          facts: vectorList("fact", vector, scope, request, filters, depth)
+        })
+      })
+
+    /** Fuses the candidates, keeps the best `limit` episodes above `minScore`, and loads them with their facts. */
+    const assemble = (method: RanSearchMethod, keyword: Candidates, vector: Candidates, limit: number, minScore: number) =>
+      Effect.gen(function*() {
+        const listsPerKind = method === "hybrid" ? 2 : 1
+        const episodeLists = [keyword.episodes, vector.episodes, keyword.facts, vector.facts]
+          .filter((list) => list.length > 0)
+          .map((list) => list.map((hit) => hit.episode_id))
+        const episodeScores = normalizedFusion(episodeLists, 2 * listsPerKind)
+        const order = fusedOrder(episodeLists)
+        const chosen = order.filter((id) => episodeScores.get(id)! >= minScore).slice(0, limit)
+        if (chosen.length === 0) return [] as ReadonlyArray<SearchEpisode>
+
+        const factHits = [keyword.facts, vector.facts]
+        const factScores = normalizedFusion(factHits.map((list) => list.map((hit) => hit.id)), listsPerKind)
+        const chosenSet = new Set(chosen)
+        const factIdsByEpisode = new Map<string, Array<string>>()
+        for (const hit of factHits.flat()) {
+          if (!chosenSet.has(hit.episode_id)) continue
+          const ids = factIdsByEpisode.get(hit.episode_id) ?? []
+          if (!ids.includes(hit.id)) ids.push(hit.id)
+          factIdsByEpisode.set(hit.episode_id, ids)
+        }
+        const [episodeRows, factRows] = yield* Effect.all([
+          repo.episodes(chosen),
+          repo.facts([...factIdsByEpisode.values()].flat())
+        ])
+        const episodeById = new Map(episodeRows.map((row) => [row.episode_id, row]))
+        const factById = new Map(factRows.map((row) => [row.fact_id, row]))
+        return chosen.flatMap((id): ReadonlyArray<SearchEpisode> => {
+          const row = episodeById.get(id)
+          // Deleted between the candidate query and this read.
+          if (row === undefined) return []
+          const facts = (factIdsByEpisode.get(id) ?? [])
+            .flatMap((factId) => {
+              const fact = factById.get(factId)
+              return fact === undefined
+                ? []
+                : [{ id: fact.fact_id, content: fact.content, score: factScores.get(factId) ?? 0, message_ids: fact.message_ids }]
+            })
+            .sort((a, b) => b.score - a.score)
+          return [{
+            id: row.episode_id,
+            user_id: row.user_id,
+            app_id: row.app_id,
+            project_id: row.project_id,
+            session_id: row.session_id,
+            timestamp: row.timestamp,
+            sender_ids: row.sender_ids,
+            subject: row.title,
+            summary: row.summary,
+            episode: row.content,
+            type: "episode",
+            score: episodeScores.get(id)!,
+            memcell_id: row.memcell_id,
+            message_ids: row.message_ids,
+            atomic_facts: facts
+          }]
+        })
+      })
+
+    /**
+     * Buffered messages: all of the session a top-level `session_id` filter pins (conversation
+     * order), else those of the owner's buffered sessions sharing a term with the query (most
+     * shared terms first, then newest).
+     */
+    const unprocessed = (request: SearchRequest, scope: OwnerScope, filters: FilterTree | undefined, limit: number) =>
+      Effect.gen(function*() {
+        const pinned = pinnedSession(request.filters)
+        const present = (m: BufferedMessage): UnprocessedMessage => ({
+          message_id: m.message_id,
+          session_id: m.session_id,
+          sender_id: m.sender_id,
+          role: m.role,
+          timestamp: m.timestamp,
+          content: m.content
+        })
+        if (pinned !== undefined) return (yield* repo.sessionBuffered(scope, pinned, filters, TOP_K_ALL_CAP)).map(present)
+        const queryTerms = new Set(lexicon.terms(request.query))
+        if (queryTerms.size === 0) return []
+        const scored = (yield* repo.ownerBuffered(scope, filters)).flatMap((message) => {
+          const shared = new Set(lexicon.terms(message.content).filter((term) => queryTerms.has(term))).size
+          return shared > 0 ? [{ message, shared }] : []
+        })
+        return scored
+          .sort((a, b) => b.shared - a.shared || b.message.timestamp - a.message.timestamp)
+          .slice(0, limit)
+          .map(({ message }) => present(message))
+      })
+
+    const search = Effect.fn("Search.search")(function*(request: SearchRequest) {
+      if (request.method === "agentic") {
+        return yield* new CapabilityUnavailable({
+          capability: "agentic search",
+          hint: "LLM-guided multi-query retrieval is not implemented yet; use method hybrid, vector or keyword"
+        })
+      }
+      const readiness = yield* vectorReadiness
+      const method: RanSearchMethod = request.method ?? (Either.isRight(readiness) ? "hybrid" : "keyword")
+      yield* Effect.annotateCurrentSpan({ "engram.search.method": method, "engram.search.top_k": request.top_k })
+      const scope: OwnerScope = {
+        app_id: request.app_id,
+        project_id: request.project_id,
+        owner: request.user_id ?? request.agent_id ?? ""
+      }
+      const filters = request.filters === undefined ? undefined : toFilterTree(request.filters)
+      const limit = request.top_k === -1 ? TOP_K_ALL_CAP : request.top_k
+      const depth = candidateDepth(request.top_k)
+
+      let vector = noCandidates
+      if (method !== "keyword") {
+        if (Either.isLeft(readiness)) {
+          return yield* new CapabilityUnavailable({ capability: `${method} search`, hint: readiness.left })
+        }
+        vector = yield* vectorCandidates(readiness.right, request, scope, filters, depth)
+      }
+      const keyword = method === "vector" ? noCandidates : yield* keywordCandidates(request.query, scope, filters, depth)
+      const episodes = yield* assemble(method, keyword, vector, limit, request.min_score ?? Number.NEGATIVE_INFINITY)
+      const unprocessed_messages = yield* unprocessed(request, scope, filters, limit)
+      return {
+        method,
+        episodes,
+        profiles: [],
+        agent_cases: [],
+        agent_skills: [],
+        unprocessed_messages
+      } satisfies SearchResult as SearchResult
+    }) as (request: SearchRequest) => Effect.Effect<SearchResult, SearchError>
+
+    return { search } as const
+  })
+}) {
+  /**
+   * Search with its repositories, needing only the database; an `Embedder` present in the
+   * surrounding context is used (vector and hybrid), none means keyword only.
+   */
+  static readonly layerOnDatabase = Search.Default.pipe(
+    Layer.provide(Layer.mergeAll(SearchRepo.Default, VectorStore.Default, Lexicon.Default))
+  )
+}

@@ -1,0 +1,188 @@
+import { SqlClient, type Statement } from "@effect/sql"
+import { Effect, Schema } from "effect"
+import type { FilterField, FilterTree } from "../Domain/Filters.js"
+import type { SortBy, SortOrder } from "../Domain/GetRequest.js"
+import { withBusyRetry } from "./Database.js"
+import { compileFilterTree, type FieldColumn } from "./FilterSql.js"
+
+/** One page of one user's derived memory. */
+export interface ReadQuery {
+  readonly app_id: string
+  readonly project_id: string
+  readonly user_id: string
+  readonly filter: FilterTree | undefined
+  readonly sort_by: SortBy
+  readonly sort_order: SortOrder
+  readonly limit: number
+  readonly offset: number
+}
+
+export interface Page<A> {
+  readonly rows: ReadonlyArray<A>
+  /** Rows matching the query across all pages. */
+  readonly total: number
+}
+
+const JsonIds = Schema.parseJson(Schema.Array(Schema.String))
+
+const EpisodeRow = Schema.Struct({
+  episode_id: Schema.String,
+  memcell_id: Schema.String,
+  app_id: Schema.String,
+  project_id: Schema.String,
+  session_id: Schema.String,
+  user_id: Schema.String,
+  title: Schema.String,
+  content: Schema.String,
+  summary: Schema.String,
+  sender_ids: JsonIds,
+  message_ids: JsonIds,
+  timestamp: Schema.Number,
+  created_at: Schema.Number
+})
+export type EpisodeRow = typeof EpisodeRow.Type
+
+const FactRow = Schema.Struct({
+  fact_id: Schema.String,
+  episode_id: Schema.String,
+  memcell_id: Schema.String,
+  session_id: Schema.String,
+  user_id: Schema.String,
+  content: Schema.String,
+  message_ids: JsonIds,
+  timestamp: Schema.Number,
+  created_at: Schema.Number
+})
+export type FactRow = typeof FactRow.Type
+
+const ForesightRow = Schema.Struct({
+  foresight_id: Schema.String,
+  memcell_id: Schema.String,
+  session_id: Schema.String,
+  user_id: Schema.String,
+  content: Schema.String,
+  start_time: Schema.Number,
+  end_time: Schema.NullOr(Schema.Number),
+  evidence: Schema.String,
+  message_ids: JsonIds,
+  timestamp: Schema.Number,
+  created_at: Schema.Number
+})
+export type ForesightRow = typeof ForesightRow.Type
+
+const Count = Schema.Array(Schema.Struct({ n: Schema.Number }))
+
+/**
+ * `sender_id` means "took part in the source conversation" for every type: episodes carry the
+ * memcell's senders; facts and foresight read them from their memcell (which outlives neither).
+ */
+const senderOfMemcell = (table: string): FieldColumn => ({
+  jsonArray: `(SELECT m.sender_ids FROM memcells AS m WHERE m.memcell_id = ${table}.memcell_id)`
+})
+
+const columnsOf = (table: "episodes" | "atomic_facts" | "foresight"): Readonly<Record<FilterField, FieldColumn>> => ({
+  session_id: { column: `${table}.session_id` },
+  timestamp: { column: `${table}.timestamp` },
+  sender_id: table === "episodes" ? { jsonArray: "episodes.sender_ids" } : senderOfMemcell(table)
+})
+
+/**
+ * Reads of derived memory (episodes, atomic facts, foresight), always within one
+ * (app, project, user). Each page and its total come from one read transaction, so they agree.
+ */
+export class ReadRepo extends Effect.Service<ReadRepo>()("engram/ReadRepo", {
+  effect: Effect.gen(function*() {
+    const sql = yield* SqlClient.SqlClient
+
+    const decode = <A, I>(schema: Schema.Schema<A, I>) => (rows: ReadonlyArray<unknown>) =>
+      Effect.orDie(Schema.decodeUnknown(Schema.Array(schema))(rows))
+
+    /** Scope, user, the compiled filter and any extra condition, for `table`. */
+    const whereOf = (
+      table: "episodes" | "atomic_facts" | "foresight",
+      query: ReadQuery,
+      extra: ReadonlyArray<Statement.Fragment> = []
+    ) =>
+      sql.and([
+        sql`${sql.literal(table)}.app_id = ${query.app_id}`,
+        sql`${sql.literal(table)}.project_id = ${query.project_id}`,
+        sql`${sql.literal(table)}.user_id = ${query.user_id}`,
+        ...(query.filter === undefined ? [] : [compileFilterTree(sql, query.filter, columnsOf(table))]),
+        ...extra
+      ])
+
+    /** Column names come from the closed SortBy/SortOrder sets, never from input text. */
+    const orderOf = (table: string, idColumn: string, query: ReadQuery) => {
+      const direction = query.sort_order === "asc" ? "ASC" : "DESC"
+      return sql.literal(`${table}.${query.sort_by} ${direction}, ${table}.${idColumn} ${direction}`)
+    }
+
+    const page = <A, I>(
+      table: "episodes" | "atomic_facts" | "foresight",
+      idColumn: string,
+      columns: string,
+      schema: Schema.Schema<A, I>,
+      query: ReadQuery,
+      extra: ReadonlyArray<Statement.Fragment> = []
+    ) =>
+      Effect.gen(function*() {
+        const where = whereOf(table, query, extra)
+        const rows = yield* sql`
+          SELECT ${sql.literal(columns)} FROM ${sql.literal(table)} WHERE ${where}
+          ORDER BY ${orderOf(table, idColumn, query)} LIMIT ${query.limit} OFFSET ${query.offset}`.pipe(
+          Effect.flatMap(decode(schema))
+        )
+        const counted = yield* sql`SELECT COUNT(*) AS n FROM ${sql.literal(table)} WHERE ${where}`.pipe(
+          Effect.flatMap((r) => Effect.orDie(Schema.decodeUnknown(Count)(r)))
+        )
+        return { rows, total: counted[0]?.n ?? 0 } satisfies Page<A>
+      })
+
+    const episodeColumns =
+      "episode_id, memcell_id, app_id, project_id, session_id, user_id, title, content, summary, sender_ids, message_ids, timestamp, created_at"
+    const factColumns = "fact_id, episode_id, memcell_id, session_id, user_id, content, message_ids, timestamp, created_at"
+    const foresightColumns =
+      "foresight_id, memcell_id, session_id, user_id, content, start_time, end_time, evidence, message_ids, timestamp, created_at"
+
+    /**
+     * The facts of the given episodes (within the query's scope and user), in extraction order. The
+     * unary `+` keeps SQLite on the episode index rather than walking all of the user's facts.
+     */
+    const factsOfEpisodes = (query: ReadQuery, episodeIds: ReadonlyArray<string>) =>
+      episodeIds.length === 0
+        ? Effect.succeed([] as ReadonlyArray<FactRow>)
+        : sql`
+          SELECT ${sql.literal(factColumns)} FROM atomic_facts
+          WHERE +app_id = ${query.app_id} AND +project_id = ${query.project_id} AND +user_id = ${query.user_id}
+            AND ${sql.in("episode_id", episodeIds)}
+          ORDER BY rowid`.pipe(Effect.flatMap(decode(FactRow)))
+
+    /** A page of episodes plus their facts, read in one transaction so they agree. */
+    const episodes = Effect.fn("ReadRepo.episodes")(function*(query: ReadQuery) {
+      const read = Effect.gen(function*() {
+        const found = yield* page("episodes", "episode_id", episodeColumns, EpisodeRow, query)
+        const facts = yield* factsOfEpisodes(query, found.rows.map((row) => row.episode_id))
+        return { ...found, facts }
+      })
+      return yield* sql.withTransaction(read).pipe(withBusyRetry("read episodes"))
+    })
+
+    const facts = Effect.fn("ReadRepo.facts")(function*(query: ReadQuery) {
+      return yield* sql.withTransaction(page("atomic_facts", "fact_id", factColumns, FactRow, query)).pipe(
+        withBusyRetry("read atomic facts")
+      )
+    })
+
+    /** With `validAt`, only items whose [start_time, end_time] contains it (a null end is open). */
+    const foresight = Effect.fn("ReadRepo.foresight")(function*(query: ReadQuery, validAt: number | undefined) {
+      const validity = validAt === undefined
+        ? []
+        : [sql`foresight.start_time <= ${validAt} AND (foresight.end_time IS NULL OR foresight.end_time >= ${validAt})`]
+      return yield* sql.withTransaction(page("foresight", "foresight_id", foresightColumns, ForesightRow, query, validity)).pipe(
+        withBusyRetry("read foresight")
+      )
+    })
+
+    return { episodes, facts, foresight } as const
+  })
+}) {}

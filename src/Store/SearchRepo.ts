@@ -1,0 +1,301 @@
+import { SqlClient, type Statement } from "@effect/sql"
+import { Effect, Schema } from "effect"
+import type { FilterField, FilterTree } from "../Domain/Filters.js"
+import { MessageContent, messageText, Role } from "../Domain/Message.js"
+import { withBusyRetry } from "./Database.js"
+import { type FieldColumn, compileFilterTree } from "./FilterSql.js"
+import type { VectorKind } from "./VectorStore.js"
+
+/** Whose memory a search reads: strictly one owner (user or agent id) in one app and project. */
+export interface OwnerScope {
+  readonly app_id: string
+  readonly project_id: string
+  readonly owner: string
+}
+
+/** One ranked candidate: an episode (`id` = `episode_id`) or a fact (with its episode). */
+export interface Hit {
+  readonly id: string
+  readonly episode_id: string
+}
+
+/** A keyword candidate with its bm25 (lower is better). */
+export interface KeywordHit extends Hit {
+  readonly rank: number
+}
+
+/** A vector candidate resolved to its item. */
+export interface VectorHit extends Hit {
+  readonly item_key: number
+}
+
+/** Facts are filtered through their episode: same session and timestamp, and its senders. */
+const episodeColumns: Readonly<Record<FilterField, FieldColumn>> = {
+  session_id: { column: "e.session_id" },
+  sender_id: { jsonArray: "e.sender_ids" },
+  timestamp: { column: "e.timestamp" }
+}
+
+const messageColumns: Readonly<Record<FilterField, FieldColumn>> = {
+  session_id: { column: "m.session_id" },
+  sender_id: { column: "m.sender_id" },
+  timestamp: { column: "m.timestamp" }
+}
+
+const StringArray = Schema.parseJson(Schema.Array(Schema.String))
+
+export const EpisodeRecord = Schema.Struct({
+  episode_id: Schema.String,
+  memcell_id: Schema.String,
+  app_id: Schema.String,
+  project_id: Schema.String,
+  session_id: Schema.String,
+  user_id: Schema.String,
+  title: Schema.String,
+  summary: Schema.String,
+  content: Schema.String,
+  sender_ids: StringArray,
+  message_ids: StringArray,
+  timestamp: Schema.Number
+})
+export type EpisodeRecord = typeof EpisodeRecord.Type
+
+export const FactRecord = Schema.Struct({
+  fact_id: Schema.String,
+  episode_id: Schema.String,
+  content: Schema.String,
+  message_ids: StringArray
+})
+export type FactRecord = typeof FactRecord.Type
+
+const BufferedRow = Schema.Struct({
+  message_id: Schema.String,
+  session_id: Schema.String,
+  sender_id: Schema.String,
+  role: Role,
+  timestamp: Schema.Number,
+  content: Schema.parseJson(MessageContent)
+})
+
+/** A buffered message as search returns it (content as plain text). */
+export interface BufferedMessage {
+  readonly message_id: string
+  readonly session_id: string
+  readonly sender_id: string
+  readonly role: typeof Role.Type
+  readonly timestamp: number
+  readonly content: string
+}
+
+export interface EmbeddableItem {
+  readonly item_key: number
+  readonly app_id: string
+  readonly project_id: string
+  readonly owner: string
+  readonly text: string
+}
+
+const KeywordRows = Schema.Array(Schema.Struct({ id: Schema.String, episode_id: Schema.String, rank: Schema.Number }))
+const VectorRows = Schema.Array(Schema.Struct({ id: Schema.String, episode_id: Schema.String, item_key: Schema.Number }))
+const EmbeddableRows = Schema.Array(Schema.Struct({
+  item_key: Schema.Number,
+  app_id: Schema.String,
+  project_id: Schema.String,
+  owner: Schema.String,
+  text: Schema.String
+}))
+
+/** Longest text embedded per item: title and summary carry the gist; the transcript is cut. */
+const EMBED_TEXT_MAX_CHARS = 6000
+
+/** Buffered rows read per search, newest first: a bound on work for very long buffers. */
+const BUFFER_SCAN_LIMIT = 5000
+
+/** The English (porter) and CJK (trigram) indexes of each kind, with their bm25 column weights. */
+const INDEXES = {
+  episode: {
+    porter: { table: "episodes_fts", bm25: "bm25(episodes_fts, 0.0, 3.0, 2.0, 1.0)" },
+    cjk: { table: "episodes_cjk", bm25: "bm25(episodes_cjk, 3.0, 2.0, 1.0)" }
+  },
+  fact: {
+    porter: { table: "facts_fts", bm25: "bm25(facts_fts, 0.0, 1.0)" },
+    cjk: { table: "facts_cjk", bm25: "bm25(facts_cjk, 1.0)" }
+  }
+} as const
+
+export interface KeywordLookup {
+  readonly kind: VectorKind
+  readonly index: "porter" | "cjk"
+  /** An FTS5 expression built by `KeywordQuery` (never user text). */
+  readonly match: string
+  /**
+   * Candidates taken from FTS before the exact scope and filter check, or null for all. Safe to
+   * bound only when the expression already narrows to the owner and no filter drops rows.
+   */
+  readonly prelimit: number | null
+  readonly limit: number
+}
+
+/** Read side of search: candidates, the rows to show, buffered messages, texts to embed. */
+export class SearchRepo extends Effect.Service<SearchRepo>()("engram/SearchRepo", {
+  effect: Effect.gen(function*() {
+    const sql = yield* SqlClient.SqlClient
+
+    const filterOf = (filters: FilterTree | undefined, columns: Readonly<Record<FilterField, FieldColumn>>): Statement.Fragment =>
+      filters === undefined ? sql.literal("1 = 1") : compileFilterTree(sql, filters, columns)
+
+    /** Joins a candidate's item to its scope-checked, filtered row (facts through their episode). */
+    const scopedItem = (kind: VectorKind, scope: OwnerScope, filters: FilterTree | undefined) =>
+      kind === "episode"
+        ? sql`JOIN episodes e ON e.episode_id = s.item_id
+              WHERE e.app_id = ${scope.app_id} AND e.project_id = ${scope.project_id} AND e.user_id = ${scope.owner}
+                AND ${filterOf(filters, episodeColumns)}`
+        : sql`JOIN atomic_facts f ON f.fact_id = s.item_id
+              JOIN episodes e ON e.episode_id = f.episode_id
+              WHERE f.app_id = ${scope.app_id} AND f.project_id = ${scope.project_id} AND f.user_id = ${scope.owner}
+                AND ${filterOf(filters, episodeColumns)}`
+
+    const idColumns = (kind: VectorKind) =>
+      sql.literal(kind === "episode" ? "e.episode_id AS id, e.episode_id AS episode_id" : "f.fact_id AS id, f.episode_id AS episode_id")
+
+    /** bm25-ranked candidates from one FTS index, best first. */
+    const keywordHits = Effect.fn("SearchRepo.keywordHits")(function*(
+      lookup: KeywordLookup,
+      scope: OwnerScope,
+      filters: FilterTree | undefined
+    ) {
+      const index = INDEXES[lookup.kind][lookup.index]
+      const bound = lookup.prelimit === null ? sql.literal("") : sql`LIMIT ${lookup.prelimit}`
+      const rows = yield* sql`
+        SELECT ${idColumns(lookup.kind)}, h.rank AS rank
+        FROM (SELECT rowid AS item_key, ${sql.literal(index.bm25)} AS rank FROM ${sql.literal(index.table)}
+              WHERE ${sql.literal(index.table)} MATCH ${lookup.match} ORDER BY rank ${bound}) AS h
+        JOIN search_items s ON s.item_key = h.item_key
+        ${scopedItem(lookup.kind, scope, filters)}
+        ORDER BY h.rank LIMIT ${lookup.limit}`.pipe(withBusyRetry("keyword search"))
+      return (yield* Schema.decodeUnknown(KeywordRows)(rows).pipe(Effect.orDie)) as ReadonlyArray<KeywordHit>
+    })
+
+    /**
+     * Items containing any of `needles` (CJK runs too short for trigrams), most needles first,
+     * then newest; a scan of the owner's rows through the per-user index.
+     */
+    const substringHits = Effect.fn("SearchRepo.substringHits")(function*(
+      kind: VectorKind,
+      needles: ReadonlyArray<string>,
+      scope: OwnerScope,
+      filters: FilterTree | undefined,
+      limit: number
+    ) {
+      if (needles.length === 0) return [] as ReadonlyArray<KeywordHit>
+      const text = kind === "episode" ? "(e.title || ' ' || e.summary || ' ' || e.content)" : "f.content"
+      const found = sql.join(" + ", false)(needles.map((needle) => sql`(instr(${sql.literal(text)}, ${needle}) > 0)`))
+      const rows = yield* (kind === "episode"
+        ? sql`SELECT * FROM (
+                SELECT e.episode_id AS id, e.episode_id AS episode_id, -(${found}) AS rank, e.timestamp AS ts FROM episodes e
+                WHERE e.app_id = ${scope.app_id} AND e.project_id = ${scope.project_id} AND e.user_id = ${scope.owner}
+                  AND ${filterOf(filters, episodeColumns)})
+              WHERE rank < 0 ORDER BY rank, ts DESC LIMIT ${limit}`
+        : sql`SELECT * FROM (
+                SELECT f.fact_id AS id, f.episode_id AS episode_id, -(${found}) AS rank, f.timestamp AS ts FROM atomic_facts f
+                JOIN episodes e ON e.episode_id = f.episode_id
+                WHERE f.app_id = ${scope.app_id} AND f.project_id = ${scope.project_id} AND f.user_id = ${scope.owner}
+                  AND ${filterOf(filters, episodeColumns)})
+              WHERE rank < 0 ORDER BY rank, ts DESC LIMIT ${limit}`).pipe(withBusyRetry("substring search"))
+      return (yield* Schema.decodeUnknown(KeywordRows)(rows).pipe(Effect.orDie)) as ReadonlyArray<KeywordHit>
+    })
+
+    /** The items behind vector keys that are in scope and pass the filters (unordered). */
+    const vectorItems = Effect.fn("SearchRepo.vectorItems")(function*(
+      kind: VectorKind,
+      keys: ReadonlyArray<number>,
+      scope: OwnerScope,
+      filters: FilterTree | undefined
+    ) {
+      if (keys.length === 0) return [] as ReadonlyArray<VectorHit>
+      const rows = yield* sql`
+        SELECT ${idColumns(kind)}, s.item_key AS item_key FROM search_items s
+        ${scopedItem(kind, scope, filters)} AND ${sql.in("s.item_key", keys)}`.pipe(withBusyRetry("resolve vector hits"))
+      return (yield* Schema.decodeUnknown(VectorRows)(rows).pipe(Effect.orDie)) as ReadonlyArray<VectorHit>
+    })
+
+    const episodes = Effect.fn("SearchRepo.episodes")(function*(ids: ReadonlyArray<string>) {
+      if (ids.length === 0) return [] as ReadonlyArray<EpisodeRecord>
+      const rows = yield* sql`
+        SELECT episode_id, memcell_id, app_id, project_id, session_id, user_id, title, summary, content, sender_ids,
+               message_ids, timestamp
+        FROM episodes WHERE ${sql.in("episode_id", ids)}`.pipe(withBusyRetry("read episodes"))
+      return yield* Schema.decodeUnknown(Schema.Array(EpisodeRecord))(rows).pipe(Effect.orDie)
+    })
+
+    const facts = Effect.fn("SearchRepo.facts")(function*(ids: ReadonlyArray<string>) {
+      if (ids.length === 0) return [] as ReadonlyArray<FactRecord>
+      const rows = yield* sql`
+        SELECT fact_id, episode_id, content, message_ids FROM atomic_facts WHERE ${sql.in("fact_id", ids)}`.pipe(
+        withBusyRetry("read facts")
+      )
+      return yield* Schema.decodeUnknown(Schema.Array(FactRecord))(rows).pipe(Effect.orDie)
+    })
+
+    const decodeBuffered = (rows: ReadonlyArray<unknown>) =>
+      Effect.map(
+        Schema.decodeUnknown(Schema.Array(BufferedRow))(rows).pipe(Effect.orDie),
+        (decoded): ReadonlyArray<BufferedMessage> => decoded.map((m) => ({ ...m, content: messageText(m.content) }))
+      )
+
+    /**
+     * Buffered messages of the sessions where the owner has buffered messages of their own (what
+     * they are saying right now, and the replies), newest first, passing the filters.
+     */
+    const ownerBuffered = Effect.fn("SearchRepo.ownerBuffered")(function*(scope: OwnerScope, filters: FilterTree | undefined) {
+      const rows = yield* sql`
+        SELECT m.message_id, m.session_id, m.sender_id, m.role, m.timestamp, m.content FROM messages m
+        WHERE m.app_id = ${scope.app_id} AND m.project_id = ${scope.project_id} AND m.memcell_id IS NULL
+          AND m.session_id IN (
+            SELECT session_id FROM messages
+            WHERE app_id = ${scope.app_id} AND project_id = ${scope.project_id} AND memcell_id IS NULL AND sender_id = ${scope.owner})
+          AND ${filterOf(filters, messageColumns)}
+        ORDER BY m.timestamp DESC, m.seq DESC LIMIT ${BUFFER_SCAN_LIMIT}`.pipe(withBusyRetry("read buffered messages"))
+      return yield* decodeBuffered(rows)
+    })
+
+    /**
+     * Every buffered message of one session, in conversation order, provided the owner takes part
+     * in it (a buffered message or a memcell of theirs): another user's session stays invisible.
+     */
+    const sessionBuffered = Effect.fn("SearchRepo.sessionBuffered")(function*(
+      scope: OwnerScope,
+      sessionId: string,
+      filters: FilterTree | undefined,
+      limit: number
+    ) {
+      const rows = yield* sql`
+        SELECT m.message_id, m.session_id, m.sender_id, m.role, m.timestamp, m.content FROM messages m
+        WHERE m.app_id = ${scope.app_id} AND m.project_id = ${scope.project_id} AND m.session_id = ${sessionId}
+          AND m.memcell_id IS NULL AND ${filterOf(filters, messageColumns)}
+          AND (EXISTS (SELECT 1 FROM messages o
+                       WHERE o.app_id = ${scope.app_id} AND o.project_id = ${scope.project_id} AND o.session_id = ${sessionId}
+                         AND o.memcell_id IS NULL AND o.sender_id = ${scope.owner})
+               OR EXISTS (SELECT 1 FROM memcells c, json_each(c.sender_ids) j
+                          WHERE c.app_id = ${scope.app_id} AND c.project_id = ${scope.project_id}
+                            AND c.session_id = ${sessionId} AND j.value = ${scope.owner}))
+        ORDER BY m.timestamp, m.seq LIMIT ${limit}`.pipe(withBusyRetry("read session buffer"))
+      return yield* decodeBuffered(rows)
+    })
+
+    /** The current items of one memcell of `kind` with the text their vector is made from. */
+    const embeddableItems = Effect.fn("SearchRepo.embeddableItems")(function*(kind: VectorKind, memcellId: string) {
+      const rows = yield* (kind === "episode"
+        ? sql`SELECT s.item_key, e.app_id, e.project_id, e.user_id AS owner,
+                     substr(e.title || char(10) || e.summary || char(10) || e.content, 1, ${EMBED_TEXT_MAX_CHARS}) AS text
+              FROM episodes e JOIN search_items s ON s.item_id = e.episode_id WHERE e.memcell_id = ${memcellId}`
+        : sql`SELECT s.item_key, f.app_id, f.project_id, f.user_id AS owner, substr(f.content, 1, ${EMBED_TEXT_MAX_CHARS}) AS text
+              FROM atomic_facts f JOIN search_items s ON s.item_id = f.fact_id WHERE f.memcell_id = ${memcellId}`).pipe(
+          withBusyRetry("read items to embed")
+        )
+      return (yield* Schema.decodeUnknown(EmbeddableRows)(rows).pipe(Effect.orDie)) as ReadonlyArray<EmbeddableItem>
+    })
+
+    return { keywordHits, substringHits, vectorItems, episodes, facts, ownerBuffered, sessionBuffered, embeddableItems } as const
+  })
+}) {}

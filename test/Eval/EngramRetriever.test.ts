@@ -1,0 +1,55 @@
+import { describe, expect, it } from "@effect/vitest"
+import { type EvalSearchAnswer, mergeAnswers } from "../../src/Eval/EngramRetriever.js"
+import { scopeIdOf, senderIdOf } from "../../src/Eval/EngramIngest.js"
+
+type Episode = EvalSearchAnswer["episodes"][number]
+
+const episode = (score: number, memcell: string, user: string, facts: ReadonlyArray<string> = []): Episode => ({
+  score,
+  subject: `${user} subject`,
+  summary: `${user} summary of ${memcell}`,
+  episode: `transcript of ${memcell}`,
+  message_ids: [`${memcell}:1`, `${memcell}:2`],
+  atomic_facts: facts.map((content) => ({ content, message_ids: [`${memcell}:1`] }))
+})
+
+const answer = (episodes: ReadonlyArray<Episode>, unprocessed: ReadonlyArray<string> = []): EvalSearchAnswer => ({
+  episodes,
+  unprocessed_messages: unprocessed.map((id) => ({ message_id: id, content: `text of ${id}` }))
+})
+
+describe("mergeAnswers", () => {
+  it("orders both speakers' episodes by score and reads each as episode text then its facts", () => {
+    const merged = mergeAnswers([answer([episode(3, "m1", "alice", ["alice fact"])]), answer([episode(5, "m2", "bob")])], 10)
+    expect(merged.map((r) => r.parts.map((p) => p.text))).toEqual([
+      ["bob subject\nbob summary of m2\ntranscript of m2"],
+      ["alice subject\nalice summary of m1\ntranscript of m1", "alice fact"]
+    ])
+    expect(merged[1]!.parts[1]!.message_ids).toEqual(["m1:1"])
+  })
+
+  it("shows a memcell's transcript once when both speakers' episodes of it are returned", () => {
+    const merged = mergeAnswers([answer([episode(4, "m1", "alice")]), answer([episode(2, "m1", "bob", ["bob fact"])])], 10)
+    expect(merged.map((r) => r.parts.map((p) => p.text))).toEqual([
+      ["alice subject\nalice summary of m1\ntranscript of m1"],
+      ["bob subject\nbob summary of m1", "bob fact"]
+    ])
+  })
+
+  it("adds unprocessed messages not shown yet, and stops at depth", () => {
+    const merged = mergeAnswers([answer([episode(1, "m1", "alice")], ["m1:1", "x"]), answer([], ["x"])], 10)
+    expect(merged.map((r) => r.parts.map((p) => p.message_ids))).toEqual([[["m1:1", "m1:2"]], [["x"]]])
+    expect(mergeAnswers([answer([episode(3, "a", "u"), episode(2, "b", "u"), episode(1, "c", "u")])], 2)).toHaveLength(2)
+  })
+})
+
+describe("ids made from LoCoMo labels", () => {
+  it("are valid scope and sender ids", () => {
+    expect(scopeIdOf("conv-26")).toBe("conv-26")
+    expect(scopeIdOf("Conv 7/B")).toBe("conv-7-b")
+    expect(scopeIdOf("..")).toBe("-")
+    expect(senderIdOf("Caroline")).toBe("Caroline")
+    expect(senderIdOf("Mary Ann O'Neil")).toBe("Mary_Ann_O_Neil")
+    expect(senderIdOf("  ")).toBe("speaker")
+  })
+})

@@ -1,0 +1,121 @@
+import { SqlClient } from "@effect/sql"
+import { SqliteClient } from "@effect/sql-sqlite-node"
+import { Effect, Schema } from "effect"
+import { EXTRACTION_KINDS } from "../../src/Domain/Job.js"
+
+/**
+ * Reads a stopped server's database file (read-only) and lists every way it breaks the ledger's
+ * promises: each message in exactly one place, memcells and their messages agreeing, each memcell
+ * with exactly one job per kind, and (once extraction ran) exactly one episode per user sender.
+ */
+
+const MessageRow = Schema.Struct({
+  app_id: Schema.String,
+  project_id: Schema.String,
+  session_id: Schema.String,
+  message_id: Schema.String,
+  sender_id: Schema.String,
+  role: Schema.String,
+  memcell_id: Schema.NullOr(Schema.String)
+})
+
+const MemcellRow = Schema.Struct({
+  memcell_id: Schema.String,
+  app_id: Schema.String,
+  project_id: Schema.String,
+  session_id: Schema.String,
+  message_ids: Schema.parseJson(Schema.Array(Schema.String))
+})
+
+const JobRow = Schema.Struct({ job_id: Schema.String, memcell_id: Schema.String, kind: Schema.String, status: Schema.String })
+const EpisodeRow = Schema.Struct({ memcell_id: Schema.String, user_id: Schema.String })
+
+export interface LedgerSnapshot {
+  readonly integrity: ReadonlyArray<string>
+  readonly messages: ReadonlyArray<typeof MessageRow.Type>
+  readonly memcells: ReadonlyArray<typeof MemcellRow.Type>
+  readonly jobs: ReadonlyArray<typeof JobRow.Type>
+  readonly episodes: ReadonlyArray<typeof EpisodeRow.Type>
+}
+
+/** Everything the audit needs, read from `file` with a read-only connection. */
+export const readLedger = (file: string): Effect.Effect<LedgerSnapshot> =>
+  Effect.gen(function*() {
+    const sql = yield* SqlClient.SqlClient
+    const all = <A, I>(schema: Schema.Schema<A, I>, rows: ReadonlyArray<unknown>) =>
+      Schema.decodeUnknown(Schema.Array(schema))(rows).pipe(Effect.orDie)
+    const integrity = (yield* sql<{ integrity_check: string }>`PRAGMA integrity_check`).map((row) => row.integrity_check)
+    const messages = yield* all(
+      MessageRow,
+      yield* sql`SELECT app_id, project_id, session_id, message_id, sender_id, role, memcell_id FROM messages ORDER BY seq`
+    )
+    const memcells = yield* all(MemcellRow, yield* sql`SELECT memcell_id, app_id, project_id, session_id, message_ids FROM memcells`)
+    const jobs = yield* all(JobRow, yield* sql`SELECT job_id, memcell_id, kind, status FROM extraction_jobs`)
+    const episodes = yield* all(EpisodeRow, yield* sql`SELECT memcell_id, user_id FROM episodes`)
+    return { integrity, messages, memcells, jobs, episodes }
+  }).pipe(
+    Effect.provide(SqliteClient.layer({ filename: file, readonly: true })),
+    Effect.orDie
+  )
+
+export interface AuditOptions {
+  /** Also require every job done and one episode per user sender of every memcell. */
+  readonly extracted: boolean
+}
+
+/** Human-readable violations; empty when the ledger keeps every promise. */
+export const ledgerViolations = (ledger: LedgerSnapshot, options: AuditOptions): ReadonlyArray<string> => {
+  const problems: Array<string> = []
+  if (ledger.integrity.join(",") !== "ok") problems.push(`integrity_check: ${ledger.integrity.join("; ")}`)
+
+  const scoped = (r: { app_id: string; project_id: string }, id: string) => `${r.app_id}/${r.project_id}/${id}`
+  const messagesByKey = new Map(ledger.messages.map((m) => [scoped(m, m.message_id), m]))
+  if (messagesByKey.size !== ledger.messages.length) problems.push("a message id is stored twice in one scope")
+
+  const cellOf = new Map<string, string>()
+  for (const cell of ledger.memcells) {
+    for (const id of cell.message_ids) {
+      const key = scoped(cell, id)
+      const earlier = cellOf.get(key)
+      if (earlier !== undefined) problems.push(`${key} is in memcells ${earlier} and ${cell.memcell_id}`)
+      cellOf.set(key, cell.memcell_id)
+      const message = messagesByKey.get(key)
+      if (message === undefined) problems.push(`memcell ${cell.memcell_id} lists ${key}, which is not in the ledger`)
+      else if (message.memcell_id !== cell.memcell_id) {
+        problems.push(`memcell ${cell.memcell_id} lists ${key}, whose row points at ${message.memcell_id}`)
+      } else if (message.session_id !== cell.session_id) problems.push(`${key} is in a memcell of another session`)
+    }
+  }
+  const memcellIds = new Set(ledger.memcells.map((c) => c.memcell_id))
+  for (const message of ledger.messages) {
+    if (message.memcell_id !== null && !memcellIds.has(message.memcell_id)) {
+      problems.push(`${scoped(message, message.message_id)} points at missing memcell ${message.memcell_id}`)
+    }
+    if (message.memcell_id !== null && cellOf.get(scoped(message, message.message_id)) !== message.memcell_id) {
+      problems.push(`${scoped(message, message.message_id)} is consumed by ${message.memcell_id}, whose list lacks it`)
+    }
+  }
+
+  const jobsOf = new Map<string, Array<typeof JobRow.Type>>()
+  for (const job of ledger.jobs) jobsOf.set(job.memcell_id, [...(jobsOf.get(job.memcell_id) ?? []), job])
+  const episodesOf = new Map<string, Array<string>>()
+  for (const episode of ledger.episodes) episodesOf.set(episode.memcell_id, [...(episodesOf.get(episode.memcell_id) ?? []), episode.user_id])
+  for (const cell of ledger.memcells) {
+    const kinds = (jobsOf.get(cell.memcell_id) ?? []).map((j) => j.kind).sort()
+    if (kinds.join(",") !== [...EXTRACTION_KINDS].sort().join(",")) problems.push(`memcell ${cell.memcell_id} has jobs [${kinds}]`)
+    if (!options.extracted) continue
+    const notDone = (jobsOf.get(cell.memcell_id) ?? []).filter((j) => j.status !== "done")
+    if (notDone.length > 0) problems.push(`memcell ${cell.memcell_id} has unfinished jobs ${notDone.map((j) => `${j.kind}:${j.status}`)}`)
+    const users = [
+      ...new Set(cell.message_ids.flatMap((id) => {
+        const m = messagesByKey.get(scoped(cell, id))
+        return m !== undefined && m.role === "user" ? [m.sender_id] : []
+      }))
+    ].sort()
+    const episodeUsers = [...(episodesOf.get(cell.memcell_id) ?? [])].sort()
+    if (episodeUsers.join(",") !== users.join(",")) {
+      problems.push(`memcell ${cell.memcell_id} has episodes for [${episodeUsers}], user senders [${users}]`)
+    }
+  }
+  return problems
+}
