@@ -4,6 +4,7 @@ import * as Fs from "node:fs/promises"
 import { DEFAULT_SCOPE_ID, ScopeId, SessionId } from "../Domain/Message.js"
 import { firstIssue } from "../Domain/Validation.js"
 import { Memory } from "../Memorize/Memory.js"
+import { toSessionView } from "../Memorize/SessionView.js"
 import { InputError, parseMessagesFile } from "./Input.js"
 
 /** Largest batch the add contract accepts. */
@@ -96,22 +97,6 @@ export const sessionCommand = Command.make(
     Effect.gen(function*() {
       const memory = yield* Memory
       const scope = yield* scopeOf(options)
-      const session = yield* memory.session(scope)
-      yield* printJson({
-        ...scope,
-        buffered: session.buffered.map(({ content, message_id, role, sender_id, timestamp }) => ({
-          message_id,
-          sender_id,
-          role,
-          timestamp,
-          content
-        })),
-        memcells: session.memcells.map(({ memcell_id, message_ids, sender_ids, timestamp }) => ({
-          memcell_id,
-          message_ids,
-          sender_ids,
-          timestamp
-        }))
-      })
+      yield* printJson(toSessionView(yield* memory.session(scope)))
     })
 ).pipe(Command.withDescription("Print a session's buffered messages and memcells"))

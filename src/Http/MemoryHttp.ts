@@ -1,6 +1,7 @@
 import { HttpApiBuilder } from "@effect/platform"
 import { Duration, Effect } from "effect"
 import { Memory } from "../Memorize/Memory.js"
+import { toSessionView } from "../Memorize/SessionView.js"
 import { EngramApi } from "./Api.js"
 import { enveloped } from "./Middleware.js"
 
@@ -21,24 +22,7 @@ export const MemoryHttpLive = HttpApiBuilder.group(EngramApi, "memory", (handler
         ))
       .handle("session", ({ path, urlParams }) =>
         enveloped(
-          Effect.map(memory.session({ ...urlParams, session_id: path.session_id }), (session) => ({
-            session_id: session.session_id,
-            app_id: session.app_id,
-            project_id: session.project_id,
-            buffered: session.buffered.map(({ content, message_id, role, sender_id, timestamp }) => ({
-              message_id,
-              sender_id,
-              role,
-              timestamp,
-              content
-            })),
-            memcells: session.memcells.map(({ memcell_id, message_ids, sender_ids, timestamp }) => ({
-              memcell_id,
-              message_ids,
-              sender_ids,
-              timestamp
-            }))
-          }))
+          Effect.map(memory.session({ ...urlParams, session_id: path.session_id }), toSessionView)
         ))
   })
 )
