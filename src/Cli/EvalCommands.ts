@@ -18,7 +18,7 @@ const locomoCommand = Command.make(
     )
   },
   (options) =>
-    runLocomoProgram(options, { description: "search, default method", search: engramSearch }).pipe(
+    runLocomoProgram(options, { description: "ingest through Memory, search once per speaker", search: engramSearch }).pipe(
       Effect.flatMap(Console.log)
     )
 ).pipe(

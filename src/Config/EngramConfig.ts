@@ -5,10 +5,19 @@ import { Config, ConfigError, Duration, Effect, Either, Option, Redacted } from 
  * host app supplies). Config is read only here; services get the parsed values.
  */
 
+/**
+ * Like `Config.validate`, but the error names the variable (`Config.validate` reports the failure
+ * at the enclosing path, so the message would only say "at ENGRAM").
+ */
+const validated = <A>(name: string, options: { readonly message: string; readonly validation: (value: A) => boolean }) =>
+(config: Config.Config<A>): Config.Config<A> =>
+  Config.mapOrFail(config, (value) =>
+    options.validation(value) ? Either.right(value) : Either.left(ConfigError.InvalidData([name], options.message)))
+
 const positiveInt = (name: string, fallback: number) =>
   Config.integer(name).pipe(
     Config.withDefault(fallback),
-    Config.validate({ message: "must be a positive integer", validation: (n) => n > 0 })
+    validated(name, { message: "must be a positive integer", validation: (n) => n > 0 })
   )
 
 const duration = (name: string, fallback: Duration.DurationInput) =>
@@ -16,7 +25,7 @@ const duration = (name: string, fallback: Duration.DurationInput) =>
 
 const timeZone = Config.string("TIME_ZONE").pipe(
   Config.withDefault("UTC"),
-  Config.validate({
+  validated("TIME_ZONE", {
     message: "must be an IANA time zone such as UTC or Europe/Berlin",
     validation: (tz) => {
       try {
@@ -40,7 +49,7 @@ export interface LlmSettings {
 
 const url = (name: string) =>
   Config.string(name).pipe(
-    Config.validate({
+    validated(name, {
       message: "must be an http(s) URL such as https://api.openai.com/v1",
       validation: (s) => /^https?:\/\/[^\s]+$/.test(s)
     })
@@ -55,7 +64,7 @@ export const LlmSettingsConfig: Config.Config<Option.Option<LlmSettings>> = Conf
   maxConcurrency: positiveInt("LLM_MAX_CONCURRENCY", 8),
   maxRetries: Config.integer("LLM_MAX_RETRIES").pipe(
     Config.withDefault(3),
-    Config.validate({ message: "must be between 0 and 10", validation: (n) => n >= 0 && n <= 10 })
+    validated("LLM_MAX_RETRIES", { message: "must be between 0 and 10", validation: (n) => n >= 0 && n <= 10 })
   )
 }).pipe(
   Config.mapOrFail(({ apiKey, baseUrl, model, ...rest }) => {
@@ -231,14 +240,14 @@ export interface ServerSettings {
 }
 
 const apiKey = Config.redacted("API_KEY").pipe(
-  Config.validate({ message: "must be a non-empty token without spaces", validation: (key) => /^\S+$/.test(Redacted.value(key)) })
+  validated("API_KEY", { message: "must be a non-empty token without spaces", validation: (key) => /^\S+$/.test(Redacted.value(key)) })
 )
 
 /** `https://app.example.com, http://localhost:3000` or `*`: scheme, host and optional port, no path. */
 const corsOrigins = Config.string("CORS_ORIGINS").pipe(
   Config.withDefault(""),
   Config.map((text) => text.split(",").map((origin) => origin.trim()).filter((origin) => origin.length > 0)),
-  Config.validate({
+  validated("CORS_ORIGINS", {
     message: "must be a comma-separated list of origins like https://app.example.com (scheme, host, optional port), or *",
     validation: (origins) => origins.every((origin) => origin === "*" || /^https?:\/\/[^/\s,]+$/.test(origin))
   })

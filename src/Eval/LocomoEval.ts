@@ -101,7 +101,7 @@ export const runLocomoEval = <E>(
       for (const retriever of retrievers) {
         const [elapsed, ready] = yield* Effect.timed(retriever.prepare(conversation))
         preparation.push({ retriever: retriever.name, sampleId: conversation.sampleId, ms: Duration.toMillis(elapsed), details: ready.details ?? {} })
-        yield* progress(`${label}: ${retriever.name} ready in ${Duration.format(elapsed)}`)
+        yield* progress(`${label}: ${retriever.name} ready in ${(Duration.toMillis(elapsed) / 1000).toFixed(1)} s`)
         prepared.push({ name: retriever.name, ready })
       }
       const texts = messageTexts(conversation)

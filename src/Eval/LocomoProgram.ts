@@ -8,7 +8,7 @@ import { Console, Effect, Layer, Option, Schema } from "effect"
 import * as Fs from "node:fs/promises"
 import * as Os from "node:os"
 import * as Path from "node:path"
-import { LlmSettingsConfig } from "../Config/EngramConfig.js"
+import { EmbedderSettingsConfig, LlmSettingsConfig } from "../Config/EngramConfig.js"
 import { memoryLayer } from "../Engram.js"
 import { ExtractionWorkersLive } from "../Extraction/ExtractionWorkers.js"
 import * as Database from "../Store/Database.js"
@@ -66,12 +66,18 @@ const workDirectory = (workDir: Option.Option<string>) =>
       })
   })
 
+/** What Engram runs with: the models from ENGRAM_LLM_*, and whether search has an embedder. */
 const describeModels = Effect.map(
-  LlmSettingsConfig,
-  Option.match({
-    onNone: () => "offline (local boundary detector and extractors)",
-    onSome: (llm) => `LLM ${llm.model} at ${llm.baseUrl}`
-  })
+  Effect.all([LlmSettingsConfig, EmbedderSettingsConfig]),
+  ([llm, embedder]) =>
+    Option.match(llm, {
+      onNone: () => "offline (local boundary detector and extractors)",
+      onSome: (settings) => `LLM ${settings.model} at ${settings.baseUrl}`
+    }) +
+    Option.match(embedder, {
+      onNone: () => ", no embedder (search method keyword)",
+      onSome: (settings) => `, embedder ${settings.model} (search method hybrid)`
+    })
 )
 
 const writeJson = (path: string, value: unknown) =>
@@ -93,6 +99,9 @@ export const runLocomoProgram = <E>(
 ) =>
   Effect.scoped(Effect.gen(function*() {
     const progress = (line: string) => Console.error(line)
+    if (Option.isSome(options.conversations) && options.conversations.value < 1) {
+      return yield* new EvalSetupError({ reason: `--conversations must be at least 1, got ${options.conversations.value}` })
+    }
     const all = yield* loadLocomo(options.data)
     const conversations = Option.match(options.conversations, { onNone: () => all, onSome: (n) => all.slice(0, n) })
     const dir = yield* workDirectory(options.workDir)

@@ -5,7 +5,7 @@ import { type EmbeddingJobKind, JobStatus } from "../Domain/Job.js"
 import { Embedder, EmbedderUnavailable } from "../Llm/Embedder.js"
 import { withBusyRetry } from "../Store/Database.js"
 import { SearchRepo } from "../Store/SearchRepo.js"
-import { ownerKey, type VectorKind, VectorStore, vectorStateHint } from "../Store/VectorStore.js"
+import { type VectorKind, vectorOwner, VectorStore, vectorStateHint } from "../Store/VectorStore.js"
 
 const itemKindOf = (kind: EmbeddingJobKind): VectorKind => (kind === "embed_episodes" ? "episode" : "fact")
 
@@ -53,13 +53,15 @@ export class EmbeddingIndexer extends Effect.Service<EmbeddingIndexer>()("engram
         if (current._tag !== "Ready") {
           return yield* new CapabilityUnavailable({ capability: "embedding", hint: vectorStateHint(current, wanted) })
         }
-        yield* vectors.replace(items.map((item, i) => ({
-          item_key: item.item_key,
-          owner: ownerKey(item.app_id, item.project_id, item.owner),
-          kind: itemKind,
-          vector: embedded[i]!
-        })))
-        yield* vectors.purgeGarbage
+        yield* vectors.replace(
+          items.map((item, i) => ({
+            item_key: item.item_key,
+            owner: vectorOwner(item.app_id, item.project_id, item.owner, itemKind),
+            vector: embedded[i]!
+          })),
+          wanted.dimensions
+        )
+        yield* vectors.purgeGarbage(wanted.dimensions)
       })
     })
 

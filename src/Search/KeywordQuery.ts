@@ -67,13 +67,13 @@ export const ftsString = (token: string) => `"${token.replaceAll("\"", "\"\"")}"
 const anyOf = (tokens: ReadonlyArray<string>) => `(${tokens.map(ftsString).join(" OR ")})`
 
 /**
- * The English-index expression: any word in the text columns, and — when the owner id has
- * indexable characters — the owner's phrase in the `owner` column, so FTS only ranks that owner's
- * rows (exact scope is still checked against the base table).
+ * The English-index expression: any word in the text columns, and — when an owner is given and
+ * its id has indexable characters — the owner's phrase in the `owner` column, so FTS only ranks
+ * that owner's rows (exact scope is still checked against the base table).
  */
-export const porterMatch = (words: ReadonlyArray<string>, textColumns: ReadonlyArray<string>, owner: string): string => {
+export const porterMatch = (words: ReadonlyArray<string>, textColumns: ReadonlyArray<string>, owner?: string): string => {
   const text = `{${textColumns.join(" ")}} : ${anyOf(words)}`
-  const ownerTokens = owner.toLowerCase().match(WORD) ?? []
+  const ownerTokens = owner?.toLowerCase().match(WORD) ?? []
   return ownerTokens.length === 0 ? text : `owner : ${ftsString(ownerTokens.join(" "))} AND ${text}`
 }
 
@@ -82,3 +82,25 @@ export const trigramMatch = (trigrams: ReadonlyArray<string>): string => anyOf(t
 
 /** Whether an owner id narrows the English index (see `porterMatch`). */
 export const ownerIsIndexable = (owner: string) => (owner.match(WORD) ?? []).length > 0
+
+/**
+ * For a big owner, the words worth ranking by: bm25 costs time per matching row, and a word found
+ * in most rows (a name, "said") costs the most while ranking the least. Keeps words from the
+ * rarest up while their document frequencies add up to at most `budget`, and always the rarest
+ * one. Unknown frequencies count as 0 (kept).
+ */
+export const affordableWords = (
+  words: ReadonlyArray<string>,
+  frequencyOf: (word: string) => number,
+  budget: number
+): ReadonlyArray<string> => {
+  const byRarity = [...words].sort((a, b) => frequencyOf(a) - frequencyOf(b))
+  const kept: Array<string> = []
+  let postings = 0
+  for (const word of byRarity) {
+    postings += frequencyOf(word)
+    if (kept.length > 0 && postings > budget) break
+    kept.push(word)
+  }
+  return kept
+}

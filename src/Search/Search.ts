@@ -11,15 +11,29 @@ import {
 } from "../Domain/SearchRequest.js"
 import { Embedder, EmbedderUnavailable } from "../Llm/Embedder.js"
 import { type BufferedMessage, type Hit, type OwnerScope, SearchRepo } from "../Store/SearchRepo.js"
-import { ownerKey, type VectorKind, VectorStore, vectorStateHint } from "../Store/VectorStore.js"
+import { type VectorKind, vectorOwner, VectorStore, vectorStateHint } from "../Store/VectorStore.js"
 import { Lexicon } from "../Text/Lexicon.js"
 import { fusedOrder, normalizedFusion } from "./Fusion.js"
-import { keywordTerms, ownerIsIndexable, porterMatch, trigramMatch } from "./KeywordQuery.js"
+import { affordableWords, type KeywordTerms, keywordTerms, ownerIsIndexable, porterMatch, trigramMatch } from "./KeywordQuery.js"
 
 export type SearchError = CapabilityUnavailable | EmbedderUnavailable | StorageError
 
 /** Candidates taken from each ranked list: enough that fusion can promote items ranked low in one list. */
 export const candidateDepth = (topK: number) => (topK === -1 ? 1000 : Math.min(500, Math.max(50, topK * 5)))
+
+/**
+ * Owners with more items of a kind than this are "big": bm25 costs time per matching row, so a
+ * big owner's search ranks by its rarest words only (see `affordableWords`), and skips the owner
+ * phrase in the FTS expression (intersecting with a huge owner doclist costs more than it saves).
+ */
+export const BIG_OWNER_ITEMS = 2000
+/** Rows a big owner's English-index lookup may rank: matches of the kept words, summed. */
+export const KEYWORD_POSTINGS_BUDGET = 1500
+/** A word matching at least this many rows counts as too common to rank a big owner's search by. */
+export const COMMON_WORD_ROWS = 1000
+
+/** Vector neighbours taken per list: fusion needs the head of the ranking, and vec0's cost grows with k. */
+export const vectorDepth = (topK: number) => (topK === -1 ? 200 : Math.min(200, Math.max(20, topK * 2)))
 
 /** Vector candidates are filtered after the nearest-neighbour scan, so filtered searches look further. */
 const FILTERED_OVERSAMPLING = 4
@@ -59,6 +73,19 @@ export class Search extends Effect.Service<Search>()("engram/Search", {
 
     const isContentWord = (word: string) => lexicon.terms(word).length > 0
 
+    /**
+     * A big owner's words to rank by: the rarest ones within the postings budget (counts are
+     * capped, so cheap). `common` when even the rarest word matches COMMON_WORD_ROWS rows or more.
+     */
+    const affordable = (kind: VectorKind, words: ReadonlyArray<string>) =>
+      Effect.gen(function*() {
+        const counts = yield* repo.matchCounts(kind, words.map((word) => porterMatch([word], TEXT_COLUMNS[kind])), COMMON_WORD_ROWS)
+        // A capped count is a lower bound: such a word is kept only if it is the rarest there is.
+        const countOf = new Map(words.map((word, i) => [word, counts[i]! >= COMMON_WORD_ROWS ? Number.MAX_SAFE_INTEGER : counts[i]!]))
+        const kept = affordableWords(words, (word) => countOf.get(word)!, KEYWORD_POSTINGS_BUDGET)
+        return { words: kept, common: countOf.get(kept[0]!)! === Number.MAX_SAFE_INTEGER }
+      })
+
     /** The embedder when vectors can be used now, else why not. */
     const vectorReadiness = Effect.gen(function*() {
       if (Option.isNone(embedder)) return Either.left(NO_EMBEDDER_HINT)
@@ -67,23 +94,44 @@ export class Search extends Effect.Service<Search>()("engram/Search", {
       return state._tag === "Ready" ? Either.right(embedder.value) : Either.left(vectorStateHint(state, wanted))
     })
 
-    const keywordList = (kind: VectorKind, query: string, scope: OwnerScope, filters: FilterTree | undefined, depth: number) =>
+    const keywordList = (
+      kind: VectorKind,
+      terms: KeywordTerms,
+      scope: OwnerScope,
+      big: boolean,
+      filters: FilterTree | undefined,
+      depth: number
+    ) =>
       Effect.gen(function*() {
-        const terms = keywordTerms(query, isContentWord)
         const lists: Array<ReadonlyArray<Hit>> = []
         if (terms.words.length > 0) {
+          const chosen = big ? yield* affordable(kind, terms.words) : { words: terms.words, common: false }
           lists.push(yield* repo.keywordHits({
             kind,
             index: "porter",
-            match: porterMatch(terms.words, TEXT_COLUMNS[kind], scope.owner),
-            // The owner phrase already narrows FTS to (nearly only) this owner's rows.
-            prelimit: filters === undefined && ownerIsIndexable(scope.owner) ? depth * 2 + 20 : null,
+            match: porterMatch(chosen.words, TEXT_COLUMNS[kind], big ? undefined : scope.owner),
+            candidates: chosen.common
+              // Only words found nearly everywhere: they rank nothing, so the newest matches.
+              ? { _tag: "recent", n: depth * 4 + 20 }
+              : big
+              // Rank at most the newest budget's worth of matches.
+              ? { _tag: "newest", scan: KEYWORD_POSTINGS_BUDGET, n: depth * 4 + 20 }
+              : filters === undefined && ownerIsIndexable(scope.owner)
+              // The owner phrase already narrows FTS to (nearly only) this owner's rows.
+              ? { _tag: "best", n: depth * 2 + 20 }
+              : { _tag: "all" },
             limit: depth
           }, scope, filters))
         }
         if (terms.trigrams.length > 0) {
           lists.push(
-            yield* repo.keywordHits({ kind, index: "cjk", match: trigramMatch(terms.trigrams), prelimit: null, limit: depth }, scope, filters)
+            yield* repo.keywordHits({
+              kind,
+              index: "cjk",
+              match: trigramMatch(terms.trigrams),
+              candidates: big ? { _tag: "newest", scan: KEYWORD_POSTINGS_BUDGET, n: depth * 4 + 20 } : { _tag: "all" },
+              limit: depth
+            }, scope, filters)
           )
         }
         if (terms.shortCjk.length > 0) lists.push(yield* repo.substringHits(kind, terms.shortCjk, scope, filters, depth))
@@ -93,15 +141,28 @@ export class Search extends Effect.Service<Search>()("engram/Search", {
       })
 
     const keywordCandidates = (query: string, scope: OwnerScope, filters: FilterTree | undefined, depth: number) =>
-      Effect.all({
-        episodes: keywordList("episode", query, scope, filters, depth),
-        facts: keywordList("fact", query, scope, filters, depth)
+      Effect.gen(function*() {
+        const terms = keywordTerms(query, isContentWord)
+        if (terms.words.length + terms.trigrams.length + terms.shortCjk.length === 0) return noCandidates
+        const sizes = yield* repo.ownerSizes(scope, BIG_OWNER_ITEMS)
+        return yield* Effect.all({
+          episodes: keywordList("episode", terms, scope, sizes.episode > BIG_OWNER_ITEMS, filters, depth),
+          facts: keywordList("fact", terms, scope, sizes.fact > BIG_OWNER_ITEMS, filters, depth)
+        })
       })
 
-    const vectorList = (kind: VectorKind, vector: Float32Array, scope: OwnerScope, request: SearchRequest, filters: FilterTree | undefined, depth: number) =>
+    const vectorList = (
+      kind: VectorKind,
+      vector: Float32Array,
+      scope: OwnerScope,
+      request: SearchRequest,
+      filters: FilterTree | undefined,
+      depth: number
+    ) =>
       Effect.gen(function*() {
         const k = filters === undefined ? depth : depth * FILTERED_OVERSAMPLING
-        const neighbours = yield* vectors.nearest(ownerKey(scope.app_id, scope.project_id, scope.owner), kind, vector, k)
+        const owner = vectorOwner(scope.app_id, scope.project_id, scope.owner, kind)
+        const neighbours = yield* vectors.nearest(owner, vector, k, vector.length)
         const items = new Map(
           (yield* repo.vectorItems(kind, neighbours.map((n) => n.item_key), scope, filters)).map((item) => [item.item_key, item])
         )
@@ -250,7 +311,7 @@ export class Search extends Effect.Service<Search>()("engram/Search", {
         if (Either.isLeft(readiness)) {
           return yield* new CapabilityUnavailable({ capability: `${method} search`, hint: readiness.left })
         }
-        vector = yield* vectorCandidates(readiness.right, request, scope, filters, depth)
+        vector = yield* vectorCandidates(readiness.right, request, scope, filters, vectorDepth(request.top_k))
       }
       const keyword = method === "vector" ? noCandidates : yield* keywordCandidates(request.query, scope, filters, depth)
       const episodes = yield* assemble(method, keyword, vector, limit, request.min_score ?? Number.NEGATIVE_INFINITY)

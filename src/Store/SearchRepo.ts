@@ -129,10 +129,17 @@ export interface KeywordLookup {
   /** An FTS5 expression built by `KeywordQuery` (never user text). */
   readonly match: string
   /**
-   * Candidates taken from FTS before the exact scope and filter check, or null for all. Safe to
-   * bound only when the expression already narrows to the owner and no filter drops rows.
+   * Which FTS matches reach the exact scope and filter check: all (`all`), the best `n` by bm25
+   * (`best`: safe only when the expression already narrows to the owner and no filter drops
+   * rows), the best `n` of the newest `scan` matches (`newest`: bounds the work of a huge match
+   * set; FTS computes bm25 for those rows only), or just the newest `n` (`recent`: no bm25 at all,
+   * whose IDF alone walks each word's whole doclist; for words that are everywhere anyway).
    */
-  readonly prelimit: number | null
+  readonly candidates:
+    | { readonly _tag: "all" }
+    | { readonly _tag: "best"; readonly n: number }
+    | { readonly _tag: "newest"; readonly scan: number; readonly n: number }
+    | { readonly _tag: "recent"; readonly n: number }
   readonly limit: number
 }
 
@@ -144,14 +151,18 @@ export class SearchRepo extends Effect.Service<SearchRepo>()("engram/SearchRepo"
     const filterOf = (filters: FilterTree | undefined, columns: Readonly<Record<FilterField, FieldColumn>>): Statement.Fragment =>
       filters === undefined ? sql.literal("1 = 1") : compileFilterTree(sql, filters, columns)
 
-    /** Joins a candidate's item to its scope-checked, filtered row (facts through their episode). */
+    /**
+     * Joins a candidate's item to its scope-checked, filtered row (facts through their episode).
+     * CROSS JOIN fixes the order: candidates drive the lookups (left alone, the planner may walk
+     * the owner's whole per-user index instead).
+     */
     const scopedItem = (kind: VectorKind, scope: OwnerScope, filters: FilterTree | undefined) =>
       kind === "episode"
-        ? sql`JOIN episodes e ON e.episode_id = s.item_id
+        ? sql`CROSS JOIN episodes e ON e.episode_id = s.item_id
               WHERE e.app_id = ${scope.app_id} AND e.project_id = ${scope.project_id} AND e.user_id = ${scope.owner}
                 AND ${filterOf(filters, episodeColumns)}`
-        : sql`JOIN atomic_facts f ON f.fact_id = s.item_id
-              JOIN episodes e ON e.episode_id = f.episode_id
+        : sql`CROSS JOIN atomic_facts f ON f.fact_id = s.item_id
+              CROSS JOIN episodes e ON e.episode_id = f.episode_id
               WHERE f.app_id = ${scope.app_id} AND f.project_id = ${scope.project_id} AND f.user_id = ${scope.owner}
                 AND ${filterOf(filters, episodeColumns)}`
 
@@ -165,12 +176,21 @@ export class SearchRepo extends Effect.Service<SearchRepo>()("engram/SearchRepo"
       filters: FilterTree | undefined
     ) {
       const index = INDEXES[lookup.kind][lookup.index]
-      const bound = lookup.prelimit === null ? sql.literal("") : sql`LIMIT ${lookup.prelimit}`
+      const candidates = lookup.candidates
+      const fts = sql`SELECT rowid AS item_key, ${sql.literal(index.bm25)} AS rank FROM ${sql.literal(index.table)}
+                      WHERE ${sql.literal(index.table)} MATCH ${lookup.match}`
+      const matches = candidates._tag === "all"
+        ? fts
+        : candidates._tag === "best"
+        ? sql`${fts} ORDER BY rank LIMIT ${candidates.n}`
+        : candidates._tag === "newest"
+        ? sql`SELECT * FROM (${fts} ORDER BY rowid DESC LIMIT ${candidates.scan}) ORDER BY rank LIMIT ${candidates.n}`
+        : sql`SELECT rowid AS item_key, -rowid AS rank FROM ${sql.literal(index.table)}
+              WHERE ${sql.literal(index.table)} MATCH ${lookup.match} ORDER BY rowid DESC LIMIT ${candidates.n}`
       const rows = yield* sql`
         SELECT ${idColumns(lookup.kind)}, h.rank AS rank
-        FROM (SELECT rowid AS item_key, ${sql.literal(index.bm25)} AS rank FROM ${sql.literal(index.table)}
-              WHERE ${sql.literal(index.table)} MATCH ${lookup.match} ORDER BY rank ${bound}) AS h
-        JOIN search_items s ON s.item_key = h.item_key
+        FROM (${matches}) AS h
+        CROSS JOIN search_items s ON s.item_key = h.item_key
         ${scopedItem(lookup.kind, scope, filters)}
         ORDER BY h.rank LIMIT ${lookup.limit}`.pipe(withBusyRetry("keyword search"))
       return (yield* Schema.decodeUnknown(KeywordRows)(rows).pipe(Effect.orDie)) as ReadonlyArray<KeywordHit>
@@ -296,6 +316,43 @@ export class SearchRepo extends Effect.Service<SearchRepo>()("engram/SearchRepo"
       return (yield* Schema.decodeUnknown(EmbeddableRows)(rows).pipe(Effect.orDie)) as ReadonlyArray<EmbeddableItem>
     })
 
-    return { keywordHits, substringHits, vectorItems, episodes, facts, ownerBuffered, sessionBuffered, embeddableItems } as const
+    /** How many episodes and facts the owner has, each counted up to `cap` + 1 (bounded index reads). */
+    const ownerSizes = Effect.fn("SearchRepo.ownerSizes")(function*(scope: OwnerScope, cap: number) {
+      const rows = yield* sql<{ episode: number; fact: number }>`
+        SELECT
+          (SELECT COUNT(*) FROM (SELECT 1 FROM episodes
+             WHERE app_id = ${scope.app_id} AND project_id = ${scope.project_id} AND user_id = ${scope.owner} LIMIT ${cap + 1})) AS episode,
+          (SELECT COUNT(*) FROM (SELECT 1 FROM atomic_facts
+             WHERE app_id = ${scope.app_id} AND project_id = ${scope.project_id} AND user_id = ${scope.owner} LIMIT ${cap + 1})) AS fact`
+        .pipe(withBusyRetry("count owner items"))
+      return { episode: rows[0]?.episode ?? 0, fact: rows[0]?.fact ?? 0 } as Readonly<Record<VectorKind, number>>
+    })
+
+    /**
+     * For each FTS expression, how many rows of the English index of `kind` match it, counted up
+     * to `cap` (FTS stops there, so the cost is bounded whatever the word's frequency).
+     */
+    const matchCounts = Effect.fn("SearchRepo.matchCounts")(function*(kind: VectorKind, matches: ReadonlyArray<string>, cap: number) {
+      if (matches.length === 0) return [] as ReadonlyArray<number>
+      const table = sql.literal(INDEXES[kind].porter.table)
+      const counts = matches.map((match, i) =>
+        sql`(SELECT COUNT(*) FROM (SELECT 1 FROM ${table} WHERE ${table} MATCH ${match} LIMIT ${cap})) AS ${sql.literal(`c${i}`)}`
+      )
+      const rows = yield* sql<Record<string, number>>`SELECT ${sql.join(", ", false)(counts)}`.pipe(withBusyRetry("count matches"))
+      return matches.map((_, i) => rows[0]?.[`c${i}`] ?? 0)
+    })
+
+    return {
+      keywordHits,
+      substringHits,
+      vectorItems,
+      episodes,
+      facts,
+      ownerBuffered,
+      sessionBuffered,
+      embeddableItems,
+      ownerSizes,
+      matchCounts
+    } as const
   })
 }) {}

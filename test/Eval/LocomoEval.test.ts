@@ -78,7 +78,7 @@ describe("engram eval locomo", () => {
       expect(rows.every((r) => r.memcell_id !== null)).toBe(true)
     }), { timeout: 60_000 })
 
-  it.scopedLive("runs only the first conversations when asked, and refuses a work directory holding a database", () =>
+  it.scopedLive("runs only the first conversations when asked, refuses a count below 1 and a work directory holding a database", () =>
     Effect.gen(function*() {
       const dir = yield* tempDir
       const workDir = Path.join(dir, "work")
@@ -91,6 +91,7 @@ describe("engram eval locomo", () => {
       expect(markdown).toContain("1 conversations, 2 sessions, 9 turns; 5 questions")
       const again = yield* Effect.flip(run(Option.some(1)))
       expect(again.message).toContain("already holds engram.db")
+      expect((yield* Effect.flip(run(Option.some(0)))).message).toBe("--conversations must be at least 1, got 0")
     }), { timeout: 60_000 })
 })
 

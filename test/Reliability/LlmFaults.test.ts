@@ -129,6 +129,11 @@ describe("LLM faults through the real client", () => {
       expectUnavailable(yield* call(`${url}/api/v2/memory/flush`, { json: { session_id: "down" } }).pipe(Effect.orDie))
       expect((yield* locate(url, "down")).buffered).toEqual(["down-0", "down-1", "down-2", "down-3"])
 
+      // A model that never answers at all is the same bounded 503 (each attempt times out), never a hang.
+      yield* llm.setHandler(() => FakeReply.hang)
+      expectUnavailable(yield* add(url, "down", 4))
+      expectUnavailable(yield* call(`${url}/api/v2/memory/flush`, { json: { session_id: "down" } }).pipe(Effect.orDie))
+
       // The model comes back: the client's retry of the same add is a no-op plus a new attempt.
       yield* llm.setHandler(cooperative)
       const retried = yield* add(url, "down", 4)

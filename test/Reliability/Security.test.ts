@@ -1,5 +1,6 @@
-import { describe, expect, layer } from "@effect/vitest"
-import { Duration, Effect, Option, Redacted } from "effect"
+import { describe, expect, it, layer } from "@effect/vitest"
+import { ConfigProvider, Duration, Effect, Either, Option, Redacted } from "effect"
+import { MemorizeSettingsConfig, ServerSettingsConfig } from "../../src/Config/EngramConfig.js"
 import * as fc from "fast-check"
 import { makeBearerAuth } from "../../src/Http/Auth.js"
 import { configuredHttpLayer } from "../support/ConfiguredHttpServer.js"
@@ -181,5 +182,39 @@ layer(configuredHttpLayer({}, { llm: () => boundaryAnswer([]) }), { excludeTestS
         headers: { origin: ALLOWED_ORIGIN, "access-control-request-method": "POST" }
       })
       expect(preflight.headers.get("access-control-allow-origin")).toBeNull()
+    }))
+})
+
+describe("configuration", () => {
+  const read = (env: Record<string, string>) =>
+    Effect.either(Effect.withConfigProvider(ServerSettingsConfig, ConfigProvider.fromMap(new Map(Object.entries(env)), { pathDelim: "_" })))
+
+  it.effect("defaults: no key, no CORS origins, a 30 s read timeout", () =>
+    Effect.gen(function*() {
+      const settings = yield* Effect.flatMap(read({}), Either.match({ onLeft: Effect.die, onRight: Effect.succeed }))
+      expect(Option.isNone(settings.apiKey ?? Option.none())).toBe(true)
+      expect(settings.corsOrigins).toEqual([])
+      expect(Duration.toMillis(settings.requestTimeout!)).toBe(30_000)
+    }))
+
+  it.effect("ENGRAM_API_KEY stays redacted; ENGRAM_CORS_ORIGINS is a trimmed list; malformed values are refused by name", () =>
+    Effect.gen(function*() {
+      const settings = yield* Effect.flatMap(
+        read({ ENGRAM_API_KEY: "k-123", ENGRAM_CORS_ORIGINS: " https://a.example.com ,http://localhost:3000,", ENGRAM_REQUEST_TIMEOUT: "5 seconds" }),
+        Either.match({ onLeft: Effect.die, onRight: Effect.succeed })
+      )
+      expect(String(settings.apiKey)).not.toContain("k-123")
+      expect(Option.map(settings.apiKey!, Redacted.value)).toEqual(Option.some("k-123"))
+      expect(settings.corsOrigins).toEqual(["https://a.example.com", "http://localhost:3000"])
+      for (const [name, value] of [["ENGRAM_API_KEY", ""], ["ENGRAM_API_KEY", "has space"], ["ENGRAM_CORS_ORIGINS", "https://a.example.com/path"], ["ENGRAM_CORS_ORIGINS", "a.example.com"], ["ENGRAM_REQUEST_TIMEOUT", "soon"], ["ENGRAM_MAX_BODY_BYTES", "0"]] as const) {
+        const result = yield* read({ [name]: value })
+        expect(Either.isLeft(result)).toBe(true)
+        if (Either.isLeft(result)) expect(String(result.left)).toContain(name.slice("ENGRAM_".length))
+      }
+      // The same holds for validated settings elsewhere (it once said only "Invalid data at ENGRAM").
+      const zone = yield* Effect.either(
+        Effect.withConfigProvider(MemorizeSettingsConfig, ConfigProvider.fromMap(new Map([["ENGRAM_TIME_ZONE", "Mars/Base"]]), { pathDelim: "_" }))
+      )
+      expect(Either.isLeft(zone) && String(zone.left)).toContain("TIME_ZONE")
     }))
 })

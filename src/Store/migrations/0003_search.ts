@@ -12,9 +12,10 @@ import { Effect } from "effect"
  *   so a user's search intersects with that user's rows inside FTS. Contentless: the text lives
  *   once, in the base tables.
  * - `*_cjk`: `trigram` over items containing CJK text only (queries with CJK go there).
- * - `vector_garbage`: keys whose item went away. Vectors live in a sqlite-vec table created at
- *   runtime (its width depends on the model, and a trigger must never depend on an extension),
- *   so they are purged from here by the embedding runtime.
+ * - `item_embeddings`: the exact float32 vector of an item (sqlite-vec scores it), kept in step by
+ *   the same triggers. The binary codes for fast scans of big owners live in a sqlite-vec table
+ *   created at runtime (its width depends on the model, and a trigger must never depend on an
+ *   extension), so `vector_garbage` collects keys whose codes the embedding runtime must purge.
  * - `search_meta`: the embedding model and width the stored vectors were made with.
  */
 
@@ -36,6 +37,9 @@ export default Effect.gen(function*() {
       has_cjk INTEGER NOT NULL
     )`
   yield* sql`CREATE TABLE vector_garbage (item_key INTEGER PRIMARY KEY)`
+  // `owner` is app/project/user/kind: a vector search reads one owner's items of one kind.
+  yield* sql`CREATE TABLE item_embeddings (item_key INTEGER PRIMARY KEY, owner TEXT NOT NULL, embedding BLOB NOT NULL)`
+  yield* sql`CREATE INDEX item_embeddings_by_owner ON item_embeddings (owner)`
   yield* sql`CREATE TABLE search_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)`
 
   yield* sql.unsafe(`CREATE VIRTUAL TABLE episodes_fts USING fts5(
@@ -72,6 +76,7 @@ export default Effect.gen(function*() {
   const forget = (fts: string, cjk: string, id: string) => `
     DELETE FROM ${fts} WHERE rowid IN (SELECT item_key FROM search_items WHERE item_id = ${id});
     DELETE FROM ${cjk} WHERE rowid IN (SELECT item_key FROM search_items WHERE item_id = ${id} AND has_cjk = 1);
+    DELETE FROM item_embeddings WHERE item_key IN (SELECT item_key FROM search_items WHERE item_id = ${id});
     INSERT OR IGNORE INTO vector_garbage (item_key) SELECT item_key FROM search_items WHERE item_id = ${id};
     DELETE FROM search_items WHERE item_id = ${id};`
 

@@ -1,0 +1,84 @@
+import { SqlClient } from "@effect/sql"
+import { describe, expect, it } from "@effect/vitest"
+import { Effect, Layer } from "effect"
+import { fakeEmbedding } from "../../src/Llm/FakeEmbedder.js"
+import * as Database from "../../src/Store/Database.js"
+import { vectorOwner, VectorStore } from "../../src/Store/VectorStore.js"
+
+const storeLayer = VectorStore.Default.pipe(Layer.provideMerge(Database.layerMemory))
+
+const TOPICS = ["paella saffron rice", "berlin robotics startup", "marathon running canal", "cat named miso", "lisbon trip friday"]
+
+/** `n` items per owner: each a topic plus noise words, registered in search_items as the triggers would. */
+const seed = (dimensions: number, owners: ReadonlyArray<string>, n: number) =>
+  Effect.gen(function*() {
+    const sql = yield* SqlClient.SqlClient
+    const store = yield* VectorStore
+    yield* store.prepare({ model: "fake", dimensions })
+    let key = 0
+    const texts = new Map<number, string>()
+    const entries = owners.flatMap((owner) =>
+      Array.from({ length: n }, (_, i) => {
+        key++
+        const text = `${TOPICS[i % TOPICS.length]} note${i} word${(i * 7) % 13}`
+        texts.set(key, text)
+        return { item_key: key, owner, vector: fakeEmbedding(text, dimensions) }
+      })
+    )
+    yield* sql.withTransaction(Effect.gen(function*() {
+      yield* sql`INSERT INTO search_items ${sql.insert(entries.map((e) => ({ item_key: e.item_key, item_id: `i${e.item_key}`, kind: "episode", has_cjk: 0 })))}`
+      yield* store.replace(entries, dimensions)
+    }))
+    return texts
+  })
+
+describe("VectorStore", () => {
+  it.effect("exact and two-stage (binary codes, then exact re-scoring) searches agree on clear neighbours, per owner", () =>
+    Effect.gen(function*() {
+      const store = yield* VectorStore
+      const alice = vectorOwner("default", "default", "alice", "episode")
+      const bob = vectorOwner("default", "default", "bob", "episode")
+      const texts = yield* seed(64, [alice, bob], 200)
+      const query = fakeEmbedding("cat named miso note3 word8", 64)
+      const exact = yield* store.nearest(alice, query, 10, 64)
+      const twoStage = yield* store.nearest(alice, query, 10, 64, 0)
+      expect(exact).toHaveLength(10)
+      expect(twoStage).toHaveLength(10)
+      // The item with that very text is nearest, in both; only alice's items (keys 1..200) come back.
+      expect(texts.get(exact[0]!.item_key)).toBe("cat named miso note3 word8")
+      expect(twoStage[0]).toEqual(exact[0])
+      expect([...exact, ...twoStage].every((n) => n.item_key <= 200)).toBe(true)
+      // Re-scored exactly: distances ascend and equal the exact ones for the same keys.
+      const exactDistance = new Map(exact.map((n) => [n.item_key, n.distance]))
+      const distances = twoStage.map((n) => n.distance)
+      expect(distances).toEqual([...distances].sort((a, b) => a - b))
+      for (const n of twoStage) if (exactDistance.has(n.item_key)) expect(n.distance).toBeCloseTo(exactDistance.get(n.item_key)!, 6)
+      // Candidates are re-scored exactly: once the binary stage passes every item of the owner
+      // (k = 100 asks for 200 candidates), the answer is the exact one.
+      const distancesOf = (ns: ReadonlyArray<{ distance: number }>) => ns.map((n) => n.distance.toFixed(6))
+      const everything = yield* store.nearest(alice, query, 100, 64, 0)
+      expect(distancesOf(everything)).toEqual(distancesOf(yield* store.nearest(alice, query, 100, 64)))
+    }).pipe(Effect.provide(storeLayer)))
+
+  it.effect("widths not divisible by 8 are always scored exactly", () =>
+    Effect.gen(function*() {
+      const store = yield* VectorStore
+      const owner = vectorOwner("default", "default", "alice", "fact")
+      const texts = yield* seed(12, [owner], 30)
+      const [first] = yield* store.nearest(owner, fakeEmbedding("lisbon trip friday note4 word2", 12), 3, 12, 0)
+      expect(texts.get(first!.item_key)).toBe("lisbon trip friday note4 word2")
+    }).pipe(Effect.provide(storeLayer)))
+
+  it.effect("records the model; another model is a mismatch until reset, which drops every vector", () =>
+    Effect.gen(function*() {
+      const store = yield* VectorStore
+      yield* seed(16, [vectorOwner("a", "b", "c", "episode")], 5)
+      expect(yield* store.state({ model: "fake", dimensions: 16 })).toEqual({ _tag: "Ready" })
+      expect(yield* store.prepare({ model: "other", dimensions: 32 })).toEqual({ _tag: "Mismatch", stored: { model: "fake", dimensions: 16 } })
+      expect(yield* store.count).toBe(5)
+      const sql = yield* SqlClient.SqlClient
+      yield* sql.withTransaction(store.reset({ model: "other", dimensions: 32 }))
+      expect(yield* store.state({ model: "other", dimensions: 32 })).toEqual({ _tag: "Ready" })
+      expect(yield* store.count).toBe(0)
+    }).pipe(Effect.provide(storeLayer)))
+})
