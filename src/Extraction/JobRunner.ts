@@ -36,7 +36,7 @@ export class JobRunner extends Effect.Service<JobRunner>()("engram/JobRunner", {
       switch (job.kind) {
         case "episode":
           return Effect.map(episodes.extract(input), (drafts) =>
-            derived.replaceEpisodes(cell, drafts.map((d) => ({ ...d, user_id: d.sender_id })), episodes.name, now).pipe(
+            derived.replaceEpisodes(cell, drafts.map((d) => ({ ...d, user_id: d.sender_id })), episodes.name, now, input.messages).pipe(
               thenEmbed("embed_episodes", input, now)
             ))
         case "facts":

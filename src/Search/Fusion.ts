@@ -41,3 +41,33 @@ export const fusedOrder = (lists: ReadonlyArray<ReadonlyArray<string>>, k: numbe
   for (const list of lists) for (const id of list) if (!firstSeen.has(id)) firstSeen.set(id, firstSeen.size)
   return [...scores.keys()].sort((a, b) => scores.get(b)! - scores.get(a)! || firstSeen.get(a)! - firstSeen.get(b)!)
 }
+
+/** A ranked list (best first) and how much its ranks count. */
+export interface WeightedList {
+  readonly ids: ReadonlyArray<string>
+  readonly weight: number
+}
+
+/**
+ * Weighted reciprocal-rank fusion: each list adds `weight / (k + rank)`. Scores are scaled to
+ * (0, 1] by `totalWeight` (the summed weight of every list the method runs, whether or not it
+ * returned anything), so 1 still means first in every list. Order: best first, ties keep
+ * first-seen order.
+ */
+export const weightedFusion = (lists: ReadonlyArray<WeightedList>, totalWeight: number, k: number = RRF_K) => {
+  const scores = new Map<string, number>()
+  const firstSeen = new Map<string, number>()
+  for (const list of lists) {
+    const seen = new Set<string>()
+    for (const id of list.ids) {
+      if (seen.has(id)) continue
+      seen.add(id)
+      if (!firstSeen.has(id)) firstSeen.set(id, firstSeen.size)
+      scores.set(id, (scores.get(id) ?? 0) + list.weight / (k + seen.size))
+    }
+  }
+  const best = totalWeight / (k + 1)
+  for (const [id, score] of scores) scores.set(id, score / best)
+  const order = [...scores.keys()].sort((a, b) => scores.get(b)! - scores.get(a)! || firstSeen.get(a)! - firstSeen.get(b)!)
+  return { scores: scores as ReadonlyMap<string, number>, order: order as ReadonlyArray<string> }
+}

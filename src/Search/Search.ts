@@ -10,10 +10,11 @@ import {
   type UnprocessedMessage
 } from "../Domain/SearchRequest.js"
 import { Embedder, EmbedderUnavailable } from "../Llm/Embedder.js"
-import { type BufferedMessage, type Hit, type OwnerScope, SearchRepo } from "../Store/SearchRepo.js"
+import { PASSAGE_RADIUS } from "../Store/DerivedRepo.js"
+import { type BufferedMessage, type Hit, type OwnerScope, type PassageHit, SearchRepo } from "../Store/SearchRepo.js"
 import { type VectorKind, vectorOwner, VectorStore, vectorStateHint } from "../Store/VectorStore.js"
 import { Lexicon } from "../Text/Lexicon.js"
-import { fusedOrder, normalizedFusion } from "./Fusion.js"
+import { fusedOrder, normalizedFusion, weightedFusion } from "./Fusion.js"
 import { affordableWords, type KeywordTerms, keywordTerms, ownerIsIndexable, porterMatch, trigramMatch } from "./KeywordQuery.js"
 
 export type SearchError = CapabilityUnavailable | EmbedderUnavailable | StorageError
@@ -46,9 +47,47 @@ const TEXT_COLUMNS: Readonly<Record<VectorKind, ReadonlyArray<string>>> = {
 interface Candidates {
   readonly episodes: ReadonlyArray<Hit>
   readonly facts: ReadonlyArray<Hit>
+  /** Message windows, best first by their own bm25 plus their episode's (keyword only). */
+  readonly passages: ReadonlyArray<PassageHit>
 }
 
-const noCandidates: Candidates = { episodes: [], facts: [] }
+const noCandidates: Candidates = { episodes: [], facts: [], passages: [] }
+
+/**
+ * How results are ranked and cut (read at search time; tuned on LoCoMo with the offline
+ * extractors, see the eval in the README). Treat as constant.
+ * - list weights: passages are the strongest signal (a short window that matches says more than
+ *   a long transcript or a paraphrased fact); facts at full weight pushed good episodes down
+ *   (top-1 0.46 vs 0.58 without them), so they only break ties.
+ * - `episodeContext`: share of its episode's normalised bm25 a passage's score gets, so a window
+ *   quoting one word of the question ranks higher inside an episode about the question.
+ * - `excerptPassages` / `excerptMinRelative`: passages shown per episode at most, and how close to
+ *   the episode's best passage score another one must be to be shown too.
+ * - `excerptRadius`: 0 shows each passage's best-matching line, 1 its whole window (costs 3x the
+ *   words for less recall per word).
+ * - `nestedFacts` / `dropQuotedFacts`: facts nested per episode at most (best first), leaving out
+ *   those whose source lines the excerpt already quotes (restatements cost words, add nothing).
+ */
+export const SEARCH_TUNING = {
+  passageWeight: 1,
+  episodeWeight: 0.5,
+  factWeight: 0.1,
+  episodeContext: 0.4,
+  excerptPassages: 1,
+  excerptMinRelative: 0.5,
+  excerptRadius: 0,
+  nestedFacts: 2,
+  dropQuotedFacts: true
+}
+
+/** An episode's excerpt and the messages it quotes. */
+interface Excerpt {
+  readonly text: string
+  readonly quoted: ReadonlySet<string>
+}
+
+/** Passage candidates per search: windows are many per episode, so deeper than episode lists. */
+const passageDepth = (depth: number) => Math.min(2000, depth * 8)
 
 const NO_EMBEDDER_HINT =
   "no embedder is configured: set ENGRAM_EMBED_BASE_URL, ENGRAM_EMBED_MODEL and ENGRAM_EMBED_DIMENSIONS (or use method keyword)"
@@ -145,11 +184,53 @@ export class Search extends Effect.Service<Search>()("engram/Search", {
         const terms = keywordTerms(query, isContentWord)
         if (terms.words.length + terms.trigrams.length + terms.shortCjk.length === 0) return noCandidates
         const sizes = yield* repo.ownerSizes(scope, BIG_OWNER_ITEMS)
-        return yield* Effect.all({
-          episodes: keywordList("episode", terms, scope, sizes.episode > BIG_OWNER_ITEMS, filters, depth),
-          facts: keywordList("fact", terms, scope, sizes.fact > BIG_OWNER_ITEMS, filters, depth)
+        const big = sizes.episode > BIG_OWNER_ITEMS
+        const lists = yield* Effect.all({
+          episodes: keywordList("episode", terms, scope, big, filters, depth),
+          facts: keywordList("fact", terms, scope, sizes.fact > BIG_OWNER_ITEMS, filters, depth),
+          passages: passageList(terms, scope, big, filters, depth)
         })
+        return { ...lists, passages: withEpisodeContext(lists.passages, lists.episodes) }
       })
+
+    /** The owner's best message windows by bm25 (English index only; CJK queries have none). */
+    const passageList = (terms: KeywordTerms, scope: OwnerScope, big: boolean, filters: FilterTree | undefined, depth: number) =>
+      terms.words.length === 0
+        ? Effect.succeed([] as ReadonlyArray<PassageHit>)
+        : repo.passageHits(
+          porterMatch(terms.words, ["content"], big ? undefined : scope.owner),
+          big
+            ? { _tag: "newest", scan: KEYWORD_POSTINGS_BUDGET * 4, n: passageDepth(depth) * 2 }
+            : filters === undefined && ownerIsIndexable(scope.owner)
+            ? { _tag: "best", n: passageDepth(depth) * 2 + 20 }
+            : { _tag: "all" },
+          scope,
+          filters,
+          passageDepth(depth)
+        )
+
+    /**
+     * Re-ranks passages by their normalised bm25 plus `episodeContext` times their
+     * episode's (a window quoting one word of the question ranks higher inside an episode about
+     * the question). `rank` becomes that score, negated (lower is better, like bm25).
+     */
+    const withEpisodeContext = (passages: ReadonlyArray<PassageHit>, episodes: ReadonlyArray<Hit>) => {
+      if (passages.length === 0) return passages
+      const episodeRanks = episodes.map((hit) => ("rank" in hit && typeof hit.rank === "number" ? -hit.rank : 0))
+      const bestEpisode = Math.max(0, ...episodeRanks)
+      const context = new Map(episodes.map((hit, i) => [
+        hit.episode_id,
+        // Without bm25 values (fused CJK lists) fall back to list position.
+        bestEpisode > 0 ? episodeRanks[i]! / bestEpisode : 1 - i / episodes.length
+      ]))
+      const bestPassage = Math.max(...passages.map((p) => -p.rank))
+      return passages
+        .map((p) => ({
+          ...p,
+          rank: -((bestPassage > 0 ? -p.rank / bestPassage : 0) + SEARCH_TUNING.episodeContext * (context.get(p.episode_id) ?? 0))
+        }))
+        .sort((a, b) => a.rank - b.rank)
+    }
 
     const vectorList = (
       kind: VectorKind,
@@ -194,22 +275,114 @@ export class Search extends Effect.Service<Search>()("engram/Search", {
         }
         return yield* Effect.all({
           episodes: vectorList("episode", vector, scope, request, filters, depth),
-          facts: vectorList("fact", vector, scope, request, filters, depth)
+          facts: vectorList("fact", vector, scope, request, filters, depth),
+          passages: Effect.succeed([] as ReadonlyArray<PassageHit>)
         })
       })
 
-    /** Fuses the candidates, keeps the best `limit` episodes above `minScore`, and loads them with their facts. */
-    const assemble = (method: RanSearchMethod, keyword: Candidates, vector: Candidates, limit: number, minScore: number) =>
+    /**
+     * Each chosen episode's query-focused excerpt: its best passages (see `SEARCH_TUNING`) widened to their windows, merged in
+     * conversation order with no line repeated. An episode no passage matched shows the lines
+     * its matching facts came from (else its opening window); one without passages (written
+     * before the passage index) keeps its full content.
+     */
+    const excerpts = (
+      chosen: ReadonlyArray<string>,
+      passages: ReadonlyArray<PassageHit>,
+      factSources: ReadonlyMap<string, ReadonlyArray<string>>,
+      queryTerms: ReadonlySet<string>
+    ) =>
       Effect.gen(function*() {
-        const listsPerKind = method === "hybrid" ? 2 : 1
-        const episodeLists = [keyword.episodes, vector.episodes, keyword.facts, vector.facts]
-          .filter((list) => list.length > 0)
-          .map((list) => list.map((hit) => hit.episode_id))
-        const episodeScores = normalizedFusion(episodeLists, 2 * listsPerKind)
-        const order = fusedOrder(episodeLists)
-        const chosen = order.filter((id) => episodeScores.get(id)! >= minScore).slice(0, limit)
+        const picked = new Map<string, Array<PassageHit>>()
+        const chosenSet = new Set(chosen)
+        for (const passage of passages) {
+          if (!chosenSet.has(passage.episode_id)) continue
+          const mine = picked.get(passage.episode_id) ?? []
+          if (mine.length >= SEARCH_TUNING.excerptPassages ||
+            (mine.length > 0 && -passage.rank < SEARCH_TUNING.excerptMinRelative * -mine[0]!.rank)) {
+            continue
+          }
+          mine.push(passage)
+          picked.set(passage.episode_id, mine)
+        }
+        const centres = new Map<string, Array<number>>()
+        for (const [episodeId, mine] of picked) centres.set(episodeId, mine.map((p) => p.position))
+        const unmatched = chosen.filter((id) => !picked.has(id))
+        if (unmatched.length > 0) {
+          const known = yield* repo.passagePositions(unmatched, [...new Set(unmatched.flatMap((id) => factSources.get(id) ?? []))])
+          for (const id of unmatched) {
+            const sources = new Set(factSources.get(id) ?? [])
+            const rows = known.filter((row) => row.episode_id === id)
+            if (rows.length === 0) continue
+            const fromFacts = rows.filter((row) => sources.has(row.message_id)).map((row) => row.position)
+            centres.set(id, fromFacts.length > 0 ? fromFacts.slice(0, SEARCH_TUNING.excerptPassages) : [0])
+          }
+        }
+        // Each passage's whole window is read; what is shown of it depends on `excerptRadius`.
+        const wanted = [...centres].map(([episode_id, positions]) => ({
+          episode_id,
+          positions: [...new Set(positions.flatMap((p) => [p - PASSAGE_RADIUS, p, p + PASSAGE_RADIUS]).filter((p) => p >= 0))]
+        }))
+        const lines = yield* repo.passageLines(wanted)
+        const lineAt = new Map(lines.map((row) => [`${row.episode_id}#${row.position}`, row]))
+        const out = new Map<string, Excerpt>()
+        for (const [id, positions] of centres) {
+          const shown = new Set<number>()
+          for (const centre of positions) {
+            const window = [centre, centre - 1, centre + 1].filter((p) => lineAt.has(`${id}#${p}`))
+            for (const p of pickLines(window, (p) => lineAt.get(`${id}#${p}`)!.line, queryTerms)) shown.add(p)
+          }
+          const rows = [...shown].sort((x, y) => x - y).map((p) => lineAt.get(`${id}#${p}`)!)
+          if (rows.length > 0) out.set(id, { text: rows.map((r) => r.line).join("\n"), quoted: new Set(rows.map((r) => r.message_id)) })
+        }
+        return out as ReadonlyMap<string, Excerpt>
+      })
+
+    /**
+     * The lines of one window to show (`window`: centre first, then its neighbours): all of them
+     * when `excerptRadius` >= 1, else the line sharing the most query terms (the centre on ties
+     * or when none does). A window ranks by all its lines, so its best line is often a neighbour.
+     */
+    const pickLines = (window: ReadonlyArray<number>, lineOf: (p: number) => string, queryTerms: ReadonlySet<string>) => {
+      if (SEARCH_TUNING.excerptRadius >= 1 || window.length <= 1) return window
+      // Content only: the speaker's name in the prefix would tie every line of that speaker.
+      const shared = (p: number) => new Set(lexicon.terms(lineOf(p).replace(/^\[[^\]]*\] [^:]*: /, "")).filter((t) => queryTerms.has(t))).size
+      let best = window[0]!
+      let bestShared = shared(best)
+      for (const p of window.slice(1)) {
+        const n = shared(p)
+        if (n > bestShared) [best, bestShared] = [p, n]
+      }
+      return [best]
+    }
+
+    /** Fuses the candidates, keeps the best `limit` episodes above `minScore`, and loads them with their facts. */
+    const assemble = (
+      method: RanSearchMethod,
+      query: string,
+      keyword: Candidates,
+      vector: Candidates,
+      limit: number,
+      minScore: number
+    ) =>
+      Effect.gen(function*() {
+        const keywordRuns = method !== "vector"
+        const vectorRuns = method !== "keyword"
+        const lists = [
+          { ids: keyword.passages.map((p) => p.episode_id), weight: SEARCH_TUNING.passageWeight },
+          { ids: keyword.episodes.map((hit) => hit.episode_id), weight: SEARCH_TUNING.episodeWeight },
+          { ids: vector.episodes.map((hit) => hit.episode_id), weight: SEARCH_TUNING.episodeWeight },
+          { ids: keyword.facts.map((hit) => hit.episode_id), weight: SEARCH_TUNING.factWeight },
+          { ids: vector.facts.map((hit) => hit.episode_id), weight: SEARCH_TUNING.factWeight }
+        ]
+        const totalWeight = (keywordRuns ? SEARCH_TUNING.passageWeight + SEARCH_TUNING.episodeWeight + SEARCH_TUNING.factWeight : 0) +
+          (vectorRuns ? SEARCH_TUNING.episodeWeight + SEARCH_TUNING.factWeight : 0)
+        const fused = weightedFusion(lists.filter((list) => list.ids.length > 0 && list.weight > 0), totalWeight)
+        const episodeScores = fused.scores
+        const chosen = fused.order.filter((id) => episodeScores.get(id)! >= minScore).slice(0, limit)
         if (chosen.length === 0) return [] as ReadonlyArray<SearchEpisode>
 
+        const listsPerKind = method === "hybrid" ? 2 : 1
         const factHits = [keyword.facts, vector.facts]
         const factScores = normalizedFusion(factHits.map((list) => list.map((hit) => hit.id)), listsPerKind)
         const chosenSet = new Set(chosen)
@@ -226,18 +399,31 @@ export class Search extends Effect.Service<Search>()("engram/Search", {
         ])
         const episodeById = new Map(episodeRows.map((row) => [row.episode_id, row]))
         const factById = new Map(factRows.map((row) => [row.fact_id, row]))
-        return chosen.flatMap((id): ReadonlyArray<SearchEpisode> => {
-          const row = episodeById.get(id)
-          // Deleted between the candidate query and this read.
-          if (row === undefined) return []
-          const facts = (factIdsByEpisode.get(id) ?? [])
+        const factsOf = (id: string) =>
+          (factIdsByEpisode.get(id) ?? [])
             .flatMap((factId) => {
               const fact = factById.get(factId)
               return fact === undefined
                 ? []
                 : [{ id: fact.fact_id, content: fact.content, score: factScores.get(factId) ?? 0, message_ids: fact.message_ids }]
             })
+            // Most relevant first (fused fact rank; stable for ties).
             .sort((a, b) => b.score - a.score)
+            .slice(0, SEARCH_TUNING.nestedFacts)
+        const factSources = new Map(chosen.map((id) => [id, factsOf(id).flatMap((fact) => fact.message_ids)]))
+        const excerptOf = yield* excerpts(chosen, keyword.passages, factSources, new Set(lexicon.terms(query)))
+        // A fact restating only lines the excerpt already quotes adds words, not information.
+        const nestedFacts = (id: string) => {
+          const quoted = excerptOf.get(id)?.quoted
+          const facts = factsOf(id)
+          return quoted === undefined || !SEARCH_TUNING.dropQuotedFacts
+            ? facts
+            : facts.filter((fact) => fact.message_ids.length === 0 || !fact.message_ids.every((m) => quoted.has(m)))
+        }
+        return chosen.flatMap((id): ReadonlyArray<SearchEpisode> => {
+          const row = episodeById.get(id)
+          // Deleted between the candidate query and this read.
+          if (row === undefined) return []
           return [{
             id: row.episode_id,
             user_id: row.user_id,
@@ -248,12 +434,13 @@ export class Search extends Effect.Service<Search>()("engram/Search", {
             sender_ids: row.sender_ids,
             subject: row.title,
             summary: row.summary,
-            episode: row.content,
+            // The lines that answer the query; the whole episode stays available via get.
+            episode: excerptOf.get(id)?.text ?? row.content,
             type: "episode",
             score: episodeScores.get(id)!,
             memcell_id: row.memcell_id,
             message_ids: row.message_ids,
-            atomic_facts: facts
+            atomic_facts: nestedFacts(id)
           }]
         })
       })
@@ -314,7 +501,7 @@ export class Search extends Effect.Service<Search>()("engram/Search", {
         vector = yield* vectorCandidates(readiness.right, request, scope, filters, vectorDepth(request.top_k))
       }
       const keyword = method === "vector" ? noCandidates : yield* keywordCandidates(request.query, scope, filters, depth)
-      const episodes = yield* assemble(method, keyword, vector, limit, request.min_score ?? Number.NEGATIVE_INFINITY)
+      const episodes = yield* assemble(method, request.query, keyword, vector, limit, request.min_score ?? Number.NEGATIVE_INFINITY)
       const unprocessed_messages = yield* unprocessed(request, scope, filters, limit)
       return {
         method,

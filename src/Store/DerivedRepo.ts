@@ -3,6 +3,7 @@ import { Effect } from "effect"
 import { createHash } from "node:crypto"
 import type { Memcell } from "../Domain/Memcell.js"
 import { type EmbeddingJobKind, jobIdOf } from "../Domain/Job.js"
+import { messageText, type StoredMessage } from "../Domain/Message.js"
 
 const shortHash = (...parts: ReadonlyArray<string | number>) =>
   createHash("sha256").update(JSON.stringify(parts)).digest("hex").slice(0, 32)
@@ -34,6 +35,20 @@ export interface ForesightRow {
   readonly message_ids: ReadonlyArray<string>
 }
 
+/** Neighbours on each side a passage's indexed window spans (within its memcell). */
+export const PASSAGE_RADIUS = 1
+
+/** A message as one excerpt line: `[2024-05-06] Alice: text` (UTC date; name, else sender id). */
+export const passageLine = (message: StoredMessage): string =>
+  `[${new Date(message.timestamp).toISOString().slice(0, 10)}] ${message.sender_name ?? message.sender_id}: ${
+    messageText(message.content).replace(/\s+/g, " ").trim()
+  }`
+
+/** The cell's messages worth a passage (text of a user or assistant), with their lines, in order. */
+export const passageLines = (messages: ReadonlyArray<StoredMessage>) =>
+  messages.filter((m) => m.role !== "tool" && messageText(m.content).trim().length > 0)
+    .map((m) => ({ message_id: m.message_id, line: passageLine(m) }))
+
 /**
  * Writes of derived memory. Each replaces everything its kind derived from one memcell, and is
  * meant to run inside the job's result transaction (together with marking the job done).
@@ -50,7 +65,18 @@ export class DerivedRepo extends Effect.Service<DerivedRepo>()("engram/DerivedRe
       timestamp: cell.timestamp
     })
 
-    const replaceEpisodes = (cell: Memcell, rows: ReadonlyArray<EpisodeRow>, extractor: string, now: number) =>
+    /**
+     * `messages` (the cell's, in order) feed the passage index: per episode, one row per message
+     * with its line, indexed with its neighbours' lines. Deleting the old episodes drops their
+     * passages (trigger), so a re-run replaces them too.
+     */
+    const replaceEpisodes = (
+      cell: Memcell,
+      rows: ReadonlyArray<EpisodeRow>,
+      extractor: string,
+      now: number,
+      messages: ReadonlyArray<StoredMessage> = []
+    ) =>
       Effect.gen(function*() {
         yield* sql`DELETE FROM episodes WHERE memcell_id = ${cell.memcell_id}`
         if (rows.length === 0) return
@@ -68,6 +94,22 @@ export class DerivedRepo extends Effect.Service<DerivedRepo>()("engram/DerivedRe
             extractor
           })))
         }`
+        const lines = passageLines(messages)
+        if (lines.length === 0) return
+        for (const row of rows) {
+          const episodeId = episodeIdOf(cell.memcell_id, row.user_id)
+          const inserted = yield* sql<{ passage_key: number; position: number }>`INSERT INTO passages ${
+            sql.insert(lines.map((l, position) => ({ episode_id: episodeId, position, message_id: l.message_id, line: l.line })))
+          } RETURNING passage_key, position`
+          yield* sql`INSERT INTO passages_fts ${
+            sql.insert(inserted.map((p) => ({
+              rowid: p.passage_key,
+              owner: row.user_id,
+              content: lines.slice(Math.max(0, p.position - PASSAGE_RADIUS), p.position + PASSAGE_RADIUS + 1)
+                .map((l) => l.line).join("\n")
+            })))
+          }`
+        }
       })
 
     const replaceFacts = (cell: Memcell, rows: ReadonlyArray<FactRow>, extractor: string, now: number) =>

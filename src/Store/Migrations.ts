@@ -3,12 +3,14 @@ import { Effect } from "effect"
 import ledger from "./migrations/0001_ledger.js"
 import extraction from "./migrations/0002_extraction.js"
 import search from "./migrations/0003_search.js"
+import passages from "./migrations/0004_passages.js"
 
 /** Every schema change, in order. Add new ones at the end; never edit an applied one. */
 export const migrations = Migrator.fromRecord({
   "0001_ledger": ledger,
   "0002_extraction": extraction,
-  "0003_search": search
+  "0003_search": search,
+  "0004_passages": passages
 })
 
 /** Runs pending migrations; no schema dump (that would shell out to the sqlite3 binary). */

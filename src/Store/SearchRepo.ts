@@ -24,6 +24,35 @@ export interface KeywordHit extends Hit {
   readonly rank: number
 }
 
+/** A keyword candidate passage: a message window of an episode (`position` in its memcell). */
+export interface PassageHit {
+  readonly passage_key: number
+  readonly episode_id: string
+  readonly position: number
+  readonly rank: number
+}
+
+/** One stored excerpt line of an episode. */
+export interface PassageLine {
+  readonly episode_id: string
+  readonly position: number
+  readonly message_id: string
+  readonly line: string
+}
+
+const PassageRows = Schema.Array(Schema.Struct({
+  passage_key: Schema.Number,
+  episode_id: Schema.String,
+  position: Schema.Number,
+  rank: Schema.Number
+}))
+const LineRows = Schema.Array(Schema.Struct({
+  episode_id: Schema.String,
+  position: Schema.Number,
+  message_id: Schema.String,
+  line: Schema.String
+}))
+
 /** A vector candidate resolved to its item. */
 export interface VectorHit extends Hit {
   readonly item_key: number
@@ -225,6 +254,63 @@ export class SearchRepo extends Effect.Service<SearchRepo>()("engram/SearchRepo"
       return (yield* Schema.decodeUnknown(KeywordRows)(rows).pipe(Effect.orDie)) as ReadonlyArray<KeywordHit>
     })
 
+    /**
+     * bm25-ranked passages (message windows) of the owner's episodes, best first. `best` takes
+     * the top `n` FTS matches before the scope check (the owner phrase narrows them already);
+     * `newest` ranks only the newest `scan` matches (bounds work for big owners).
+     */
+    const passageHits = Effect.fn("SearchRepo.passageHits")(function*(
+      match: string,
+      candidates: KeywordLookup["candidates"],
+      scope: OwnerScope,
+      filters: FilterTree | undefined,
+      limit: number
+    ) {
+      const fts = sql`SELECT rowid AS passage_key, bm25(passages_fts, 0.0, 1.0) AS rank FROM passages_fts
+                      WHERE passages_fts MATCH ${match}`
+      const matches = candidates._tag === "best"
+        ? sql`${fts} ORDER BY rank LIMIT ${candidates.n}`
+        : candidates._tag === "newest" || candidates._tag === "recent"
+        ? sql`SELECT * FROM (${fts} ORDER BY rowid DESC LIMIT ${candidates._tag === "newest" ? candidates.scan : candidates.n})
+              ORDER BY rank LIMIT ${candidates.n}`
+        : fts
+      const rows = yield* sql`
+        SELECT p.passage_key AS passage_key, p.episode_id AS episode_id, p.position AS position, h.rank AS rank
+        FROM (${matches}) AS h
+        CROSS JOIN passages p ON p.passage_key = h.passage_key
+        CROSS JOIN episodes e ON e.episode_id = p.episode_id
+        WHERE e.app_id = ${scope.app_id} AND e.project_id = ${scope.project_id} AND e.user_id = ${scope.owner}
+          AND ${filterOf(filters, episodeColumns)}
+        ORDER BY h.rank LIMIT ${limit}`.pipe(withBusyRetry("passage search"))
+      return (yield* Schema.decodeUnknown(PassageRows)(rows).pipe(Effect.orDie)) as ReadonlyArray<PassageHit>
+    })
+
+    /** Stored lines of episodes, by episode and position (callers already checked scope). */
+    const passageLines = Effect.fn("SearchRepo.passageLines")(function*(
+      wanted: ReadonlyArray<{ readonly episode_id: string; readonly positions: ReadonlyArray<number> }>
+    ) {
+      const nonEmpty = wanted.filter((w) => w.positions.length > 0)
+      if (nonEmpty.length === 0) return [] as ReadonlyArray<PassageLine>
+      const conditions = sql.or(nonEmpty.map((w) => sql`(episode_id = ${w.episode_id} AND ${sql.in("position", w.positions)})`))
+      const rows = yield* sql`SELECT episode_id, position, message_id, line FROM passages WHERE ${conditions}`.pipe(
+        withBusyRetry("read passages")
+      )
+      return (yield* Schema.decodeUnknown(LineRows)(rows).pipe(Effect.orDie)) as ReadonlyArray<PassageLine>
+    })
+
+    /** Which of `episodeIds` have passages at all, with the positions of `messageIds` in them. */
+    const passagePositions = Effect.fn("SearchRepo.passagePositions")(function*(
+      episodeIds: ReadonlyArray<string>,
+      messageIds: ReadonlyArray<string>
+    ) {
+      if (episodeIds.length === 0) return [] as ReadonlyArray<{ episode_id: string; position: number; message_id: string }>
+      const rows = yield* sql<{ episode_id: string; position: number; message_id: string }>`
+        SELECT episode_id, position, message_id FROM passages
+        WHERE ${sql.in("episode_id", episodeIds)} AND (position = 0 OR ${messageIds.length === 0 ? sql.literal("0") : sql.in("message_id", messageIds)})`
+        .pipe(withBusyRetry("read passage positions"))
+      return rows
+    })
+
     /** The items behind vector keys that are in scope and pass the filters (unordered). */
     const vectorItems = Effect.fn("SearchRepo.vectorItems")(function*(
       kind: VectorKind,
@@ -344,6 +430,9 @@ export class SearchRepo extends Effect.Service<SearchRepo>()("engram/SearchRepo"
 
     return {
       keywordHits,
+      passageHits,
+      passageLines,
+      passagePositions,
       substringHits,
       vectorItems,
       episodes,

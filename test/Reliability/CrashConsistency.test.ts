@@ -87,7 +87,7 @@ it.scopedLive("kill -9 at random moments, 20 restarts: no accepted message lost,
           Array.from({ length: CLIENTS }, (_, i) => i),
           (i) => Effect.fork(client(server.url, round, i, () => running))
         )
-        yield* Effect.sleep(Duration.millis(100 + Math.floor(schedule() * 900)))
+        yield* Effect.sleep(Duration.millis(50 + Math.floor(schedule() * 550)))
         yield* server.stop("SIGKILL")
         running = false
         // Requests in flight fail at once (connection reset); the bound only guards the test.

@@ -5,7 +5,7 @@ import { SearchRequest, type SearchRequestInput } from "../../src/Domain/SearchR
 import { Embedder } from "../../src/Llm/Embedder.js"
 import { EmbeddingIndexer } from "../../src/Search/EmbeddingIndexer.js"
 import { RRF_K } from "../../src/Search/Fusion.js"
-import { Search } from "../../src/Search/Search.js"
+import { Search, SEARCH_TUNING } from "../../src/Search/Search.js"
 import { VectorStore } from "../../src/Store/VectorStore.js"
 import { type CorpusCell, DAY, episodeIdIn, factIdIn, seedCorpus, T0 } from "../fixtures/searchCorpus.js"
 import { vectorSearchTestLayer } from "../support/SearchTestLayer.js"
@@ -97,12 +97,15 @@ layer(seeded)("vector and hybrid search", (it) => {
       const hybrid = yield* search({ user_id: "vera", query: "lantern" })
       expect(hybrid.method).toBe("hybrid")
       expect(ids(hybrid)).toEqual([vera("walk"), vera("festival"), vera("lights")])
-      // Scores: fused reciprocal ranks over the method's four lists, scaled so 1 = first everywhere.
-      const scale = 4 / (RRF_K + 1)
+      // Scores: weighted reciprocal ranks over the method's five lists (passages, episodes and facts
+      // by keyword, episodes and facts by vector), scaled so 1 = first everywhere. The fixture
+      // writes no messages, so the passage list is empty but still counts in the scale.
+      const { episodeWeight: E, factWeight: F, passageWeight: P } = SEARCH_TUNING
+      const scale = (P + 2 * E + 2 * F) / (RRF_K + 1)
       expect(hybrid.episodes.map((e) => e.score)).toEqual([
-        expect.closeTo((1 / (RRF_K + 2) + 2 / (RRF_K + 1)) / scale, 12),
-        expect.closeTo((1 / (RRF_K + 1) + 1 / (RRF_K + 3)) / scale, 12),
-        expect.closeTo(1 / (RRF_K + 2) / scale, 12)
+        expect.closeTo((E / (RRF_K + 2) + E / (RRF_K + 1) + F / (RRF_K + 1)) / scale, 12),
+        expect.closeTo((E / (RRF_K + 1) + E / (RRF_K + 3)) / scale, 12),
+        expect.closeTo(E / (RRF_K + 2) / scale, 12)
       ])
     }))
 

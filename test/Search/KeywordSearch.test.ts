@@ -2,7 +2,7 @@ import { describe, expect, layer } from "@effect/vitest"
 import { Effect, Exit, Layer, Schema } from "effect"
 import { SearchRequest, type SearchRequestInput } from "../../src/Domain/SearchRequest.js"
 import { Memory } from "../../src/Memorize/Memory.js"
-import { Search } from "../../src/Search/Search.js"
+import { Search, SEARCH_TUNING } from "../../src/Search/Search.js"
 import { corpus, DAY, episodeIdIn, factIdIn, seedCorpus, T0 } from "../fixtures/searchCorpus.js"
 import { addRequest } from "../support/Messages.js"
 import { keywordSearchTestLayer } from "../support/SearchTestLayer.js"
@@ -51,8 +51,10 @@ layer(seeded)("keyword search on the fixture corpus", (it) => {
       expect(top!.atomic_facts).toEqual([
         { id: factIdIn("mc-food", 0), content: "Alice's favourite dish is paella.", score: 1, message_ids: ["food-2"] }
       ])
-      // First in both the episode list and the fact list.
-      expect(top!.score).toBe(1)
+      // First in the episode and fact lists; the fixture writes no messages, so no passage list
+      // (like episodes stored before the passage index): their weights over the method's total.
+      const { episodeWeight, factWeight, passageWeight } = SEARCH_TUNING
+      expect(top!.score).toBeCloseTo((episodeWeight + factWeight) / (passageWeight + episodeWeight + factWeight), 12)
       expect(ids(result)).toEqual([episodeIdIn("mc-food")])
     }))
 
@@ -144,8 +146,9 @@ layer(seeded)("keyword search on the fixture corpus", (it) => {
       expect(result.episodes[0]!.atomic_facts).toEqual([
         { id: factIdIn("mc-pets", 0), content: "Alice adopted a cat named Miso.", score: 1, message_ids: ["pets-2"] }
       ])
-      // Found only through the fact list: half the keyword maximum.
-      expect(result.episodes[0]!.score).toBeCloseTo(0.5, 10)
+      // Found only through the fact list: the fact list's share of the keyword lists' weight.
+      const { episodeWeight, factWeight, passageWeight } = SEARCH_TUNING
+      expect(result.episodes[0]!.score).toBeCloseTo(factWeight / (passageWeight + episodeWeight + factWeight), 10)
     }))
 
   it.effect("top_k, -1 for all, and min_score bound the episodes", () =>

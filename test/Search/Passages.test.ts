@@ -1,0 +1,190 @@
+import { SqlClient } from "@effect/sql"
+import { describe, expect, it } from "@effect/vitest"
+import { Effect, Schema } from "effect"
+import type { Memcell } from "../../src/Domain/Memcell.js"
+import { ScopeId, type StoredMessage } from "../../src/Domain/Message.js"
+import { SearchRequest, type SearchRequestInput } from "../../src/Domain/SearchRequest.js"
+import { Search } from "../../src/Search/Search.js"
+import { DerivedRepo, episodeIdOf } from "../../src/Store/DerivedRepo.js"
+import { keywordSearchTestLayer } from "../support/SearchTestLayer.js"
+
+const T0 = Date.UTC(2024, 4, 6, 12, 0)
+
+const message = (cell: string, i: number, sender: string, content: string, app = "default"): StoredMessage => ({
+  seq: i,
+  message_id: `${cell}-${i}`,
+  app_id: ScopeId.make(app),
+  project_id: ScopeId.make("default"),
+  session_id: `s-${cell}`,
+  sender_id: sender,
+  sender_name: sender === "alice" ? "Alice" : null,
+  role: sender === "assistant" ? "assistant" : "user",
+  timestamp: T0 + i * 60_000,
+  content,
+  tool_calls: null,
+  tool_call_id: null,
+  token_count: 10,
+  memcell_id: cell
+})
+
+const cellOf = (id: string, messages: ReadonlyArray<StoredMessage>): Memcell => ({
+  memcell_id: id,
+  app_id: messages[0]!.app_id,
+  project_id: ScopeId.make("default"),
+  session_id: messages[0]!.session_id,
+  message_ids: messages.map((m) => m.message_id),
+  sender_ids: [...new Set(messages.map((m) => m.sender_id))],
+  timestamp: messages.at(-1)!.timestamp,
+  created_at: messages.at(-1)!.timestamp
+})
+
+/** A long conversation where one line (index 5) is about the query and the rest is filler. */
+const aliceMessages = [
+  "Good morning, how was the weekend?",
+  "The weekend was quiet, I mostly read books.",
+  "Which books did you read this time?",
+  "Mostly novels about sailing and the sea.",
+  "That sounds relaxing for a rainy weekend.",
+  "Also my sister finally adopted a greyhound called Biscuit.",
+  "A greyhound! They are gentle dogs.",
+  "Anyway, back to work tomorrow, sadly.",
+  "Good luck with the week ahead."
+].map((text, i) => message("mc-a", i, i % 2 === 0 ? "assistant" : "alice", text))
+
+const bobMessages = [
+  "My neighbour has a greyhound that barks at night.",
+  "That must keep you awake.",
+  "Yes, I bought earplugs for the greyhound noise."
+].map((text, i) => message("mc-b", i, i % 2 === 0 ? "bob" : "assistant", text))
+
+const otherAppMessages = [
+  "In the other app I talked about a greyhound race.",
+  "Races are fast."
+].map((text, i) => message("mc-o", i, i === 0 ? "alice" : "assistant", text, "other"))
+
+const episode = (user_id: string, content: string) => ({ user_id, title: "Chat", summary: "A chat.", content })
+
+const write = (messages: ReadonlyArray<StoredMessage>, users: ReadonlyArray<string>) =>
+  Effect.gen(function*() {
+    const sql = yield* SqlClient.SqlClient
+    const derived = yield* DerivedRepo
+    const cell = cellOf(messages[0]!.memcell_id!, messages)
+    const transcript = messages.map((m) => `${m.sender_id}: ${m.content}`).join("\n")
+    yield* sql.withTransaction(
+      derived.replaceEpisodes(cell, users.map((u) => episode(u, transcript)), "test", T0, messages)
+    )
+    return cell
+  })
+
+const seed = Effect.gen(function*() {
+  yield* write(aliceMessages, ["alice"])
+  yield* write(bobMessages, ["bob"])
+  yield* write(otherAppMessages, ["alice"])
+})
+
+const search = (input: SearchRequestInput) =>
+  Effect.flatMap(Effect.orDie(Schema.decodeUnknown(SearchRequest)(input)), (request) => Effect.flatMap(Search, (s) => s.search(request)))
+
+const count = (query: string) =>
+  Effect.flatMap(SqlClient.SqlClient, (sql) => sql.unsafe<{ n: number }>(query)).pipe(Effect.map((rows) => rows[0]!.n))
+const passageMatches = (term: string) => count(`SELECT COUNT(*) AS n FROM passages_fts WHERE passages_fts MATCH '"${term}"'`)
+
+const withSeed = <A, E, R>(test: Effect.Effect<A, E, R>) => Effect.zipRight(seed, test).pipe(Effect.provide(keywordSearchTestLayer()))
+
+describe("passages: query-focused excerpts", () => {
+  it.effect("an episode shows the lines that match, not its whole transcript, and keeps full provenance", () =>
+    withSeed(Effect.gen(function*() {
+      const result = yield* search({ user_id: "alice", query: "greyhound Biscuit" })
+      expect(result.episodes.map((e) => e.memcell_id)).toEqual(["mc-a"])
+      const top = result.episodes[0]!
+      expect(top.episode).toContain("[2024-05-06] Alice: Also my sister finally adopted a greyhound called Biscuit.")
+      expect(top.episode).not.toContain("sailing")
+      expect(top.episode.length).toBeLessThan(aliceMessages.map((m) => m.content).join("\n").length / 2)
+      // Provenance stays the whole memcell; the full text is still the stored episode.
+      expect(top.message_ids).toEqual(aliceMessages.map((m) => m.message_id))
+      expect(top.subject).toBe("Chat")
+      expect(top.summary).toBe("A chat.")
+    })))
+
+  it.effect("excerpts never show text of another user or another app", () =>
+    withSeed(Effect.gen(function*() {
+      const alice = yield* search({ user_id: "alice", query: "greyhound barks earplugs race" })
+      const text = alice.episodes.map((e) => e.episode).join("\n")
+      expect(alice.episodes.map((e) => e.memcell_id)).toEqual(["mc-a"])
+      expect(text).not.toMatch(/earplugs|barks|race/)
+      const bob = yield* search({ user_id: "bob", query: "greyhound Biscuit" })
+      expect(bob.episodes.map((e) => e.memcell_id)).toEqual(["mc-b"])
+      expect(bob.episodes[0]!.episode).not.toMatch(/Biscuit|sister/)
+      expect(bob.episodes[0]!.episode).toContain("greyhound")
+      const other = yield* search({ user_id: "alice", app_id: "other", query: "greyhound" })
+      expect(other.episodes.map((e) => e.memcell_id)).toEqual(["mc-o"])
+      expect(other.episodes[0]!.episode).not.toMatch(/Biscuit|earplugs/)
+    })))
+
+  it.effect("each user's episode of a shared memcell gets its own passages, written with the episode rows", () =>
+    Effect.provide(
+      Effect.gen(function*() {
+        yield* write(aliceMessages, ["alice", "assistant"])
+        expect(yield* count("SELECT COUNT(*) AS n FROM passages")).toBe(2 * aliceMessages.length)
+        // A line is indexed in its own window and its two neighbours' windows, per episode.
+        expect(yield* passageMatches("biscuit")).toBe(2 * 3)
+        const both = yield* Effect.all([
+          search({ user_id: "alice", query: "Biscuit" }),
+          search({ user_id: "assistant", query: "Biscuit" })
+        ])
+        expect(both.map((r) => r.episodes.map((e) => e.id))).toEqual([
+          [episodeIdOf("mc-a", "alice")],
+          [episodeIdOf("mc-a", "assistant")]
+        ])
+      }),
+      keywordSearchTestLayer()
+    ))
+
+  it.effect("re-running the extraction replaces the passages; no stale entry is left", () =>
+    withSeed(Effect.gen(function*() {
+      const changed = aliceMessages.map((m) =>
+        m.message_id === "mc-a-5" ? { ...m, content: "Also my sister finally adopted a poodle called Pretzel." } : m
+      )
+      yield* write(changed, ["alice"])
+      expect(yield* passageMatches("biscuit")).toBe(0)
+      expect(yield* passageMatches("pretzel")).toBe(3)
+      expect(yield* count("SELECT COUNT(*) AS n FROM passages WHERE episode_id LIKE 'ep_%'")).toBe(
+        aliceMessages.length + bobMessages.length + otherAppMessages.length
+      )
+      const result = yield* search({ user_id: "alice", query: "Pretzel" })
+      expect(result.episodes[0]!.episode).toContain("poodle called Pretzel")
+    })))
+
+  it.effect("deleting episode rows (as forget does) removes their passages from the table and the index", () =>
+    withSeed(Effect.gen(function*() {
+      const sql = yield* SqlClient.SqlClient
+      yield* sql`DELETE FROM episodes WHERE memcell_id = 'mc-a'`
+      expect(yield* passageMatches("biscuit")).toBe(0)
+      expect(yield* count("SELECT COUNT(*) AS n FROM passages")).toBe(bobMessages.length + otherAppMessages.length)
+      expect((yield* search({ user_id: "alice", query: "greyhound Biscuit" })).episodes).toEqual([])
+      // INSERT OR REPLACE of an episode fires no delete trigger, yet leaves no stale passages.
+      yield* sql`
+        INSERT OR REPLACE INTO episodes (episode_id, memcell_id, app_id, project_id, session_id, user_id, title, content, summary,
+          sender_ids, message_ids, timestamp, created_at, extractor)
+        SELECT episode_id, memcell_id, app_id, project_id, session_id, user_id, title, content, summary, sender_ids,
+          message_ids, timestamp, created_at, extractor FROM episodes WHERE memcell_id = 'mc-b'`
+      expect(yield* passageMatches("earplugs")).toBe(0)
+      expect(yield* count("SELECT COUNT(*) AS n FROM passages")).toBe(otherAppMessages.length)
+    })))
+
+  it.effect("a rolled-back episode write leaves no passages", () =>
+    Effect.provide(
+      Effect.gen(function*() {
+        const sql = yield* SqlClient.SqlClient
+        const derived = yield* DerivedRepo
+        const cell = cellOf("mc-a", aliceMessages)
+        const failed = yield* sql.withTransaction(
+          Effect.zipRight(derived.replaceEpisodes(cell, [episode("alice", "x")], "test", T0, aliceMessages), Effect.fail("boom"))
+        ).pipe(Effect.flip)
+        expect(failed).toBe("boom")
+        expect(yield* count("SELECT COUNT(*) AS n FROM passages")).toBe(0)
+        expect(yield* passageMatches("biscuit")).toBe(0)
+      }),
+      keywordSearchTestLayer()
+    ))
+})
