@@ -40,22 +40,22 @@ const condition = <A, I>(value: Schema.Schema<A, I>) => Schema.Union(value, oper
 const Text = Schema.String.pipe(Schema.maxLength(256))
 
 export type Operator = "eq" | "ne" | "gt" | "gte" | "lt" | "lte" | "in"
-export type Condition<A> = A | { readonly [K in Operator]?: K extends "in" ? ReadonlyArray<A> : A }
+export type Condition<A> = A | { readonly [K in Operator]?: (K extends "in" ? ReadonlyArray<A> : A) | undefined }
 
 export interface Filters {
-  readonly session_id?: Condition<string>
-  readonly sender_id?: Condition<string>
-  readonly timestamp?: Condition<number>
-  readonly AND?: ReadonlyArray<Filters>
-  readonly OR?: ReadonlyArray<Filters>
+  readonly session_id?: Condition<string> | undefined
+  readonly sender_id?: Condition<string> | undefined
+  readonly timestamp?: Condition<number> | undefined
+  readonly AND?: ReadonlyArray<Filters> | undefined
+  readonly OR?: ReadonlyArray<Filters> | undefined
 }
 
 interface FiltersEncoded {
-  readonly session_id?: Condition<string>
-  readonly sender_id?: Condition<string>
-  readonly timestamp?: Condition<number | string>
-  readonly AND?: ReadonlyArray<FiltersEncoded>
-  readonly OR?: ReadonlyArray<FiltersEncoded>
+  readonly session_id?: Condition<string> | undefined
+  readonly sender_id?: Condition<string> | undefined
+  readonly timestamp?: Condition<number | string> | undefined
+  readonly AND?: ReadonlyArray<FiltersEncoded> | undefined
+  readonly OR?: ReadonlyArray<FiltersEncoded> | undefined
 }
 
 export const Filters: Schema.Schema<Filters, FiltersEncoded> = Schema.Struct({
@@ -64,7 +64,7 @@ export const Filters: Schema.Schema<Filters, FiltersEncoded> = Schema.Struct({
   timestamp: Schema.optional(condition(FilterTimestamp)),
   AND: Schema.optional(Schema.Array(Schema.suspend((): Schema.Schema<Filters, FiltersEncoded> => Filters)).pipe(Schema.maxItems(50))),
   OR: Schema.optional(Schema.Array(Schema.suspend((): Schema.Schema<Filters, FiltersEncoded> => Filters)).pipe(Schema.maxItems(50)))
-}).annotations({ parseOptions: { onExcessProperty: "error" }, identifier: "Filters" }) as any
+}).annotations({ parseOptions: { onExcessProperty: "error" }, identifier: "Filters" })
 
 export const FILTER_FIELDS = ["session_id", "sender_id", "timestamp"] as const
 export type FilterField = typeof FILTER_FIELDS[number]
