@@ -1,6 +1,7 @@
 import { Args, Command, Options } from "@effect/cli"
 import { Clock, Console, Effect, Layer } from "effect"
 import * as Database from "../Store/Database.js"
+import { deadJobView } from "../Domain/Job.js"
 import { JobRepo } from "../Store/JobRepo.js"
 
 /** The queue lives in the database; a running server's workers pick re-queued jobs up at their next poll. */
@@ -16,17 +17,7 @@ const deadCommand = Command.make(
       const jobs = yield* JobRepo
       const dead = yield* jobs.dead(Math.max(1, limit))
       yield* printJson(
-        dead.map(({ app_id, attempts, job_id, kind, last_error, memcell_id, project_id, session_id, updated_at }) => ({
-          job_id,
-          kind,
-          memcell_id,
-          app_id,
-          project_id,
-          session_id,
-          attempts,
-          last_error,
-          updated_at
-        }))
+        dead.map(deadJobView)
       )
     })
 ).pipe(Command.withDescription("List dead-lettered extraction jobs with their last error"))

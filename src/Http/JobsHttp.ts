@@ -1,6 +1,7 @@
 import { HttpApiBuilder } from "@effect/platform"
 import { Clock, Effect } from "effect"
 import { ExtractionSignal } from "../Extraction/ExtractionSignal.js"
+import { deadJobView } from "../Domain/Job.js"
 import { JobRepo } from "../Store/JobRepo.js"
 import { EngramApi } from "./Api.js"
 import { enveloped } from "./Middleware.js"
@@ -14,17 +15,7 @@ export const JobsHttpLive = HttpApiBuilder.group(EngramApi, "jobs", (handlers) =
       .handle("list", ({ urlParams }) =>
         enveloped(
           Effect.map(jobs.dead(urlParams.limit), (dead) => ({
-            jobs: dead.map(({ app_id, attempts, job_id, kind, last_error, memcell_id, project_id, session_id, updated_at }) => ({
-              job_id,
-              kind,
-              memcell_id,
-              app_id,
-              project_id,
-              session_id,
-              attempts,
-              last_error,
-              updated_at
-            }))
+            jobs: dead.map(deadJobView)
           }))
         ))
       .handle("retry", ({ payload }) =>
