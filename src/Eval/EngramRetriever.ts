@@ -1,7 +1,8 @@
 /**
  * Engram as an eval retriever: `prepare` ingests the conversation through `Memory` (see
  * `EngramIngest`), `retrieve` asks search once per speaker (both are users, and search answers for
- * one user) and reads the two answers as one, the way an agent serving that conversation would.
+ * one user; `top_k` `ENGRAM_TOP_K`) and reads the two answers as one, the way an agent serving that
+ * conversation would.
  *
  * Merging: episodes of both answers in score order (ties: the first speaker's first); each episode
  * is one result whose parts are the episode (subject, summary and episode text, joined by newlines)
@@ -61,17 +62,20 @@ export const mergeAnswers = (answers: ReadonlyArray<EvalSearchAnswer>, depth: nu
       : [header, episode.episode].filter((t) => t.trim().length > 0).join("\n")
     shownTexts.add(episode.episode)
     const parts = [
-      ...fresh({ text: main, message_ids: episode.message_ids }),
-      ...episode.atomic_facts.flatMap((fact) => fresh({ text: fact.content, message_ids: fact.message_ids }))
+      ...fresh({ text: main, message_ids: episode.message_ids, kind: "text" }),
+      ...episode.atomic_facts.flatMap((fact) => fresh({ text: fact.content, message_ids: fact.message_ids, kind: "fact" }))
     ]
     if (parts.length > 0) results.push({ parts })
   }
   for (const message of answers.flatMap((a) => a.unprocessed_messages)) {
     if (shownMessages.has(message.message_id)) continue
-    results.push({ parts: fresh({ text: message.content, message_ids: [message.message_id] }) })
+    results.push({ parts: fresh({ text: message.content, message_ids: [message.message_id], kind: "text" }) })
   }
   return results.filter((r) => r.parts.length > 0).slice(0, depth)
 }
+
+/** Episodes asked of each speaker's search: what an agent would ask for (the eval's budgets cut the rest). */
+export const ENGRAM_TOP_K = 20
 
 /** Turns in Engram's memcells, counted while ingesting. */
 const segmentDetails = (sizes: ReadonlyArray<number>): Record<string, number> => ({
@@ -93,7 +97,7 @@ export const makeEngramRetriever = <E>(name: string, description: string, search
           const users = Array.from(new Set([conversation.speakerA, conversation.speakerB].map(senderIdOf)))
           const ready: ConversationRetriever<E> = {
             retrieve: (question, depth) =>
-              Effect.forEach(users, (user_id) => search({ ...scope, user_id, query: question, top_k: depth }), {
+              Effect.forEach(users, (user_id) => search({ ...scope, user_id, query: question, top_k: Math.min(depth, ENGRAM_TOP_K) }), {
                 concurrency: "unbounded"
               }).pipe(Effect.map((answers) => mergeAnswers(answers, depth))),
             details: segmentDetails(stats.memcellSizes)

@@ -32,6 +32,8 @@ export interface LocomoEvalOptions {
   readonly conversations: Option.Option<number>
   /** Where to write the JSON report. */
   readonly out: Option.Option<string>
+  /** Also report the tuning half (conversations 1–5) and the held-out half apart. */
+  readonly split: boolean
   /** Keep Engram's database here (must not hold one yet) instead of a temporary directory. */
   readonly workDir: Option.Option<string>
 }
@@ -117,7 +119,7 @@ export const runLocomoProgram = <E>(
       const jobs = yield* (yield* JobRepo).counts
       if (jobs.dead > 0) yield* progress(`warning: ${jobs.dead} extraction job(s) dead-lettered; their memory is missing`)
       const summaries = summarizeRun(run)
-      const markdown = markdownReport(run, summaries)
+      const markdown = markdownReport(run, summaries, { split: options.split })
       yield* Option.match(options.out, {
         onNone: () => Effect.void,
         onSome: (path) =>
