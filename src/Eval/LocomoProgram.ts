@@ -14,7 +14,7 @@ import { ExtractionWorkersLive } from "../Extraction/ExtractionWorkers.js"
 import * as Database from "../Store/Database.js"
 import { JobRepo } from "../Store/JobRepo.js"
 import { makeTurnBaseline, makeWindowBaseline } from "./Baselines.js"
-import { type EvalSearch, makeEngramRetriever } from "./EngramRetriever.js"
+import { type EvalSearch, makeEngramRetrievers } from "./EngramRetriever.js"
 import { loadLocomo } from "./LocomoData.js"
 import { DEFAULT_SETTINGS, runLocomoEval } from "./LocomoEval.js"
 import { jsonReport, markdownReport, summarizeRun } from "./Report.js"
@@ -110,8 +110,12 @@ export const runLocomoProgram = <E>(
     const models = yield* describeModels
     yield* progress(`engram eval locomo: ${conversations.length} conversation(s); Engram ${models}; database in ${dir}`)
     return yield* Effect.gen(function*() {
+      const engramRetrievers = yield* makeEngramRetrievers([
+        { name: "engram", description: `${engram.description}, reading the packed context; ${models}`, reading: "context" },
+        { name: "engram-arrays", description: `${engram.description}, reading the EverOS-shaped arrays; ${models}`, reading: "arrays" }
+      ], yield* engram.search)
       const retrievers = [
-        yield* makeEngramRetriever("engram", `${engram.description}; ${models}`, yield* engram.search),
+        ...engramRetrievers,
         yield* makeTurnBaseline,
         yield* makeWindowBaseline(1)
       ]
