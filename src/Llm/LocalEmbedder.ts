@@ -16,15 +16,19 @@ import { cachedQueries } from "./QueryCache.js"
  * (~0.3 s to load the weights plus a warm-up call, which the first query then does not pay).
  *
  * Calls are queued and sent one at a time; a query goes ahead of batch work, which is cut into
- * calls of `CALL_TEXTS` texts so a query never waits behind more than one of them. Every call is
- * bounded by `timeout`: the caller's wait (queue included) and the thread's work, past which the
- * thread is terminated. A thread that crashes, exits or times out fails the call in flight with a
- * retryable `EmbedderUnavailable` and is replaced at the next call.
+ * calls of `CALL_TEXTS` texts so a query never waits behind more than one of them. The thread's
+ * work on a call is bounded by `timeout` and its start by `START_TIMEOUT`; past either it is
+ * terminated. A caller waits at most the sum (its queue wait included). A thread that crashes,
+ * exits or times out fails the call in flight with a retryable `EmbedderUnavailable` and is
+ * replaced at the next call.
  */
 
 /** Recorded with the vectors: another model or package version means `engram reembed`. */
 export const LOCAL_MODEL = "local/universal-sentence-encoder-lite-en@0.2.0"
 export const LOCAL_DIMENSIONS = 512
+
+/** Bound on starting the thread: loading 26 MB of weights and a warm-up call (~1 s here, more on a busy machine). */
+export const START_TIMEOUT = Duration.seconds(60)
 
 /** Texts per call to the thread: bounds how long a query waits behind batch work (~0.25 s here). */
 export const CALL_TEXTS = 16
@@ -44,6 +48,7 @@ export interface LocalEmbedderOptions {
   readonly workerEntry?: URL
   readonly model?: string
   readonly dimensions?: number
+  readonly startTimeout?: Duration.DurationInput
 }
 
 const defaultEntry = () => new URL(`./LocalEmbedderWorker${import.meta.url.endsWith(".ts") ? ".ts" : ".js"}`, import.meta.url)
@@ -121,6 +126,8 @@ export const makeLocalEmbedder = (settings: LocalEmbedderSettings, options: Loca
     const dimensions = options.dimensions ?? LOCAL_DIMENSIONS
     const entry = options.workerEntry ?? defaultEntry()
     const timeoutMs = Duration.toMillis(settings.timeout)
+    const startTimeout = Duration.decode(options.startTimeout ?? START_TIMEOUT)
+    const callerBound = Duration.sum(settings.timeout, startTimeout)
     const runtime = yield* Effect.runtime<never>()
     const queue = yield* TPriorityQueue.empty<Call>(callOrder)
     // Only the dispatcher fiber (and the finalizer, after it) touches the thread.
@@ -141,7 +148,10 @@ export const makeLocalEmbedder = (settings: LocalEmbedderSettings, options: Loca
       thread = yield* spawnListened(entry, answers, (reason) =>
         Runtime.runFork(runtime)(Effect.logWarning(`embedding thread crashed: ${reason}`)))
       const ready = yield* nextAnswer(thread).pipe(
-        Effect.timeoutFail({ duration: settings.timeout, onTimeout: () => unavailable(`the embedding model did not load within ${timeoutMs} ms`) }),
+        Effect.timeoutFail({
+          duration: startTimeout,
+          onTimeout: () => unavailable(`the embedding model did not load within ${Duration.toMillis(startTimeout)} ms`)
+        }),
         Effect.tapError(() => retire)
       )
       if (ready._tag !== "Ready" || ready.dimensions !== dimensions) {
@@ -190,15 +200,15 @@ export const makeLocalEmbedder = (settings: LocalEmbedderSettings, options: Loca
     yield* Effect.addFinalizer(() => retire)
     yield* Effect.forkScoped(Effect.forever(dispatch))
 
-    /** Queues `texts` (at most CALL_TEXTS) and waits, queue included, at most `timeout`. */
+    /** Queues `texts` (at most CALL_TEXTS) and waits, queue included, at most `timeout` plus a start. */
     const submit = (texts: ReadonlyArray<string>, priority: 0 | 1) =>
       Effect.gen(function*() {
         const result = yield* Deferred.make<ReadonlyArray<Float32Array>, EmbedderUnavailable>()
         yield* STM.commit(TPriorityQueue.offer(queue, { priority, sequence: sequence++, texts, result }))
         return yield* Deferred.await(result).pipe(
           Effect.timeoutFail({
-            duration: settings.timeout,
-            onTimeout: () => unavailable(`no embeddings within ${timeoutMs} ms (the embedding thread is busy or stuck)`)
+            duration: callerBound,
+            onTimeout: () => unavailable(`no embeddings within ${Duration.toMillis(callerBound)} ms (the embedding thread is busy)`)
           }),
           Effect.ensuring(Deferred.interrupt(result))
         )
