@@ -44,14 +44,14 @@ layer(LocalEmbedder.layer({ timeout: Duration.seconds(60) }), { timeout: 120_000
       const alone = yield* embedder.embedQuery(texts.at(-1)!)
       expect(cosine(alone, vectors.at(-1)!)).toBeGreaterThan(0.999)
       expect(yield* embedder.embed([])).toEqual([])
-    }))
+    }), 120_000) // The first call starts the thread: seconds on a saturated machine.
 
   it.effect("answers a repeated query from its cache", () =>
     Effect.gen(function*() {
       const embedder = yield* Embedder
       const first = yield* embedder.embedQuery("where does Maria's sister live?")
       expect(yield* embedder.embedQuery("where does Maria's sister live?")).toBe(first)
-    }))
+    }), 120_000)
 })
 
 /** The scripted thread: vectors are [thread id, call number on that thread, text length, 0]. */
@@ -62,7 +62,8 @@ const scriptedEmbedder = (timeout: Duration.DurationInput = "30 seconds", dimens
 const threadOf = (vector: Float32Array) => vector[0]!
 const callOf = (vector: Float32Array) => vector[1]!
 
-describe("the embedding thread", () => {
+// Each test starts a scripted thread (tsx transpiles it): seconds on a saturated machine.
+describe("the embedding thread", { timeout: 60_000 }, () => {
   it.scopedLive("a crash fails the call in flight cleanly; the next call runs on a new thread", () =>
     Effect.gen(function*() {
       const embedder = yield* scriptedEmbedder()
