@@ -105,6 +105,7 @@ const grow = (from: number, to: number) =>
     const indexer = yield* EmbeddingIndexer
     let embedded = 0
     let embedSeconds = 0
+    let embedCpuSeconds = 0
     for (let start = from; start < to; start += WRITE_BATCH) {
       const end = Math.min(to, start + WRITE_BATCH)
       const texts = new Map<string, string>()
@@ -123,9 +124,11 @@ const grow = (from: number, to: number) =>
       if (vectorsFrom === "local") {
         // What the embedding jobs do: embed outside any transaction, then write in one.
         const began = performance.now()
+        const cpuBefore = cpuMs()
         const jobs = cells.flatMap((id) => [["embed_episodes", id] as const, ...(factsPerEpisode > 0 ? [["embed_facts", id] as const] : [])])
         const writes = yield* Effect.forEach(jobs, ([kind, id]) => indexer.prepareJob(kind, id), { concurrency: JOB_CONCURRENCY })
         embedSeconds += (performance.now() - began) / 1000
+        embedCpuSeconds += (cpuMs() - cpuBefore) / 1000
         embedded += texts.size
         yield* sql.withTransaction(Effect.all(writes, { discard: true }))
       } else {
@@ -148,10 +151,24 @@ const grow = (from: number, to: number) =>
         process.stderr.write(`  ${end} episodes written${rate}\n`)
       }
     }
-    return embedSeconds > 0 ? { items: embedded, seconds: Number(embedSeconds.toFixed(1)), items_per_s: Number((embedded / embedSeconds).toFixed(1)) } : null
+    return embedSeconds > 0
+      ? {
+        items: embedded,
+        seconds: Number(embedSeconds.toFixed(1)),
+        items_per_s: Number((embedded / embedSeconds).toFixed(1)),
+        // Per CPU second (both threads): what a dedicated core would do, whatever the load.
+        items_per_cpu_s: Number((embedded / embedCpuSeconds).toFixed(1))
+      }
+      : null
   })
 
 const percentile = (sorted: ReadonlyArray<number>, p: number) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!
+
+/** CPU time of the whole process (main and worker threads), ms: the figure load on the machine does not inflate. */
+const cpuMs = () => {
+  const usage = process.cpuUsage()
+  return (usage.user + usage.system) / 1000
+}
 
 const summary = (times: Array<number>) => {
   times.sort((a, b) => a - b)
@@ -174,26 +191,35 @@ const measure = (method: SearchMethod, queryModel: typeof Embedder.Service) =>
     const requests = Array.from({ length: queryCount + 30 }, (_, i) =>
       Schema.decodeUnknownSync(SearchRequest)({ user_id: USER, query: `${words(2 + Math.floor(random() * 4))} ${i}`, method, top_k: 10 }))
     const times: Array<number> = []
+    const cpuTimes: Array<number> = []
     const embedTimes: Array<number> = []
+    const embedCpuTimes: Array<number> = []
     let returned = 0
     for (const [i, request] of requests.entries()) {
       const embedStart = performance.now()
+      const embedCpu = cpuMs()
       if (method === "hybrid") yield* queryModel.embedQuery(request.query)
       const embedElapsed = performance.now() - embedStart
+      const embedCpuElapsed = cpuMs() - embedCpu
       if (method === "hybrid") yield* embedder.embedQuery(request.query)
       const start = performance.now()
+      const cpu = cpuMs()
       const result = yield* search.search(request)
       const elapsed = performance.now() - start
+      const cpuElapsed = cpuMs() - cpu
       if (i >= 30) {
         times.push(elapsed)
+        cpuTimes.push(cpuElapsed)
         embedTimes.push(embedElapsed)
+        embedCpuTimes.push(embedCpuElapsed)
         returned += result.episodes.length
       }
     }
     return {
       ...summary(times),
+      cpu: summary(cpuTimes),
       mean_episodes: Number((returned / times.length).toFixed(1)),
-      query_embedding: method === "hybrid" ? summary(embedTimes) : null
+      query_embedding: method === "hybrid" ? { ...summary(embedTimes), cpu: summary(embedCpuTimes) } : null
     }
   })
 
@@ -231,8 +257,9 @@ const program = Effect.gen(function*() {
       vectors: vectorsFrom,
       dimensions: DIMENSIONS,
       queries: queryCount,
-      keyword: { p50_ms: keyword.p50_ms, p95_ms: keyword.p95_ms, max_ms: keyword.max_ms, mean_episodes: keyword.mean_episodes },
-      hybrid: { p50_ms: hybrid.p50_ms, p95_ms: hybrid.p95_ms, max_ms: hybrid.max_ms, mean_episodes: hybrid.mean_episodes },
+      keyword: { p50_ms: keyword.p50_ms, p95_ms: keyword.p95_ms, max_ms: keyword.max_ms, cpu: keyword.cpu, mean_episodes: keyword.mean_episodes },
+      hybrid: { p50_ms: hybrid.p50_ms, p95_ms: hybrid.p95_ms, max_ms: hybrid.max_ms, cpu: hybrid.cpu, mean_episodes: hybrid.mean_episodes },
+      load_average: Os.loadavg().map((n) => Number(n.toFixed(1))),
       query_embedding: hybrid.query_embedding,
       embedding_jobs: embedding,
       model_thread_rss_mb: modelRssMb,
