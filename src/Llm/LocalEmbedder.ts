@@ -145,9 +145,10 @@ export const makeLocalEmbedder = (settings: LocalEmbedderSettings, options: Loca
 
     const start = Effect.gen(function*() {
       const answers = yield* Queue.unbounded<Either.Either<WorkerAnswer, EmbedderUnavailable>>()
-      thread = yield* spawnListened(entry, answers, (reason) =>
+      const started = yield* spawnListened(entry, answers, (reason) =>
         Runtime.runFork(runtime)(Effect.logWarning(`embedding thread crashed: ${reason}`)))
-      const ready = yield* nextAnswer(thread).pipe(
+      thread = started
+      const ready = yield* nextAnswer(started).pipe(
         Effect.timeoutFail({
           duration: startTimeout,
           onTimeout: () => unavailable(`the embedding model did not load within ${Duration.toMillis(startTimeout)} ms`)
@@ -166,7 +167,7 @@ export const makeLocalEmbedder = (settings: LocalEmbedderSettings, options: Loca
         )
       }
       yield* Effect.logDebug(`embedding thread ready (${model})`)
-      return thread
+      return started
     })
 
     /** One call on the thread, started if needed; past `timeout` the thread is terminated. */
