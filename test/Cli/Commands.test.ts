@@ -56,5 +56,5 @@ it("add (file and stdin), flush and session work on a data directory; errors are
   } finally {
     Fs.rmSync(dir, { recursive: true, force: true })
   }
-}, 60_000)
+}, 600_000) // Seven CLI processes; tsx takes over 30 s to start each on a saturated machine.
 
