@@ -1,12 +1,13 @@
 import { NodeHttpClient } from "@effect/platform-node"
 import { Effect, Layer, Option } from "effect"
-import { EmbedderSettingsConfig, LlmSettingsConfig } from "./Config/EngramConfig.js"
+import { EmbedderChoiceConfig, LlmSettingsConfig } from "./Config/EngramConfig.js"
 import { ExtractionSignal } from "./Extraction/ExtractionSignal.js"
 import { ExtractionWorkersLive } from "./Extraction/ExtractionWorkers.js"
 import { JobRunner } from "./Extraction/JobRunner.js"
 import { LlmExtractors } from "./Extraction/LlmExtractors.js"
 import { LocalExtractors } from "./Extraction/LocalExtractors.js"
 import { withLlmMetrics } from "./Llm/MeteredLlmClient.js"
+import { LocalEmbedder } from "./Llm/LocalEmbedder.js"
 import { OpenAiEmbedder } from "./Llm/OpenAiEmbedder.js"
 import { OpenAiLlmClient } from "./Llm/OpenAiLlmClient.js"
 import { IdleFlusherLive } from "./Memorize/IdleFlusher.js"
@@ -50,20 +51,27 @@ const optionalServices = <A, R>(layer: Layer.Layer<A, never, R>): Layer.Layer<ne
   layer as unknown as Layer.Layer<never, never, R>
 
 /**
- * With ENGRAM_EMBED_* set: the OpenAI-compatible embedder and the embedding runtime (vector
- * table, `embed_*` jobs, reembed). With none set it provides nothing; its consumers (JobRunner,
- * Search, /health) read `Embedder` / `EmbeddingIndexer` with `Effect.serviceOption`, so the type
- * says "nothing" rather than promise services that may be absent.
+ * The embedder ENGRAM_EMBEDDER chooses (default: the local model, or the ENGRAM_EMBED_* endpoint
+ * when one is set) with the embedding runtime (vector table, `embed_*` jobs, reembed). Switched
+ * off it provides nothing; its consumers (JobRunner, Search, /health) read `Embedder` /
+ * `EmbeddingIndexer` with `Effect.serviceOption`, so the type says "nothing" rather than promise
+ * services that may be absent.
  */
 export const EmbeddingServicesLive = Layer.unwrapEffect(
-  Effect.map(EmbedderSettingsConfig, (embed) =>
-    Option.match(embed, {
-      onNone: () => Layer.empty,
-      onSome: (settings) =>
-        optionalServices(
-          EmbeddingIndexer.withEmbedder(OpenAiEmbedder.layer(settings).pipe(Layer.provide(NodeHttpClient.layerUndici))).pipe(Layer.orDie)
+  Effect.map(EmbedderChoiceConfig, (choice) => {
+    switch (choice._tag) {
+      case "Off":
+        return Layer.empty
+      case "Local":
+        return optionalServices(EmbeddingIndexer.withEmbedder(LocalEmbedder.layer(choice.settings)).pipe(Layer.orDie))
+      case "OpenAi":
+        return optionalServices(
+          EmbeddingIndexer.withEmbedder(OpenAiEmbedder.layer(choice.settings).pipe(Layer.provide(NodeHttpClient.layerUndici))).pipe(
+            Layer.orDie
+          )
         )
-    }))
+    }
+  })
 )
 
 /** Repositories over one database layer. */

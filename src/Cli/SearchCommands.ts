@@ -86,7 +86,7 @@ export const reembedCommand = Command.make(
       if (Option.isNone(indexer)) {
         return yield* new CapabilityUnavailable({
           capability: "reembed",
-          hint: "no embedder is configured: set ENGRAM_EMBED_BASE_URL, ENGRAM_EMBED_MODEL and ENGRAM_EMBED_DIMENSIONS"
+          hint: "the embedder is off: unset ENGRAM_EMBEDDER for the local model, or set ENGRAM_EMBED_BASE_URL, ENGRAM_EMBED_MODEL and ENGRAM_EMBED_DIMENSIONS"
         })
       }
       const embedding = indexer.value
@@ -110,6 +110,6 @@ export const reembedCommand = Command.make(
       }
     })
 ).pipe(
-  Command.withDescription("Drop every vector and re-embed all episodes and facts with the configured ENGRAM_EMBED_MODEL"),
+  Command.withDescription("Drop every vector and re-embed all episodes and facts with the configured embedder (ENGRAM_EMBEDDER)"),
   Command.provide(EngramLive)
 )

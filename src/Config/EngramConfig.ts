@@ -98,10 +98,10 @@ export interface EmbedderSettings {
 }
 
 /**
- * The embedding model behind vector and hybrid search. Base URL, model and dimensions are set
- * together; none set means no embedder (keyword search only, no embedding jobs).
+ * An OpenAI-compatible embeddings endpoint. Base URL, model and dimensions are set together; none
+ * set means no endpoint (then the local model embeds, see `EmbedderChoiceConfig`).
  */
-export const EmbedderSettingsConfig: Config.Config<Option.Option<EmbedderSettings>> = Config.all({
+const embedderSettings: Config.Config<Option.Option<EmbedderSettings>> = Config.all({
   baseUrl: Config.option(url("EMBED_BASE_URL")),
   apiKey: Config.option(Config.redacted("EMBED_API_KEY")),
   model: Config.option(Config.nonEmptyString("EMBED_MODEL")),
@@ -138,6 +138,49 @@ export const EmbedderSettingsConfig: Config.Config<Option.Option<EmbedderSetting
       apiKey,
       ...rest
     }))
+  })
+)
+
+/** The OpenAI-compatible endpoint of ENGRAM_EMBED_*, if configured. */
+export const EmbedderSettingsConfig: Config.Config<Option.Option<EmbedderSettings>> = embedderSettings.pipe(Config.nested("ENGRAM"))
+
+export interface LocalEmbedderSettings {
+  /** Bound on one call to the embedding worker (its start included); past it the worker is restarted. */
+  readonly timeout: Duration.Duration
+}
+
+/** Which embedder vector and hybrid search use (ENGRAM_EMBEDDER). */
+export type EmbedderChoice =
+  | { readonly _tag: "Local"; readonly settings: LocalEmbedderSettings }
+  | { readonly _tag: "OpenAi"; readonly settings: EmbedderSettings }
+  | { readonly _tag: "Off" }
+
+export const EMBEDDER_KINDS = ["local", "openai", "off"] as const
+
+/**
+ * ENGRAM_EMBEDDER: `local` (the default without ENGRAM_EMBED_BASE_URL: the bundled offline model),
+ * `openai` (the default with it: the endpoint of ENGRAM_EMBED_*), or `off` (keyword search only,
+ * no embedding jobs; the ENGRAM_EMBED_* endpoint, if set, is then ignored).
+ */
+export const EmbedderChoiceConfig: Config.Config<EmbedderChoice> = Config.all({
+  kind: Config.option(Config.literal(...EMBEDDER_KINDS)("EMBEDDER")),
+  endpoint: embedderSettings,
+  timeout: duration("EMBED_TIMEOUT", "30 seconds")
+}).pipe(
+  Config.mapOrFail(({ endpoint, kind, timeout }): Either.Either<EmbedderChoice, ConfigError.ConfigError> => {
+    const chosen = Option.getOrElse(kind, () => (Option.isSome(endpoint) ? "openai" as const : "local" as const))
+    switch (chosen) {
+      case "off":
+        return Either.right({ _tag: "Off" })
+      case "local":
+        return Option.isSome(endpoint)
+          ? Either.left(ConfigError.InvalidData(["EMBEDDER"], "is local but ENGRAM_EMBED_BASE_URL is set: unset ENGRAM_EMBED_* or use openai"))
+          : Either.right({ _tag: "Local", settings: { timeout } })
+      case "openai":
+        return Option.isSome(endpoint)
+          ? Either.right({ _tag: "OpenAi", settings: endpoint.value })
+          : Either.left(ConfigError.MissingData(["EMBED_BASE_URL"], "is required when ENGRAM_EMBEDDER is openai (with ENGRAM_EMBED_MODEL and ENGRAM_EMBED_DIMENSIONS)"))
+    }
   }),
   Config.nested("ENGRAM")
 )
@@ -175,6 +218,7 @@ export const KNOWN_VARIABLES: ReadonlySet<string> = new Set([
   "LLM_TIMEOUT",
   "LLM_MAX_CONCURRENCY",
   "LLM_MAX_RETRIES",
+  "EMBEDDER",
   "EMBED_BASE_URL",
   "EMBED_API_KEY",
   "EMBED_MODEL",

@@ -8,7 +8,7 @@ import { Console, Effect, Layer, Option, Schema } from "effect"
 import * as Fs from "node:fs/promises"
 import * as Os from "node:os"
 import * as Path from "node:path"
-import { EmbedderSettingsConfig, LlmSettingsConfig } from "../Config/EngramConfig.js"
+import { EmbedderChoiceConfig, LlmSettingsConfig } from "../Config/EngramConfig.js"
 import { memoryLayer } from "../Engram.js"
 import { ExtractionWorkersLive } from "../Extraction/ExtractionWorkers.js"
 import * as Database from "../Store/Database.js"
@@ -70,16 +70,15 @@ const workDirectory = (workDir: Option.Option<string>) =>
 
 /** What Engram runs with: the models from ENGRAM_LLM_*, and whether search has an embedder. */
 const describeModels = Effect.map(
-  Effect.all([LlmSettingsConfig, EmbedderSettingsConfig]),
+  Effect.all([LlmSettingsConfig, EmbedderChoiceConfig]),
   ([llm, embedder]) =>
     Option.match(llm, {
       onNone: () => "offline (local boundary detector and extractors)",
       onSome: (settings) => `LLM ${settings.model} at ${settings.baseUrl}`
     }) +
-    Option.match(embedder, {
-      onNone: () => ", no embedder (search method keyword)",
-      onSome: (settings) => `, embedder ${settings.model} (search method hybrid)`
-    })
+    (embedder._tag === "Off"
+      ? ", no embedder (search method keyword)"
+      : `, embedder ${embedder._tag === "Local" ? "local" : embedder.settings.model} (search method hybrid)`)
 )
 
 const writeJson = (path: string, value: unknown) =>

@@ -98,7 +98,7 @@ interface Excerpt {
 const passageDepth = (depth: number) => Math.min(2000, depth * 8)
 
 const NO_EMBEDDER_HINT =
-  "no embedder is configured: set ENGRAM_EMBED_BASE_URL, ENGRAM_EMBED_MODEL and ENGRAM_EMBED_DIMENSIONS (or use method keyword)"
+  "no embedder: ENGRAM_EMBEDDER is off (unset it for the local model, or set ENGRAM_EMBED_BASE_URL, ENGRAM_EMBED_MODEL and ENGRAM_EMBED_DIMENSIONS for an endpoint), or use method keyword"
 
 /**
  * Search over a user's episodes and atomic facts: keyword (FTS5 bm25, English stemming and CJK
@@ -275,10 +275,10 @@ export class Search extends Effect.Service<Search>()("engram/Search", {
       depth: number
     ) =>
       Effect.gen(function*() {
-        const [vector] = yield* model.embed([request.query])
-        if (vector === undefined || vector.length !== model.dimensions) {
+        const vector = yield* model.embedQuery(request.query)
+        if (vector.length !== model.dimensions) {
           return yield* new EmbedderUnavailable({
-            reason: `query vector has ${vector?.length ?? 0} dimensions, expected ${model.dimensions}`,
+            reason: `query vector has ${vector.length} dimensions, expected ${model.dimensions}`,
             retryable: false
           })
         }

@@ -35,6 +35,8 @@ const serve = (llm: FakeLlmServer, env: Record<string, string> = {}, file?: stri
       ENGRAM_LLM_MAX_RETRIES: String(LLM_MAX_RETRIES),
       ENGRAM_EXTRACTION_BACKOFF_BASE: "50 millis",
       ENGRAM_EXTRACTION_POLL_INTERVAL: "100 millis",
+      // Not about embeddings (the local model has its own tests): no embedding jobs among the counted ones.
+      ENGRAM_EMBEDDER: "off",
       ...env
     }, database)).pipe(Effect.orDie)
     return yield* Effect.provide(baseUrl, context)
