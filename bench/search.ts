@@ -1,7 +1,8 @@
 /**
  * Search latency (p50/p95) of keyword and hybrid search at growing corpus sizes, on a file
  * database: one user owning every episode (the worst case for a per-user search), a synthetic
- * Zipf-distributed vocabulary, `facts` atomic facts per episode, fake 384-d embeddings.
+ * Zipf-distributed vocabulary, `facts` atomic facts per episode, fake 384-d embeddings. Keyword
+ * search is also measured with `max_tokens: 1000` (the packed context).
  * Run: npx tsx bench/search.ts [sizes=10000,100000] [facts=2] [queries=300] [dir]
  * Prints one JSON line per size. With `dir`, the database is kept, and a later run on it only
  * adds what is missing (sizes below what it holds are skipped). Not a test: run by hand.
@@ -121,12 +122,16 @@ const grow = (from: number, to: number) =>
 
 const percentile = (sorted: ReadonlyArray<number>, p: number) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!
 
-/** Latencies of `queryCount` searches (after a warm-up) with 2-5 words each, mixed common and rare. */
-const measure = (method: SearchMethod) =>
+/**
+ * Latencies of `queryCount` searches (after a warm-up) with 2-5 words each, mixed common and rare;
+ * with `maxTokens`, each also packs a context of that many tokens.
+ */
+const measure = (method: SearchMethod, maxTokens?: number) =>
   Effect.gen(function*() {
     const search = yield* Search
     const requests = Array.from({ length: queryCount + 30 }, () =>
-      Schema.decodeUnknownSync(SearchRequest)({ user_id: USER, query: words(2 + Math.floor(random() * 4)), method, top_k: 10 }))
+      Schema.decodeUnknownSync(SearchRequest)({ user_id: USER, query: words(2 + Math.floor(random() * 4)), method, top_k: 10,
+        ...(maxTokens === undefined ? {} : { max_tokens: maxTokens }) }))
     const times: Array<number> = []
     let returned = 0
     for (const [i, request] of requests.entries()) {
@@ -165,6 +170,7 @@ const program = Effect.gen(function*() {
     written = size
     const keyword = yield* measure("keyword")
     const hybrid = yield* measure("hybrid")
+    const keyword_context_1000 = yield* measure("keyword", 1000)
     const bytes = Fs.readdirSync(dir).reduce((sum, name) => sum + Fs.statSync(Path.join(dir, name)).size, 0)
     console.log(JSON.stringify({
       episodes: size,
@@ -173,6 +179,7 @@ const program = Effect.gen(function*() {
       queries: queryCount,
       keyword,
       hybrid,
+      keyword_context_1000,
       write_s: Number(writeSeconds.toFixed(1)),
       database_mb: Math.round(bytes / 1e6)
     }))
