@@ -360,7 +360,8 @@ export class Search extends Effect.Service<Search>()("engram/Search", {
         for (const window of windows) {
           const mine = excerptWindows.get(window.episode_id) ?? []
           if (mine.length >= SEARCH_TUNING.excerptPassages) continue
-          if (mine.length > 0 && window.score < SEARCH_TUNING.excerptMinRelative * mine[0]!.score) continue
+          // Relative to a positive best only (windows of unmatched episodes score below zero).
+          if (mine.length > 0 && mine[0]!.score > 0 && window.score < SEARCH_TUNING.excerptMinRelative * mine[0]!.score) continue
           mine.push(window)
           excerptWindows.set(window.episode_id, mine)
         }
