@@ -8,7 +8,8 @@
  *                      once as ENGRAM_EXTRACTION_CONCURRENCY): reports their throughput (items/s).
  * Hybrid search times the search itself: its query vector is embedded just before (the timed call
  * then hits the query cache), and that embedding is timed separately with the local model
- * (`query_embedding`, p50/p95 over the same, never repeated, queries) in both modes.
+ * (`query_embedding`, p50/p95 over the same, never repeated, queries) in both modes. Keyword
+ * search is also measured with `max_tokens: 1000` (the packed context).
  * Run: npx tsx bench/search.ts [sizes=10000,100000] [facts=2] [queries=300] [dir|-] [vectors=synthetic]
  * Prints one JSON line per size. With `dir`, the database is kept, and a later run on it only
  * adds what is missing (sizes below what it holds are skipped). Not a test: run by hand.
@@ -185,12 +186,13 @@ const summary = (times: Array<number>) => {
  * rare. Each query's vector is made just before its timed search (for hybrid: the search then
  * takes it from the query cache); `queryModel` times that embedding with the local model.
  */
-const measure = (method: SearchMethod, queryModel: typeof Embedder.Service) =>
+const measure = (method: SearchMethod, queryModel: typeof Embedder.Service, maxTokens?: number) =>
   Effect.gen(function*() {
     const search = yield* Search
     const embedder = yield* Embedder
     const requests = Array.from({ length: queryCount + 30 }, (_, i) =>
-      Schema.decodeUnknownSync(SearchRequest)({ user_id: USER, query: `${words(2 + Math.floor(random() * 4))} ${i}`, method, top_k: 10 }))
+      Schema.decodeUnknownSync(SearchRequest)({ user_id: USER, query: `${words(2 + Math.floor(random() * 4))} ${i}`, method, top_k: 10,
+        ...(maxTokens === undefined ? {} : { max_tokens: maxTokens }) }))
     const times: Array<number> = []
     const cpuTimes: Array<number> = []
     const embedTimes: Array<number> = []
@@ -251,6 +253,7 @@ const program = Effect.gen(function*() {
     written = size
     const keyword = yield* measure("keyword", queryModel)
     const hybrid = yield* measure("hybrid", queryModel)
+    const keyword_context_1000 = yield* measure("keyword", queryModel, 1000)
     const bytes = Fs.readdirSync(dir).reduce((sum, name) => sum + Fs.statSync(Path.join(dir, name)).size, 0)
     console.log(JSON.stringify({
       episodes: size,
@@ -260,6 +263,7 @@ const program = Effect.gen(function*() {
       queries: queryCount,
       keyword: { p50_ms: keyword.p50_ms, p95_ms: keyword.p95_ms, max_ms: keyword.max_ms, cpu: keyword.cpu, mean_episodes: keyword.mean_episodes },
       hybrid: { p50_ms: hybrid.p50_ms, p95_ms: hybrid.p95_ms, max_ms: hybrid.max_ms, cpu: hybrid.cpu, mean_episodes: hybrid.mean_episodes },
+      keyword_context_1000: { p50_ms: keyword_context_1000.p50_ms, p95_ms: keyword_context_1000.p95_ms, cpu: keyword_context_1000.cpu },
       load_average: Os.loadavg().map((n) => Number(n.toFixed(1))),
       query_embedding: hybrid.query_embedding,
       embedding_jobs: embedding,

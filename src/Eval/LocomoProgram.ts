@@ -34,6 +34,8 @@ export interface LocomoEvalOptions {
   readonly out: Option.Option<string>
   /** Also report the tuning half (conversations 1–5) and the held-out half apart. */
   readonly split: boolean
+  /** Also score Engram read through its EverOS-shaped arrays (`engram-arrays`; twice the searches). */
+  readonly arrays: boolean
   /** Keep Engram's database here (must not hold one yet) instead of a temporary directory. */
   readonly workDir: Option.Option<string>
 }
@@ -110,8 +112,10 @@ export const runLocomoProgram = <E>(
     yield* progress(`engram eval locomo: ${conversations.length} conversation(s); Engram ${models}; database in ${dir}`)
     return yield* Effect.gen(function*() {
       const engramRetrievers = yield* makeEngramRetrievers([
-        { name: "engram", description: `${engram.description}, reading the packed context; ${models}`, reading: "context" },
-        { name: "engram-arrays", description: `${engram.description}, reading the EverOS-shaped arrays; ${models}`, reading: "arrays" }
+        { name: "engram", description: `${engram.description}, reading the packed context; ${models}`, reading: "context" as const },
+        ...(options.arrays
+          ? [{ name: "engram-arrays", description: `${engram.description}, reading the EverOS-shaped arrays; ${models}`, reading: "arrays" as const }]
+          : [])
       ], yield* engram.search)
       const retrievers = [
         ...engramRetrievers,
