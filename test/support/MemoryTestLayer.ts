@@ -13,6 +13,7 @@ import { MemcellRepo } from "../../src/Store/MemcellRepo.js"
 import { JobRepo } from "../../src/Store/JobRepo.js"
 import { DerivedRepo } from "../../src/Store/DerivedRepo.js"
 import { ExtractionSignal } from "../../src/Extraction/ExtractionSignal.js"
+import { Lexicon } from "../../src/Text/Lexicon.js"
 import type { TokenCounter } from "../../src/Text/TokenCounter.js"
 
 /** Settings as they would come from `ENGRAM_*` variables. */
@@ -29,7 +30,8 @@ export interface MemoryTestOptions {
 }
 
 /**
- * Memory on real SQLite with the deterministic fake model behind the LLM boundary detector.
+ * Memory on real SQLite with the deterministic fake model behind the LLM boundary detector, asked
+ * as ENGRAM_BOUNDARY_STRATEGY says (default `selective`, as in production).
  * TokenCounter is left to the caller so a test file can build it once (it takes ~250 ms).
  */
 export const memoryTestLayer = (
@@ -56,7 +58,7 @@ export const memoryTestLayer = (
   )
   const llm = fakeLlmLayer(options.llm)
   return Memory.Default.pipe(
-    Layer.provideMerge(Layer.mergeAll(repos, LlmBoundaryDetector.layerConfig.pipe(Layer.provideMerge(llm)), lock)),
+    Layer.provideMerge(Layer.mergeAll(repos, LlmBoundaryDetector.layerConfig.pipe(Layer.provideMerge(llm), Layer.provide(Lexicon.Default)), lock)),
     Layer.provide(config),
     Layer.orDie
   )
