@@ -5,10 +5,9 @@ import { fakeEmbedderLayer } from "../../src/Llm/FakeEmbedder.js"
 import { EmbeddingIndexer } from "../../src/Search/EmbeddingIndexer.js"
 import { SearchRepo } from "../../src/Store/SearchRepo.js"
 import { VectorStore } from "../../src/Store/VectorStore.js"
-import { TokenCounter } from "../../src/Text/TokenCounter.js"
 import { episodeIdIn, seedCorpus } from "../fixtures/searchCorpus.js"
 import { baseUrl, httpTestLayer, type Reply, request } from "../support/HttpTestServer.js"
-import { boundaryAnswer, configLayer, memoryTestLayer } from "../support/MemoryTestLayer.js"
+import { boundaryAnswer, configLayer, memoryTestLayer, textServices } from "../support/MemoryTestLayer.js"
 
 const never = () => boundaryAnswer([])
 
@@ -19,7 +18,7 @@ const embeddingServer = httpServerLayer({ host: "127.0.0.1", port: 0, maxBodyByt
   Layer.provideMerge(EmbeddingIndexer.withEmbedder(fakeEmbedderLayer()).pipe(Layer.orDie)),
   Layer.provideMerge(Layer.mergeAll(SearchRepo.Default, VectorStore.Default)),
   Layer.provideMerge(memoryTestLayer({ llm: never })),
-  Layer.provide(TokenCounter.Default),
+  Layer.provide(textServices),
   Layer.provide(configLayer())
 )
 

@@ -4,8 +4,7 @@ import { JobRunner } from "../../src/Extraction/JobRunner.js"
 import { LlmExtractors } from "../../src/Extraction/LlmExtractors.js"
 import { LocalExtractors } from "../../src/Extraction/LocalExtractors.js"
 import { Lexicon } from "../../src/Text/Lexicon.js"
-import { TokenCounter } from "../../src/Text/TokenCounter.js"
-import { configLayer, memoryTestLayer, type MemoryTestOptions } from "./MemoryTestLayer.js"
+import { configLayer, memoryTestLayer, type MemoryTestOptions, textServices } from "./MemoryTestLayer.js"
 
 export interface ExtractionTestOptions extends MemoryTestOptions {
   /** "local" (default): the offline extractors; "llm": the LLM extractors over the fake model. */
@@ -24,5 +23,5 @@ export const extractionTestLayer = (options: ExtractionTestOptions) => {
   const extractors = options.extractors === "llm" ? LlmExtractors.layer : LocalExtractors.layer.pipe(Layer.provide(Lexicon.Default))
   const runner = JobRunner.Default.pipe(Layer.provideMerge(extractors), Layer.provideMerge(memory))
   const all = options.workers === false ? runner : ExtractionWorkersLive.pipe(Layer.provideMerge(runner))
-  return all.pipe(Layer.provide(TokenCounter.Default), Layer.provide(configLayer(options.env)))
+  return all.pipe(Layer.provide(textServices), Layer.provide(configLayer(options.env)))
 }
