@@ -1,4 +1,4 @@
-import type { IncomingMessage } from "../../src/Domain/Message.js"
+import { type IncomingMessage, messageText } from "../../src/Domain/Message.js"
 import { purposeOf, scriptedAnswer } from "./ScriptedModel.js"
 
 /**
@@ -15,9 +15,7 @@ export interface TopicOracle {
   readonly purposeOf: (body: unknown) => string
 }
 
-const text = (message: IncomingMessage) =>
-  (typeof message.content === "string" ? message.content : message.content.map((c) => ("text" in c ? String(c.text) : "")).join("\n"))
-    .replace(/\r?\n/g, "\\n")
+const text = (message: IncomingMessage) => messageText(message.content).replace(/\r?\n/g, "\\n")
 
 export const topicOracle = (messages: ReadonlyArray<IncomingMessage>): TopicOracle => {
   const byText = new Map<string, Array<number>>()
@@ -50,15 +48,23 @@ interface ChatBody {
 }
 
 /**
- * The answer of a model for which the conversation changes topic after every `topicLength`-th
- * turn: boundary prompts get exactly those cuts (and `should_wait: false` when the window ends on
- * such a turn); extraction prompts get the scripted well-formed answers.
+ * The boundary answer of a model for which the conversation's topic ends after each turn
+ * `endsTopic` names: exactly those cuts inside the window, and `should_wait: false` when the
+ * window ends on such a turn.
  */
-export const contentDrivenAnswer = (body: unknown, oracle: TopicOracle, topicLength: number): string => {
-  if (purposeOf(body) !== "boundary") return scriptedAnswer(body)
-  const prompt = (body as ChatBody).messages?.at(-1)?.content ?? ""
+export const topicBoundaryAnswer = (prompt: string, oracle: TopicOracle, endsTopic: (index: number) => boolean): string => {
   const indexes = oracle.indexesOf(prompt)
-  const endsTopic = (index: number | undefined) => index !== undefined && (index + 1) % topicLength === 0
-  const boundaries = indexes.flatMap((index, i) => (i + 1 < indexes.length && endsTopic(index) ? [i + 1] : []))
-  return JSON.stringify({ reasoning: "topic oracle", boundaries, should_wait: !endsTopic(indexes.at(-1)) })
+  const ends = (index: number | undefined) => index !== undefined && endsTopic(index)
+  const boundaries = indexes.flatMap((index, i) => (i + 1 < indexes.length && ends(index) ? [i + 1] : []))
+  return JSON.stringify({ reasoning: "topic oracle", boundaries, should_wait: !ends(indexes.at(-1)) })
 }
+
+/**
+ * What a content-driven model answers to an OpenAI request body: boundary prompts as
+ * `topicBoundaryAnswer` (a topic every `topicLength` turns), extraction prompts the scripted
+ * well-formed answers.
+ */
+export const contentDrivenAnswer = (body: unknown, oracle: TopicOracle, topicLength: number): string =>
+  purposeOf(body) === "boundary"
+    ? topicBoundaryAnswer((body as ChatBody).messages?.at(-1)?.content ?? "", oracle, (index) => (index + 1) % topicLength === 0)
+    : scriptedAnswer(body)
