@@ -13,6 +13,10 @@ import { multiTopicMemcells } from "../fixtures/multiTopicConversation.js"
 import { memoryTestLayer, textServices } from "../support/MemoryTestLayer.js"
 import { addRequest, keyOf } from "../support/Messages.js"
 import { topicBoundaryAnswer, topicOracle } from "../support/TopicOracle.js"
+import { vi } from "vitest"
+
+// Each test builds a database, the tokenizer and the lexicon and ingests a conversation: seconds on a busy 2-core machine.
+vi.setConfig({ testTimeout: 60_000 })
 
 /**
  * The selective strategy against asking on every add, with a content-driven model: it knows the

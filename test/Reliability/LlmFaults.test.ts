@@ -206,7 +206,14 @@ describe("LLM faults through the real client", () => {
       const dir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "engram-chaos-"))
       yield* Effect.addFinalizer(() => Effect.sync(() => Fs.rmSync(dir, { recursive: true, force: true })))
       const file = Path.join(dir, "engram.db")
-      const url = yield* serve(llm, { ENGRAM_LLM_MAX_RETRIES: "1", ENGRAM_EXTRACTION_MAX_ATTEMPTS: "8" }, file)
+      // The selective strategy asking about every new message and per-kind extraction: as many model
+      // calls as EverOS's way makes, so the 150-call faulty phase ends and the model is seen to heal.
+      const url = yield* serve(llm, {
+        ENGRAM_LLM_MAX_RETRIES: "1",
+        ENGRAM_EXTRACTION_MAX_ATTEMPTS: "8",
+        ENGRAM_BOUNDARY_ASK_TOKENS: "1",
+        ENGRAM_EXTRACTION_CALLS: "per_kind"
+      }, file)
 
       /** An agent's contract: retry a 503 (same request, so a no-op plus a new attempt), boundedly. */
       let unavailable = 0
