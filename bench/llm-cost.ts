@@ -45,7 +45,7 @@ interface Strategy {
 }
 
 const STRATEGIES: ReadonlyArray<Strategy> = [
-  { name: "old (every add, per-kind extraction)", env: { ENGRAM_BOUNDARY_STRATEGY: "every_add", ENGRAM_EXTRACTION_CALLS: "per_kind" } },
+  { name: "EverOS way (every add, per-kind extraction; current prompts)", env: { ENGRAM_BOUNDARY_STRATEGY: "every_add", ENGRAM_EXTRACTION_CALLS: "per_kind" } },
   { name: "new (defaults)", env: {} }
 ]
 
