@@ -32,7 +32,7 @@ const sessionIds = (reply: Reply): ReadonlyArray<string> => [
 /** A model that takes a moment and cuts after its second message when it can. */
 const slowCutter = () => Effect.as(Effect.sleep("2 millis"), boundaryAnswer([2]))
 
-layer(httpTestLayer({ llm: slowCutter, maxBodyBytes: 64 * 1024 }), { excludeTestServices: true })("HTTP memory API", (it) => {
+layer(httpTestLayer({ llm: slowCutter, maxBodyBytes: 64 * 1024 }), { excludeTestServices: true, timeout: "60 seconds" })("HTTP memory API", (it) => {
   describe("round trips", () => {
     it.effect("add, flush and the session view, with the success envelope", () =>
       Effect.gen(function*() {

@@ -186,7 +186,7 @@ const guardedSnapshot = (url: string) =>
 
 const server = configuredHttpLayer({ maxBodyBytes: MAX_BODY_BYTES }, { llm: () => boundaryAnswer([1]) })
 
-layer(server, { excludeTestServices: true })("hostile input over HTTP", (it) => {
+layer(server, { excludeTestServices: true, timeout: "60 seconds" })("hostile input over HTTP", (it) => {
   it.effect("setup: another tenant's data, which nothing below may change", () =>
     Effect.gen(function*() {
       const url = yield* baseUrl
