@@ -184,7 +184,8 @@ const guardedSnapshot = (url: string) =>
     (reply) => reply.body.data
   )
 
-const server = configuredHttpLayer({ maxBodyBytes: MAX_BODY_BYTES }, { llm: () => boundaryAnswer([1]) })
+// The selective strategy asking about every new message, so the guard's add cuts a memcell at once.
+const server = configuredHttpLayer({ maxBodyBytes: MAX_BODY_BYTES }, { llm: () => boundaryAnswer([1]), env: { ENGRAM_BOUNDARY_ASK_TOKENS: "1" } })
 
 layer(server, { excludeTestServices: true, timeout: "60 seconds" })("hostile input over HTTP", (it) => {
   it.effect("setup: another tenant's data, which nothing below may change", () =>
