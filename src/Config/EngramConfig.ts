@@ -193,7 +193,19 @@ export interface MemorizeSettings {
   /** `None` turns the idle flush off. */
   readonly idleFlushAfter: Option.Option<Duration.Duration>
   readonly idleFlushInterval: Duration.Duration
+  /**
+   * When the boundary model is asked (with an LLM configured): `selective` (default) only when it
+   * matters, `every_add` about the whole buffer on every add, as EverOS does.
+   */
+  readonly boundaryStrategy: BoundaryStrategy
+  /** Selective strategy: unseen text (cl100k tokens) that is worth a question on its own. */
+  readonly boundaryAskTokens: number
 }
+
+export const BOUNDARY_STRATEGIES = ["selective", "every_add"] as const
+export type BoundaryStrategy = typeof BOUNDARY_STRATEGIES[number]
+
+const boundaryStrategy = Config.literal(...BOUNDARY_STRATEGIES)("BOUNDARY_STRATEGY").pipe(Config.withDefault("selective" as const))
 
 export const MemorizeSettingsConfig: Config.Config<MemorizeSettings> = Config.all({
   maxCellTokens: positiveInt("MAX_CELL_TOKENS", 65_536),
@@ -201,7 +213,9 @@ export const MemorizeSettingsConfig: Config.Config<MemorizeSettings> = Config.al
   timeZone,
   lockTimeout: duration("LOCK_TIMEOUT", "360 seconds"),
   idleFlushAfter: Config.option(Config.duration("IDLE_FLUSH_AFTER")),
-  idleFlushInterval: duration("IDLE_FLUSH_INTERVAL", "30 seconds")
+  idleFlushInterval: duration("IDLE_FLUSH_INTERVAL", "30 seconds"),
+  boundaryStrategy,
+  boundaryAskTokens: positiveInt("BOUNDARY_ASK_TOKENS", 400)
 }).pipe(Config.nested("ENGRAM"))
 
 export const DataDirConfig = Config.string("DATA_DIR").pipe(Config.withDefault("./.engram"), Config.nested("ENGRAM"))
@@ -233,6 +247,9 @@ export const KNOWN_VARIABLES: ReadonlySet<string> = new Set([
   "LOCK_TIMEOUT",
   "IDLE_FLUSH_AFTER",
   "IDLE_FLUSH_INTERVAL",
+  "BOUNDARY_STRATEGY",
+  "BOUNDARY_ASK_TOKENS",
+  "EXTRACTION_CALLS",
   "EXTRACTION_CONCURRENCY",
   "EXTRACTION_MAX_ATTEMPTS",
   "EXTRACTION_BACKOFF_BASE",
@@ -320,7 +337,15 @@ export interface ExtractionSettings {
   readonly pollInterval: Duration.Duration
   /** Upper bound of `flush`'s optional wait for extraction. */
   readonly flushWaitMax: Duration.Duration
+  /**
+   * With an LLM: `combined` (default) extracts a memcell's episodes, facts and foresight in one
+   * call (one `memcell` job); `per_kind` asks once per kind and user (three jobs), as EverOS does.
+   */
+  readonly extractionCalls: ExtractionCalls
 }
+
+export const EXTRACTION_CALLS = ["combined", "per_kind"] as const
+export type ExtractionCalls = typeof EXTRACTION_CALLS[number]
 
 export const ExtractionSettingsConfig: Config.Config<ExtractionSettings> = Config.all({
   concurrency: positiveInt("EXTRACTION_CONCURRENCY", 4),
@@ -329,5 +354,6 @@ export const ExtractionSettingsConfig: Config.Config<ExtractionSettings> = Confi
   backoffCap: duration("EXTRACTION_BACKOFF_CAP", "5 minutes"),
   lease: duration("EXTRACTION_LEASE", "5 minutes"),
   pollInterval: duration("EXTRACTION_POLL_INTERVAL", "1 second"),
-  flushWaitMax: duration("FLUSH_WAIT_MAX", "120 seconds")
+  flushWaitMax: duration("FLUSH_WAIT_MAX", "120 seconds"),
+  extractionCalls: Config.literal(...EXTRACTION_CALLS)("EXTRACTION_CALLS").pipe(Config.withDefault("combined" as const))
 }).pipe(Config.nested("ENGRAM"))

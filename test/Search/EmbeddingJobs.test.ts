@@ -14,6 +14,10 @@ import * as Database from "../../src/Store/Database.js"
 import { VectorStore } from "../../src/Store/VectorStore.js"
 import { addRequest, keyOf } from "../support/Messages.js"
 import { keywordSearchTestLayer, vectorSearchTestLayer } from "../support/SearchTestLayer.js"
+import { vi } from "vitest"
+
+// Each test builds a database, the tokenizer and the lexicon: seconds on a busy 2-core machine.
+vi.setConfig({ testTimeout: 60_000 })
 
 const MONDAY = Date.UTC(2024, 4, 6, 18, 0)
 const env = { ENGRAM_EXTRACTION_POLL_INTERVAL: "50 millis" }
