@@ -46,6 +46,7 @@ import {
   formatWallTime,
   labelOfSender,
   type MemcellInput,
+  analyzedText,
   safeText,
   senderLabel,
   SUMMARY_MAX_CHARS,
@@ -175,7 +176,7 @@ export const salientWords = (
   let documents = 0
   for (const message of input.messages) {
     if (message.role === "tool") continue
-    const text = safeText(message.content)
+    const text = analyzedText(message.content)
     const counts = new Map<string, number>()
     for (const term of lexicon.terms(text)) counts.set(term, (counts.get(term) ?? 0) + 1)
     if (counts.size === 0) continue
@@ -253,7 +254,7 @@ const informativeSentences = (
   const out: Array<string> = []
   let length = 0
   for (const message of messages) {
-    for (const sentence of lexicon.sentences(safeText(message.content))) {
+    for (const sentence of lexicon.sentences(analyzedText(message.content))) {
       if (length > SUMMARY_MAX_CHARS) return out
       if (isGreeting(sentence) || lexicon.terms(sentence).length < MIN_SUMMARY_TERMS) continue
       const rendered = render(sentence)
