@@ -22,17 +22,20 @@ const CJK_SENTENCE_END = /(?<=[\u3002\uff01\uff1f])/u
 
 /**
  * wink-nlp's tokenizer and sentence splitter are superlinear in the length of a run without
- * whitespace (10,000 "x" took 3 s, 20,000 took 9 s). No word is this long, so longer runs are cut
- * before wink sees them: at their punctuation, then every `MAX_WORD_CHARS` characters.
+ * whitespace (10,000 "x" took 3 s, 20,000 took 9 s). No word is this long: for terms, a longer
+ * run is a blob, hash, URL or minified code and is left out, unless it holds CJK text (written
+ * without spaces), whose punctuation then becomes spaces and whose letter runs are cut every
+ * `MAX_WORD_CHARS` characters.
  */
 export const MAX_WORD_CHARS = 64
 const LONG_RUN = new RegExp(String.raw`\S{${MAX_WORD_CHARS + 1},}`, "gu")
-const NOT_WORD_CHARACTER = /[^\p{L}\p{N}]/gu
+const HAS_CJK_CHARACTER = /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Hangul}]/u
+const NOT_WORD_CHARACTERS = /[^\p{L}\p{N}]+/gu
 const WORD_PIECE = new RegExp(String.raw`[\p{L}\p{N}]{${MAX_WORD_CHARS}}`, "gu")
 
-/** `text` with every run longer than `MAX_WORD_CHARS` broken by spaces (linear time). */
+/** `text` with every run longer than `MAX_WORD_CHARS` broken into words (linear time); only for terms. */
 export const breakLongRuns = (text: string): string =>
-  text.replace(LONG_RUN, (run) => run.replace(NOT_WORD_CHARACTER, " $& ").replace(WORD_PIECE, "$& "))
+  text.replace(LONG_RUN, (run) => HAS_CJK_CHARACTER.test(run) ? run.replace(NOT_WORD_CHARACTERS, " ").replace(WORD_PIECE, "$& ") : " ")
 
 /**
  * For sentence splitting, where the text itself is kept, each long run is swapped for this

@@ -18,17 +18,22 @@ const PIECE_MEMO_LIMIT = 100_000
 /** Pre-tokens longer than this are not remembered (they rarely repeat and would fill the memo). */
 const PIECE_MEMO_MAX_LENGTH = 64
 /** `countYielding` lets other work run after about this many characters. */
-const YIELD_EVERY_CHARS = 64 * 1024
+const YIELD_EVERY_CHARS = 16 * 1024
 /** Shorter texts (nearly every chat message) are counted without yielding. */
 const YIELD_FROM_CHARS = 8 * 1024
 
 const utf8 = new TextEncoder()
 
-/** A byte sequence as a string of code units 0-255: a cheap Map key. */
-const byteKey = (bytes: Uint8Array, from: number, to: number): string =>
-  String.fromCharCode.apply(null, bytes.subarray(from, to) as unknown as Array<number>)
+/** `text` as a string of code units 0-255, one per UTF-8 byte: a cheap Map key, sliceable by byte. */
+const byteString = (text: string): string => {
+  if (/^[\x00-\x7f]*$/.test(text)) return text
+  const bytes = utf8.encode(text)
+  let out = ""
+  for (let i = 0; i < bytes.length; i++) out += String.fromCharCode(bytes[i]!)
+  return out
+}
 
-/** cl100k's ranks keyed by `byteKey` of each token's bytes. */
+/** cl100k's ranks keyed by each token's bytes as a `byteString`. */
 const loadRanks = (): Map<string, number> => {
   const ranks = new Map<string, number>()
   for (const line of cl100kBase.bpe_ranks.split("\n")) {
@@ -36,35 +41,31 @@ const loadRanks = (): Map<string, number> => {
     const [, offsetText, ...tokens] = line.split(" ")
     const offset = Number.parseInt(offsetText!, 10)
     tokens.forEach((token, i) => {
-      const bytes = Buffer.from(token, "base64")
-      ranks.set(byteKey(bytes, 0, bytes.length), offset + i)
+      ranks.set(Buffer.from(token, "base64").toString("latin1"), offset + i)
     })
   }
   return ranks
 }
 
 /**
- * Tokens of bytes[from, to) under byte-pair merging: repeatedly merge the adjacent pair whose
- * merged bytes have the lowest rank. O(n²) in the span, which `MAX_MERGE_BYTES` bounds.
+ * Tokens of `bytes` (a `byteString`) under byte-pair merging: repeatedly merge the adjacent pair
+ * whose merged bytes have the lowest rank. O(n²) in the length, which `MAX_MERGE_BYTES` bounds.
  */
-const mergeCount = (ranks: Map<string, number>, bytes: Uint8Array, from: number, to: number): number => {
-  const n = to - from
+const mergeCount = (ranks: Map<string, number>, bytes: string): number => {
+  const n = bytes.length
   if (n <= 1) return n
-  // Parts as a linked list over byte offsets: part i spans [start[i], start[next[i]]).
+  // Parts as a linked list over byte offsets: part i spans [i, next[i]).
   // pairRank[i] is the rank of part i merged with the part after it (Infinity: no such token).
-  const start = new Int32Array(n + 1)
   const next = new Int32Array(n + 1)
   const previous = new Int32Array(n + 1)
   const pairRank = new Float64Array(n + 1)
   for (let i = 0; i <= n; i++) {
-    start[i] = from + i
     next[i] = i + 1
     previous[i] = i - 1
   }
   const rankAt = (i: number): number => {
     const after = next[i]!
-    if (after >= n) return Infinity
-    return ranks.get(byteKey(bytes, start[i]!, start[next[after]!]!)) ?? Infinity
+    return after >= n ? Infinity : ranks.get(bytes.slice(i, next[after]!)) ?? Infinity
   }
   for (let i = 0; i < n; i++) pairRank[i] = rankAt(i)
   let parts = n
@@ -102,12 +103,8 @@ export class TokenCounter extends Effect.Service<TokenCounter>()("engram/TokenCo
     const pieceCount = (piece: string): number => {
       const remembered = memo.get(piece)
       if (remembered !== undefined) return remembered
-      const bytes = utf8.encode(piece)
-      const count = bytes.length > MAX_MERGE_BYTES
-        ? bytes.length
-        : ranks.has(byteKey(bytes, 0, bytes.length))
-        ? 1
-        : mergeCount(ranks, bytes, 0, bytes.length)
+      const bytes = byteString(piece)
+      const count = bytes.length > MAX_MERGE_BYTES ? bytes.length : ranks.has(bytes) ? 1 : mergeCount(ranks, bytes)
       if (piece.length <= PIECE_MEMO_MAX_LENGTH) {
         if (memo.size >= PIECE_MEMO_LIMIT) memo.clear()
         memo.set(piece, count)
