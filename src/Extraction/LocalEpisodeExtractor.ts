@@ -9,6 +9,7 @@
  *   with its full text (a date prefix opens the cell and any message after a new day or an hour's
  *   silence); tool calls and tool results are summarised in one short line each
  *   (`(tool get_weather returned: …)`), attachments are named (`(Alice attached image_url)`).
+ *   A message over 32,000 characters shows its beginning (`clipLongText`).
  *   Senders are called by `sender_name`, else by id; an assistant without a name is "The assistant".
  * - `title`: the three most salient words of the cell. Each `Lexicon` term is weighted like
  *   tf-idf inside the cell: the summed `1 + ln tf` of the messages that use it (user messages count
@@ -34,6 +35,7 @@ import { Effect, Layer } from "effect"
 import { MemorizeSettingsConfig } from "../Config/EngramConfig.js"
 import type { StoredMessage } from "../Domain/Message.js"
 import { makeZonedCalendar, type ZonedCalendar } from "../Text/Calendar.js"
+import { clipLongText } from "../Text/Clip.js"
 import { Lexicon } from "../Text/Lexicon.js"
 import { hasFirstPerson, isGreeting, isQuestion, toThirdPerson } from "./EnglishFirstPerson.js"
 import {
@@ -95,7 +97,7 @@ const inSentence = (subject: string, prefixed: boolean): string =>
   prefixed && subject === "The assistant" ? "the assistant" : subject
 
 const lineOf = (message: StoredMessage, previous: StoredMessage | undefined, all: ReadonlyArray<StoredMessage>) => {
-  const text = safeText(message.content)
+  const text = clipLongText(safeText(message.content))
   if (message.role === "tool") {
     const result = text.trim()
     const name = toolNameOf(message, all)
