@@ -1,0 +1,13 @@
+import { defineConfig } from "vitest/config"
+
+/**
+ * Tests must pass on a loaded 2-core machine: a test's own bounds are relative to what it
+ * measures (or use TestClock), so the runner's timeouts only catch hangs, not slowness.
+ * Vitest's 5 s default failed tests that were merely slow while other work shared the CPU.
+ */
+export default defineConfig({
+  test: {
+    testTimeout: 300_000,
+    hookTimeout: 300_000
+  }
+})
