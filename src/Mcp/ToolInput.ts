@@ -1,5 +1,5 @@
 import { HttpApiError } from "@effect/platform"
-import { Cause, Effect, JSONSchema, Option, Record, Schema } from "effect"
+import { Cause, Data, Effect, JSONSchema, Option, Record, Schema } from "effect"
 import type { McpDefaults } from "../Config/EngramConfig.js"
 import { describeCause } from "../Http/ErrorMapping.js"
 
@@ -26,6 +26,9 @@ export const advertised = <Fields extends Schema.Struct.Fields>(shown: Schema.St
   return Schema.Struct(accepted, Schema.Record({ key: Schema.String, value: Schema.Unknown })).annotations({ jsonSchema })
 }
 
+/** Tool arguments as they arrive: any JSON object. */
+export type ToolArgs = { readonly [key: string]: unknown }
+
 /** Decodes `input` with an HTTP request Schema; a failure is the error HTTP decoding reports. */
 export const decodeAs = <A, I>(schema: Schema.Schema<A, I>, input: unknown) =>
   Schema.decodeUnknown(schema)(input).pipe(Effect.catchAll(HttpApiError.HttpApiDecodeError.refailParseError))
@@ -34,31 +37,38 @@ export const decodeAs = <A, I>(schema: Schema.Schema<A, I>, input: unknown) =>
  * Runs a tool's work. Any failure (or defect) becomes a `ToolFailure` with the code and message the
  * HTTP edge gives it, through the same mapping; internal failures are logged, never sent.
  */
-export const asToolCall = (tool: string) => <A, E, R>(work: Effect.Effect<A, E, R>): Effect.Effect<A, ToolFailure, R> =>
+export const asToolCall = (name: string) => <A, E, R>(work: Effect.Effect<A, E, R>): Effect.Effect<A, ToolFailure, R> =>
   work.pipe(
     Effect.catchAllCause((cause) =>
       Cause.isInterruptedOnly(cause) ? Effect.failCause(cause as Cause.Cause<never>) : Effect.gen(function*() {
         const failure = describeCause(cause)
-        if (failure.log) yield* Effect.logError("MCP tool call failed", cause).pipe(Effect.annotateLogs({ tool }))
+        if (failure.log) yield* Effect.logError("MCP request failed", cause).pipe(Effect.annotateLogs({ mcp: name }))
         return yield* Effect.fail<ToolFailure>({ code: failure.code, message: failure.message })
       })
     )
   )
 
+/** A resource read or prompt that failed; MCP answers it as a JSON-RPC error with this message. */
+export class McpRequestFailed extends Data.TaggedError("McpRequestFailed")<ToolFailure> {}
+
+/** Like `asToolCall`, for resources and prompts: the failure is an error whose message is the HTTP one. */
+export const asRequest = (name: string) => <A, E, R>(work: Effect.Effect<A, E, R>): Effect.Effect<A, McpRequestFailed, R> =>
+  asToolCall(name)(work).pipe(Effect.mapError((failure) => new McpRequestFailed(failure)))
+
 /**
  * The arguments with the configured scope filled in where the client left it out (`app_id`,
  * `project_id`); left absent otherwise, so the HTTP default (`default`) applies.
  */
-export const withScopeDefaults = (defaults: McpDefaults, args: { readonly [key: string]: unknown }) => ({
+export const withScopeDefaults = (defaults: McpDefaults, args: ToolArgs): ToolArgs => ({
   ...args,
   ...(args.app_id === undefined && Option.isSome(defaults.appId) ? { app_id: defaults.appId.value } : {}),
   ...(args.project_id === undefined && Option.isSome(defaults.projectId) ? { project_id: defaults.projectId.value } : {})
 })
 
 /** The arguments with the configured user filled in when the client gave none. */
-export const withUserDefault = (defaults: McpDefaults, args: { readonly [key: string]: unknown }) =>
+export const withUserDefault = (defaults: McpDefaults, args: ToolArgs): ToolArgs =>
   args.user_id === undefined && Option.isSome(defaults.userId) ? { ...args, user_id: defaults.userId.value } : args
 
 /** Whether a value is a plain JSON object (not an array or null). */
-export const isObject = (value: unknown): value is { readonly [key: string]: unknown } =>
+export const isObject = (value: unknown): value is ToolArgs =>
   typeof value === "object" && value !== null && !Array.isArray(value)
