@@ -27,4 +27,4 @@ export const serveCommand = Command.make(
         ENGRAM_DATA_DIR: dataDir
       }))
     )
-).pipe(Command.withDescription("Serve the HTTP API (memory add/flush/session, /health, /metrics, /docs)"))
+).pipe(Command.withDescription("Serve the HTTP API (memory add/flush/session, /health, /metrics, /docs) and MCP at /mcp"))

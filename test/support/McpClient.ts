@@ -13,8 +13,18 @@ import { cleanEnv } from "./ServerProcess.js"
 
 const root = Path.join(import.meta.dirname, "..", "..")
 
+/**
+ * Bound on each request (the SDK's default is 60 s). Not a performance budget: a spawned server
+ * transpiles itself on start, which takes long on a loaded machine.
+ */
+const REQUEST_TIMEOUT_MS = 300_000
+
 export interface ConnectedClient {
   readonly client: Client
+  /** `tools/call` with the generous request bound. */
+  readonly call: (name: string, args: Record<string, unknown>) => Effect.Effect<Awaited<ReturnType<Client["callTool"]>>>
+  /** `resources/read` of a JSON resource, parsed. */
+  readonly readJson: (uri: string) => Effect.Effect<any>
   /** Errors the transport reported (unparseable output, failed requests). */
   readonly transportErrors: ReadonlyArray<Error>
   /** What the server process wrote to stderr so far (stdio only). */
@@ -29,14 +39,28 @@ const connect = (
     Effect.tryPromise(async () => {
       const client = new Client({ name: "engram-test", version: "1.0.0" })
       const transportErrors: Array<Error> = []
-      await client.connect(transport)
+      await client.connect(transport, { timeout: REQUEST_TIMEOUT_MS })
       // Set after connect: the SDK installs its own handler there.
       const sdkHandler = transport.onerror
       transport.onerror = (error) => {
         transportErrors.push(error)
         sdkHandler?.(error)
       }
-      return { client, transportErrors, stderr: readStderr } satisfies ConnectedClient
+      const options = { timeout: REQUEST_TIMEOUT_MS }
+      return {
+        client,
+        call: (name, args) => Effect.promise(() => client.callTool({ name, arguments: args }, undefined, options)),
+        readJson: (uri) =>
+          Effect.promise(() => client.readResource({ uri }, options)).pipe(
+            Effect.map((result) => {
+              const content = result.contents[0]
+              if (content === undefined || !("text" in content)) throw new Error(`no text content at ${uri}`)
+              return JSON.parse(content.text)
+            })
+          ),
+        transportErrors,
+        stderr: readStderr
+      } satisfies ConnectedClient
     }),
     ({ client }) => Effect.promise(() => client.close())
   )
