@@ -23,6 +23,7 @@ import { DerivedRepo } from "../src/Store/DerivedRepo.js"
 import { SearchRepo } from "../src/Store/SearchRepo.js"
 import { vectorOwner, VectorStore } from "../src/Store/VectorStore.js"
 import { Lexicon } from "../src/Text/Lexicon.js"
+import { TokenCounter } from "../src/Text/TokenCounter.js"
 
 const sizes = (process.argv[2] ?? "10000,100000").split(",").map(Number)
 const factsPerEpisode = Number(process.argv[3] ?? 2)
@@ -149,7 +150,7 @@ const measure = (method: SearchMethod) =>
 const file = Path.join(dir, "engram.db")
 const layer = Layer.mergeAll(Search.Default, DerivedRepo.Default).pipe(
   Layer.provideMerge(EmbeddingIndexer.withEmbedder(fakeEmbedderLayer({ dimensions: DIMENSIONS }))),
-  Layer.provideMerge(Layer.mergeAll(SearchRepo.Default, VectorStore.Default, Lexicon.Default)),
+  Layer.provideMerge(Layer.mergeAll(SearchRepo.Default, VectorStore.Default, Lexicon.Default, TokenCounter.Default)),
   Layer.provideMerge(Database.layerFile(file))
 )
 

@@ -12,12 +12,13 @@ import * as Database from "../Store/Database.js"
 import { SearchRepo } from "../Store/SearchRepo.js"
 import { VectorStore } from "../Store/VectorStore.js"
 import { Lexicon } from "../Text/Lexicon.js"
+import { TokenCounter } from "../Text/TokenCounter.js"
 import { InputError } from "./Input.js"
 
 /** Searching needs the database and, when configured, the embedder: no LLM, no background workers. */
 const SearchCommandLive = Search.Default.pipe(
   Layer.provide(EmbeddingServicesLive),
-  Layer.provideMerge(Layer.mergeAll(SearchRepo.Default, VectorStore.Default, Lexicon.Default)),
+  Layer.provideMerge(Layer.mergeAll(SearchRepo.Default, VectorStore.Default, Lexicon.Default, TokenCounter.Default)),
   Layer.provide(Database.layerConfig)
 )
 
