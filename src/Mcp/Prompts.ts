@@ -6,27 +6,9 @@ import { Search } from "../Search/Search.js"
 import { recallWith } from "./Tools.js"
 import { asRequest } from "./ToolInput.js"
 
-/**
- * The recalled memories as the prompt shows them: the structured search results (episodes with
- * their excerpt, summary, facts and source message ids; unprocessed messages), as JSON.
- */
+/** What the prompt shows: search's packed context (recall always asks for one; it covers unprocessed messages too). */
 const recalledText = (result: SearchResult) =>
-  JSON.stringify(
-    {
-      episodes: result.episodes.map((episode) => ({
-        session_id: episode.session_id,
-        date: new Date(episode.timestamp).toISOString(),
-        subject: episode.subject,
-        summary: episode.summary,
-        excerpt: episode.episode,
-        atomic_facts: episode.atomic_facts.map((fact) => ({ content: fact.content, message_ids: fact.message_ids })),
-        message_ids: episode.message_ids
-      })),
-      unprocessed_messages: result.unprocessed_messages
-    },
-    null,
-    2
-  )
+  result.context !== undefined && result.context.length > 0 ? result.context : "(nothing relevant remembered)"
 
 /** `recall_context`: one user message holding what Engram recalls for a question, then the question. */
 export const engramPrompts = (defaults: McpDefaults) =>
@@ -44,7 +26,7 @@ export const engramPrompts = (defaults: McpDefaults) =>
       Effect.gen(function*() {
         const search = yield* Search
         const result = yield* recallWith(defaults, search, user_id === undefined ? { query: question } : { query: question, user_id })
-        return `Memories recalled by Engram for this question (each with the ids of the messages it comes from):\n\n` +
+        return `What Engram remembers that may help (dated lines of earlier conversations):\n\n` +
           `${recalledText(result)}\n\nQuestion: ${question}`
       }).pipe(asRequest("prompt recall_context"))
   })

@@ -7,7 +7,7 @@ import { Filters, FilterTimestamp } from "../Domain/Filters.js"
 import { GetRequest, MAX_PAGE_SIZE, SortBy, SortOrder } from "../Domain/GetRequest.js"
 import { GetResult } from "../Domain/MemoryItems.js"
 import { AddRequest, IncomingMessage, ScopeId, SenderId, SessionId } from "../Domain/Message.js"
-import { SearchMethod, SearchRequest, SearchResult, TopK } from "../Domain/SearchRequest.js"
+import { MAX_CONTEXT_TOKENS, MaxTokens, SearchMethod, SearchRequest, SearchResult, TopK } from "../Domain/SearchRequest.js"
 import { SessionsRequest, SessionsResult } from "../Domain/SessionsRequest.js"
 import { AddData, FLUSH_WAIT_TIMEOUT_MAX_MS, FlushData, FlushPayload } from "../Http/Api.js"
 import { flushPerContract } from "../Http/MemoryHttp.js"
@@ -110,10 +110,12 @@ export const makeEngramToolkit = (defaults: McpDefaults) => {
 
   const Recall = readOnly(
     Tool.make("recall", {
-      description: "Search long-term memory for what is relevant to a query: episodes of the user's past conversations " +
-        "(each with a query-focused excerpt, a summary, matching atomic facts and the ids of its source messages) and " +
-        "recent messages not processed yet. Use it before answering anything that may depend on earlier conversations: " +
-        "the user's preferences, plans, facts about them, or what was said before.",
+      description: "Search long-term memory for what is relevant to a query. The answer's `context` is the best evidence " +
+        "(the conversation lines themselves, dated, with the speaker) packed within max_tokens, ready to read; " +
+        "`context_lines` gives each line's source message ids, and `episodes` the structured results (each with a " +
+        "query-focused excerpt, a summary, matching atomic facts and its source message ids), plus recent messages not " +
+        "processed yet. Use it before answering anything that may depend on earlier conversations: the user's " +
+        "preferences, plans, facts about them, or what was said before.",
       success: SearchResult,
       failure: ToolFailure
     }).setParameters(advertised(Schema.Struct({
@@ -124,6 +126,10 @@ export const makeEngramToolkit = (defaults: McpDefaults) => {
         "keyword (BM25), vector or hybrid (need an embedder). Default: hybrid with an embedder configured, else keyword."
       )),
       top_k: Schema.optional(described(TopK, "How many episodes at most (1-100, or -1 for all). Default: 10.")),
+      max_tokens: Schema.optional(described(
+        MaxTokens,
+        `Token budget of the packed context (1-${MAX_CONTEXT_TOKENS}). Default: ${RECALL_DEFAULT_MAX_TOKENS}.`
+      )),
       min_score: Schema.optional(described(Schema.Number, "Drop episodes whose score (0-1] is below this.")),
       filters: Schema.optional(described(Filters, "Narrow by session_id, sender_id or timestamp, e.g. {\"session_id\": \"trip\"}.")),
       ...scope
@@ -228,10 +234,22 @@ const withMessageDefaults = (message: unknown, userId: unknown, now: number) => 
 
 const UserIdArg = Schema.Struct({ user_id: Schema.optional(SenderId) })
 
-/** Recall's work, shared with the recall prompt: the search request with defaults, through Search. */
+/**
+ * The context budget recall packs when the client names none: room for a dozen or so spans of
+ * conversation, a small share of any model's window.
+ */
+export const RECALL_DEFAULT_MAX_TOKENS = 1500
+
+/**
+ * Recall's work, shared with the recall prompt: the search request with the defaults (user, scope,
+ * a context budget), through Search, so the answer carries the packed `context` and the results.
+ */
 export const recallWith = (defaults: McpDefaults, search: Search, args: ToolArgs) =>
   Effect.flatMap(
-    decodeAs(SearchRequest, withScopeDefaults(defaults, withUserDefault(defaults, args))),
+    decodeAs(
+      SearchRequest,
+      withScopeDefaults(defaults, withUserDefault(defaults, args.max_tokens === undefined ? { ...args, max_tokens: RECALL_DEFAULT_MAX_TOKENS } : args))
+    ),
     (request) => search.search(request)
   )
 

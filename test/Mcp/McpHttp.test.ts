@@ -1,5 +1,6 @@
 import { describe, expect, layer } from "@effect/vitest"
 import { Effect, Option, Redacted } from "effect"
+import { RECALL_DEFAULT_MAX_TOKENS } from "../../src/Mcp/Tools.js"
 import { configuredHttpLayer } from "../support/ConfiguredHttpServer.js"
 import { baseUrl, request } from "../support/HttpTestServer.js"
 import { connectHttp, toolJson } from "../support/McpClient.js"
@@ -89,11 +90,17 @@ layer(secured(() => boundaryAnswer([])), { excludeTestServices: true })("MCP ove
         ["assistant", "assistant", TS + 60_000]
       ])
 
+      // recall asks for a packed context by default (RECALL_DEFAULT_MAX_TOKENS) besides the results.
       const recalled = yield* call("recall", { query: "Lisbon conference" })
       expect(recalled.isError).toBe(false)
-      const searched = yield* http(url, "/memory/search", { user_id: "alice", query: "Lisbon conference" })
+      const searched = yield* http(url, "/memory/search", { user_id: "alice", query: "Lisbon conference", max_tokens: RECALL_DEFAULT_MAX_TOKENS })
       expect(recalled.structuredContent).toEqual(searched.body.data)
       expect(searched.body.data.unprocessed_messages.map((m: any) => m.content)).toContain("I am flying to Lisbon next Friday for a conference.")
+      expect(searched.body.data.context).toContain("alice: I am flying to Lisbon next Friday for a conference.")
+      const budgeted = yield* call("recall", { query: "Lisbon conference", max_tokens: 5 })
+      expect(budgeted.structuredContent).toEqual(
+        (yield* http(url, "/memory/search", { user_id: "alice", query: "Lisbon conference", max_tokens: 5 })).body.data
+      )
 
       const listed = yield* call("list_sessions", {})
       expect(listed.structuredContent).toMatchObject({
@@ -147,6 +154,7 @@ layer(secured(() => boundaryAnswer([])), { excludeTestServices: true })("MCP ove
         }],
         ["recall", { query: "   " }, "/memory/search", { user_id: "alice", query: "   " }],
         ["recall", { query: "x", top_k: 0 }, "/memory/search", { user_id: "alice", query: "x", top_k: 0 }],
+        ["recall", { query: "x", max_tokens: 0 }, "/memory/search", { user_id: "alice", query: "x", max_tokens: 0 }],
         ["recall", { query: "x", method: "vector" }, "/memory/search", { user_id: "alice", query: "x", method: "vector" }],
         ["recall", { query: "x", filters: { colour: "red" } }, "/memory/search", { user_id: "alice", query: "x", filters: { colour: "red" } }],
         ["get_memories", { memory_type: "profile" }, "/memory/get", { user_id: "alice", memory_type: "profile" }],

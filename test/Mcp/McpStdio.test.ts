@@ -52,6 +52,10 @@ it.scoped("the SDK client spawns engram mcp: every tool, both resources and the 
       expect(episode.session_id).toBe("kyoto")
       expect(episode.message_ids.every((id: string) => messageIds.includes(id))).toBe(true)
     }
+    // The packed context quotes the conversation, each line citing a message of it.
+    expect(recalled.context).toContain("alice: Which temples are best for cherry blossoms in Kyoto?")
+    expect(recalled.context_lines.length).toBeGreaterThan(0)
+    expect(recalled.context_lines.every((l: { message_ids: ReadonlyArray<string> }) => l.message_ids.every((id) => messageIds.includes(id)))).toBe(true)
 
     const facts = toolJson(yield* call("get_memories", { memory_type: "atomic_fact" }))
     expect(facts.atomic_facts.some((f: { content: string }) => f.content.includes("moved to Osaka"))).toBe(true)
@@ -74,9 +78,10 @@ it.scoped("the SDK client spawns engram mcp: every tool, both resources and the 
     )
     const text = (prompt.messages[0]!.content as { text: string }).text
     expect(prompt.messages[0]!.role).toBe("user")
-    // The recalled episode is in it, with the ids of the messages it comes from.
-    expect(text).toContain("cherry blossoms in Kyoto")
-    expect(messageIds.some((id) => text.includes(id))).toBe(true)
+    // It holds the context recall packs for the same query.
+    const packed = toolJson(yield* call("recall", { query: "Which cherry blossom spots in Kyoto did we talk about?" })).context
+    expect(packed).toContain("cherry blossoms")
+    expect(text).toContain(packed)
     expect(text.endsWith("Question: Which cherry blossom spots in Kyoto did we talk about?")).toBe(true)
 
     const refused = yield* call("recall", { query: "" })
