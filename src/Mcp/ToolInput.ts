@@ -1,5 +1,5 @@
 import { HttpApiError } from "@effect/platform"
-import { Cause, Data, Effect, JSONSchema, Option, Record, Schema } from "effect"
+import { Data, Effect, JSONSchema, Option, Record, Schema } from "effect"
 import type { McpDefaults } from "../Config/EngramConfig.js"
 import { describeCause } from "../Http/ErrorMapping.js"
 
@@ -20,9 +20,7 @@ export type ToolFailure = typeof ToolFailure.Type
  */
 export const advertised = <Fields extends Schema.Struct.Fields>(shown: Schema.Struct<Fields>) => {
   const { $schema: _, ...jsonSchema } = JSONSchema.make(shown)
-  const accepted = Record.map(shown.fields, () => Schema.optional(Schema.Unknown)) as {
-    readonly [K in keyof Fields]: Schema.optional<typeof Schema.Unknown>
-  }
+  const accepted = Record.map(shown.fields, () => Schema.optional(Schema.Unknown))
   return Schema.Struct(accepted, Schema.Record({ key: Schema.String, value: Schema.Unknown })).annotations({ jsonSchema })
 }
 
@@ -40,7 +38,7 @@ export const decodeAs = <A, I>(schema: Schema.Schema<A, I>, input: unknown) =>
 export const asToolCall = (name: string) => <A, E, R>(work: Effect.Effect<A, E, R>): Effect.Effect<A, ToolFailure, R> =>
   work.pipe(
     Effect.catchAllCause((cause) =>
-      Cause.isInterruptedOnly(cause) ? Effect.failCause(cause as Cause.Cause<never>) : Effect.gen(function*() {
+      Effect.gen(function*() {
         const failure = describeCause(cause)
         if (failure.log) yield* Effect.logError("MCP request failed", cause).pipe(Effect.annotateLogs({ mcp: name }))
         return yield* Effect.fail<ToolFailure>({ code: failure.code, message: failure.message })

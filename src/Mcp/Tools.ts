@@ -29,9 +29,9 @@ import { advertised, asToolCall, decodeAs, isObject, type ToolArgs, ToolFailure,
  * what that holds, e.g. bounds): the generator drops a plain description on a refinement that has
  * no JSON Schema of its own (a custom filter), and would show the auto-generated one instead.
  */
-const described = <S extends Schema.Schema.Any>(schema: S, description: string): S => {
+const described = <S extends Schema.Schema.Any>(schema: S, description: string) => {
   const existing = Option.getOrElse(SchemaAST.getJSONSchemaAnnotation(schema.ast), () => ({}))
-  return schema.annotations({ description, jsonSchema: { ...existing, description } }) as S
+  return schema.annotations({ description, jsonSchema: { ...existing, description } })
 }
 
 /** `app_id` / `project_id` as shown to clients, naming the configured default. */
