@@ -27,7 +27,7 @@ const sessionMessageIds = (data: { buffered: ReadonlyArray<{ message_id: string 
 const secured = (llm: Parameters<typeof configuredHttpLayer>[1]["llm"]) =>
   configuredHttpLayer({ apiKey: Option.some(Redacted.make(API_KEY)) }, { llm, env: { ENGRAM_MCP_USER_ID: "alice" } })
 
-layer(secured(() => boundaryAnswer([])), { excludeTestServices: true })("MCP over streamable HTTP", (it) => {
+layer(secured(() => boundaryAnswer([])), { excludeTestServices: true, timeout: "60 seconds" })("MCP over streamable HTTP", (it) => {
   describe("the edge", () => {
     it.scoped("needs the bearer token like every API route; GET is 405 and an oversized body 413", () =>
       Effect.gen(function*() {
@@ -189,7 +189,7 @@ layer(secured(() => boundaryAnswer([])), { excludeTestServices: true })("MCP ove
     }), 60_000)
 })
 
-layer(secured(() => boundaryAnswer([1])), { excludeTestServices: true })("MCP over HTTP under concurrency", (it) => {
+layer(secured(() => boundaryAnswer([1])), { excludeTestServices: true, timeout: "60 seconds" })("MCP over HTTP under concurrency", (it) => {
   it.scoped("two clients adding to one session at once (each call sent twice) lose and duplicate nothing", () =>
     Effect.gen(function*() {
       const url = yield* baseUrl
