@@ -1,12 +1,15 @@
 import { NodeHttpClient } from "@effect/platform-node"
 import { Effect, Layer, Option } from "effect"
-import { EmbedderSettingsConfig, LlmSettingsConfig } from "./Config/EngramConfig.js"
+import { EmbedderChoiceConfig, ExtractionSettingsConfig, LlmSettingsConfig } from "./Config/EngramConfig.js"
+import { ExtractionPlan } from "./Extraction/ExtractionPlan.js"
+import { LlmMemcellExtractor } from "./Extraction/LlmMemcellExtractor.js"
 import { ExtractionSignal } from "./Extraction/ExtractionSignal.js"
 import { ExtractionWorkersLive } from "./Extraction/ExtractionWorkers.js"
 import { JobRunner } from "./Extraction/JobRunner.js"
 import { LlmExtractors } from "./Extraction/LlmExtractors.js"
 import { LocalExtractors } from "./Extraction/LocalExtractors.js"
 import { withLlmMetrics } from "./Llm/MeteredLlmClient.js"
+import { LocalEmbedder } from "./Llm/LocalEmbedder.js"
 import { OpenAiEmbedder } from "./Llm/OpenAiEmbedder.js"
 import { OpenAiLlmClient } from "./Llm/OpenAiLlmClient.js"
 import { IdleFlusherLive } from "./Memorize/IdleFlusher.js"
@@ -28,42 +31,58 @@ import { VectorStore } from "./Store/VectorStore.js"
 import { Lexicon } from "./Text/Lexicon.js"
 import { TokenCounter } from "./Text/TokenCounter.js"
 
+/** Hides what `layer` provides from the types: for services consumers read with `Effect.serviceOption`. */
+const optionalServices = <A, E, R>(layer: Layer.Layer<A, E, R>): Layer.Layer<never, E, R> =>
+  layer as unknown as Layer.Layer<never, E, R>
+
 /**
  * The model-dependent services the configuration asks for: with ENGRAM_LLM_BASE_URL and
- * ENGRAM_LLM_MODEL set, the LLM boundary detector and extractors over one metered OpenAI-compatible
- * client; otherwise the offline lexical segmenter and extractive extractors.
+ * ENGRAM_LLM_MODEL set, the LLM boundary detector (asked as ENGRAM_BOUNDARY_STRATEGY says) and
+ * extractors over one metered OpenAI-compatible client, extracting a memcell in one call unless
+ * ENGRAM_EXTRACTION_CALLS=per_kind; otherwise the offline lexical segmenter and extractive
+ * extractors, one job per kind. `MemcellExtractor` and `ExtractionPlan` are read with
+ * `Effect.serviceOption` by their consumers, so they are hidden from the type.
  */
 export const ModelServicesLive = Layer.unwrapEffect(
-  Effect.map(LlmSettingsConfig, (llm) =>
+  Effect.map(Effect.all([LlmSettingsConfig, ExtractionSettingsConfig]), ([llm, extraction]) =>
     Option.match(llm, {
-      onNone: () => Layer.mergeAll(LocalBoundaryDetector.layer, LocalExtractors.layerConfig),
+      onNone: () => Layer.mergeAll(LocalBoundaryDetector.layer, LocalExtractors.layerConfig, optionalServices(ExtractionPlan.perKind)),
       onSome: (settings) =>
-        Layer.mergeAll(LlmBoundaryDetector.layerConfig, LlmExtractors.layerConfig).pipe(
+        Layer.mergeAll(
+          LlmBoundaryDetector.layerConfig,
+          LlmExtractors.layerConfig,
+          extraction.extractionCalls === "combined"
+            ? optionalServices(Layer.merge(LlmMemcellExtractor.layerConfig, ExtractionPlan.combined))
+            : optionalServices(ExtractionPlan.perKind)
+        ).pipe(
           Layer.provide(withLlmMetrics(OpenAiLlmClient.layer(settings))),
           Layer.provide(NodeHttpClient.layerUndici)
         )
     }))
-).pipe(Layer.provide(Lexicon.Default))
-
-/** Hides what `layer` provides from the types: for services consumers read with `Effect.serviceOption`. */
-const optionalServices = <A, R>(layer: Layer.Layer<A, never, R>): Layer.Layer<never, never, R> =>
-  layer as unknown as Layer.Layer<never, never, R>
+).pipe(Layer.provide(Layer.merge(Lexicon.Default, TokenCounter.Default)))
 
 /**
- * With ENGRAM_EMBED_* set: the OpenAI-compatible embedder and the embedding runtime (vector
- * table, `embed_*` jobs, reembed). With none set it provides nothing; its consumers (JobRunner,
- * Search, /health) read `Embedder` / `EmbeddingIndexer` with `Effect.serviceOption`, so the type
- * says "nothing" rather than promise services that may be absent.
+ * The embedder ENGRAM_EMBEDDER chooses (default: the local model, or the ENGRAM_EMBED_* endpoint
+ * when one is set) with the embedding runtime (vector table, `embed_*` jobs, reembed). Switched
+ * off it provides nothing; its consumers (JobRunner, Search, /health) read `Embedder` /
+ * `EmbeddingIndexer` with `Effect.serviceOption`, so the type says "nothing" rather than promise
+ * services that may be absent.
  */
 export const EmbeddingServicesLive = Layer.unwrapEffect(
-  Effect.map(EmbedderSettingsConfig, (embed) =>
-    Option.match(embed, {
-      onNone: () => Layer.empty,
-      onSome: (settings) =>
-        optionalServices(
-          EmbeddingIndexer.withEmbedder(OpenAiEmbedder.layer(settings).pipe(Layer.provide(NodeHttpClient.layerUndici))).pipe(Layer.orDie)
+  Effect.map(EmbedderChoiceConfig, (choice) => {
+    switch (choice._tag) {
+      case "Off":
+        return Layer.empty
+      case "Local":
+        return optionalServices(EmbeddingIndexer.withEmbedder(LocalEmbedder.layer(choice.settings)).pipe(Layer.orDie))
+      case "OpenAi":
+        return optionalServices(
+          EmbeddingIndexer.withEmbedder(OpenAiEmbedder.layer(choice.settings).pipe(Layer.provide(NodeHttpClient.layerUndici))).pipe(
+            Layer.orDie
+          )
         )
-    }))
+    }
+  })
 )
 
 /** Repositories over one database layer. */

@@ -9,8 +9,14 @@ import {
   type SessionKey,
   type StoredMessage
 } from "../Domain/Message.js"
+import type { SeenMark } from "../Memorize/BoundaryDetector.js"
 import { canonicalJson } from "../Memorize/MessageIdentity.js"
 import { withBusyRetry } from "./Database.js"
+
+/** `messages.boundary_seen` values. */
+export const SEEN_MARK_CODES: Readonly<Record<SeenMark, number>> = { unseen: 0, seen: 1, topic_done: 2 }
+
+const SeenRow = Schema.Struct({ message_id: Schema.String, boundary_seen: Schema.Literal(1, 2) })
 
 /** A validated message with everything the ledger needs computed up front (outside any transaction). */
 export interface PreparedMessage {
@@ -136,6 +142,19 @@ export class BufferRepo extends Effect.Service<BufferRepo>()("engram/BufferRepo"
       return rows as ReadonlyArray<StoredMessage>
     })
 
+    /** What the boundary model already judged of the session's buffered messages (unlisted: unseen). */
+    const seenMarks = Effect.fn("BufferRepo.seenMarks")(function*(key: SessionKey) {
+      const rows = yield* sql`
+        SELECT message_id, boundary_seen FROM messages
+        WHERE app_id = ${key.app_id} AND project_id = ${key.project_id} AND session_id = ${key.session_id}
+          AND memcell_id IS NULL AND boundary_seen > 0`.pipe(withBusyRetry("read boundary marks"))
+      const decoded = yield* Schema.decodeUnknown(Schema.Array(SeenRow))(rows).pipe(Effect.orDie)
+      return new Map(decoded.map((row) => [row.message_id, row.boundary_seen === 2 ? "topic_done" : "seen"] as const)) as ReadonlyMap<
+        string,
+        SeenMark
+      >
+    })
+
     /** Sessions holding buffered messages none of which arrived after `cutoff` (epoch ms). */
     const idleSessions = Effect.fn("BufferRepo.idleSessions")(function*(cutoff: number) {
       const rows = yield* sql`
@@ -162,6 +181,6 @@ export class BufferRepo extends Effect.Service<BufferRepo>()("engram/BufferRepo"
       withBusyRetry("count buffered messages")
     )
 
-    return { ingest, buffer, idleSessions, countBuffered, ofMemcell } as const
+    return { ingest, buffer, seenMarks, idleSessions, countBuffered, ofMemcell } as const
   })
 }) {}

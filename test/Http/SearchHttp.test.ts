@@ -5,10 +5,9 @@ import { fakeEmbedderLayer } from "../../src/Llm/FakeEmbedder.js"
 import { EmbeddingIndexer } from "../../src/Search/EmbeddingIndexer.js"
 import { SearchRepo } from "../../src/Store/SearchRepo.js"
 import { VectorStore } from "../../src/Store/VectorStore.js"
-import { TokenCounter } from "../../src/Text/TokenCounter.js"
 import { episodeIdIn, seedCorpus } from "../fixtures/searchCorpus.js"
 import { baseUrl, httpTestLayer, type Reply, request } from "../support/HttpTestServer.js"
-import { boundaryAnswer, configLayer, memoryTestLayer } from "../support/MemoryTestLayer.js"
+import { boundaryAnswer, configLayer, memoryTestLayer, textServices } from "../support/MemoryTestLayer.js"
 
 const never = () => boundaryAnswer([])
 
@@ -19,7 +18,7 @@ const embeddingServer = httpServerLayer({ host: "127.0.0.1", port: 0, maxBodyByt
   Layer.provideMerge(EmbeddingIndexer.withEmbedder(fakeEmbedderLayer()).pipe(Layer.orDie)),
   Layer.provideMerge(Layer.mergeAll(SearchRepo.Default, VectorStore.Default)),
   Layer.provideMerge(memoryTestLayer({ llm: never })),
-  Layer.provide(TokenCounter.Default),
+  Layer.provide(textServices),
   Layer.provide(configLayer())
 )
 
@@ -30,7 +29,7 @@ const expectError = (reply: Reply, status: number, code: string, messagePart: st
   expect(reply.body.error.message).toContain(messagePart)
 }
 
-layer(seededServer, { excludeTestServices: true })("POST /memory/search", (it) => {
+layer(seededServer, { excludeTestServices: true, timeout: "60 seconds" })("POST /memory/search", (it) => {
   it.effect("answers the contract: envelope, method, all five arrays, episodes with provenance (v1 alias too)", () =>
     Effect.gen(function*() {
       const url = yield* baseUrl
@@ -93,7 +92,7 @@ layer(seededServer, { excludeTestServices: true })("POST /memory/search", (it) =
     }))
 })
 
-layer(embeddingServer, { excludeTestServices: true })("search with an embedder configured", (it) => {
+layer(embeddingServer, { excludeTestServices: true, timeout: "60 seconds" })("search with an embedder configured", (it) => {
   it.effect("/health says embed: true and search defaults to hybrid", () =>
     Effect.gen(function*() {
       const url = yield* baseUrl

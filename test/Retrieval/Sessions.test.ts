@@ -5,6 +5,7 @@ import { AddRequest } from "../../src/Domain/Message.js"
 import { SessionsRequest } from "../../src/Domain/SessionsRequest.js"
 import { Memory } from "../../src/Memorize/Memory.js"
 import { MemoryReader } from "../../src/Retrieval/MemoryReader.js"
+import { Lexicon } from "../../src/Text/Lexicon.js"
 import { TokenCounter } from "../../src/Text/TokenCounter.js"
 import { boundaryAnswer, memoryTestLayer } from "../support/MemoryTestLayer.js"
 
@@ -20,7 +21,8 @@ const message = (sender_id: string, timestamp: number, content: string) => ({ se
 
 const testLayer = MemoryReader.Default.pipe(
   Layer.provideMerge(memoryTestLayer({ llm: () => boundaryAnswer([1]) })),
-  Layer.provide(TokenCounter.Default)
+  Layer.provide(TokenCounter.Default),
+  Layer.provide(Lexicon.Default)
 )
 
 layer(testLayer)("MemoryReader.sessions", (it) => {

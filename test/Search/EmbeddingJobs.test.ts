@@ -6,6 +6,7 @@ import * as Os from "node:os"
 import * as Path from "node:path"
 import { SearchRequest, type SearchRequestInput } from "../../src/Domain/SearchRequest.js"
 import { fakeEmbedderLayer } from "../../src/Llm/FakeEmbedder.js"
+import { LOCAL_MODEL, LocalEmbedder } from "../../src/Llm/LocalEmbedder.js"
 import { Memory } from "../../src/Memorize/Memory.js"
 import { EmbeddingIndexer } from "../../src/Search/EmbeddingIndexer.js"
 import { Search } from "../../src/Search/Search.js"
@@ -13,6 +14,10 @@ import * as Database from "../../src/Store/Database.js"
 import { VectorStore } from "../../src/Store/VectorStore.js"
 import { addRequest, keyOf } from "../support/Messages.js"
 import { keywordSearchTestLayer, vectorSearchTestLayer } from "../support/SearchTestLayer.js"
+import { vi } from "vitest"
+
+// Each test builds a database, the tokenizer and the lexicon: seconds on a busy 2-core machine.
+vi.setConfig({ testTimeout: 60_000 })
 
 const MONDAY = Date.UTC(2024, 4, 6, 18, 0)
 const env = { ENGRAM_EXTRACTION_POLL_INTERVAL: "50 millis" }
@@ -43,7 +48,8 @@ const derivedCount = Effect.flatMap(SqlClient.SqlClient, (sql) =>
     Effect.map((rows) => rows[0]!.n)
   )
 
-describe("embedding in the extraction runtime", () => {
+// Real extraction workers on real SQLite: seconds on a saturated machine, not the default 5 s.
+describe("embedding in the extraction runtime", { timeout: 60_000 }, () => {
   it.live("with an embedder, episode and fact writes queue embedding jobs that store one vector per item", () =>
     Effect.gen(function*() {
       yield* remember("trip")
@@ -68,7 +74,7 @@ describe("embedding in the extraction runtime", () => {
     }).pipe(Effect.provide(keywordSearchTestLayer({ workers: true, env }))))
 })
 
-describe("a change of embedding model", () => {
+describe("a change of embedding model", { timeout: 60_000 }, () => {
   const withDatabaseFile = <A, E, R>(test: (file: string) => Effect.Effect<A, E, R>) =>
     Effect.acquireUseRelease(
       Effect.sync(() => Fs.mkdtempSync(Path.join(Os.tmpdir(), "engram-embed-"))),
@@ -122,5 +128,31 @@ describe("a change of embedding model", () => {
         )
       })
     ))
-})
 
+  it.live("moves a database embedded by an endpoint's model to the default local model, and back", () =>
+    withDatabaseFile((file) =>
+      Effect.gen(function*() {
+        yield* remember("trip").pipe(Effect.provide(onFile(file, "text-embedding-3-small", 1536)))
+        const local = vectorSearchTestLayer(LocalEmbedder.layer({ timeout: Duration.seconds(60) }), {
+          workers: true,
+          env,
+          database: Database.layerFile(file)
+        })
+        yield* Effect.gen(function*() {
+          const refused = yield* Effect.flip(search({ user_id: "alice", query: "Where does my sister live?", method: "vector" }))
+          expect(refused._tag).toBe("CapabilityUnavailable")
+          expect(refused.message).toContain(`'${LOCAL_MODEL}' (512 dimensions)`)
+          expect(refused.message).toContain("engram reembed")
+          expect(yield* (yield* EmbeddingIndexer).reembedAll()).toBe(2)
+          yield* embeddingSettled
+          expect(yield* (yield* VectorStore).count).toBe(yield* derivedCount)
+          const result = yield* search({ user_id: "alice", query: "Where does my sister live?", method: "vector" })
+          expect(result.episodes.map((e) => e.message_ids)).toEqual([["trip-c0", "trip-c1", "trip-c2"]])
+        }).pipe(Effect.provide(local))
+        yield* Effect.flip(search({ user_id: "alice", query: "Hamburg", method: "hybrid" })).pipe(
+          Effect.map((error) => expect(error.message).toContain(`'${LOCAL_MODEL}' (512 dimensions)`)),
+          Effect.provide(onFile(file, "text-embedding-3-small", 1536))
+        )
+      })
+    ), 120_000)
+})

@@ -13,7 +13,11 @@ import { MemcellRepo } from "../../src/Store/MemcellRepo.js"
 import { JobRepo } from "../../src/Store/JobRepo.js"
 import { DerivedRepo } from "../../src/Store/DerivedRepo.js"
 import { ExtractionSignal } from "../../src/Extraction/ExtractionSignal.js"
-import type { TokenCounter } from "../../src/Text/TokenCounter.js"
+import { Lexicon } from "../../src/Text/Lexicon.js"
+import { TokenCounter } from "../../src/Text/TokenCounter.js"
+
+/** What `memoryTestLayer` leaves to its caller: build it once per file. */
+export const textServices = Layer.merge(TokenCounter.Default, Lexicon.Default)
 
 /** Settings as they would come from `ENGRAM_*` variables. */
 export const configLayer = (env: Record<string, string> = {}) =>
@@ -29,8 +33,10 @@ export interface MemoryTestOptions {
 }
 
 /**
- * Memory on real SQLite with the deterministic fake model behind the LLM boundary detector.
- * TokenCounter is left to the caller so a test file can build it once (it takes ~250 ms).
+ * Memory on real SQLite with the deterministic fake model behind the LLM boundary detector, asked
+ * as ENGRAM_BOUNDARY_STRATEGY says (default `selective`, as in production).
+ * TokenCounter and Lexicon (the selective strategy's offline segmenter) are left to the caller so a
+ * test file can build them once (they take ~250 ms and much memory): see `textServices`.
  */
 export const memoryTestLayer = (
   options: MemoryTestOptions
@@ -47,7 +53,7 @@ export const memoryTestLayer = (
   | SessionLock
   | SqlClient.SqlClient,
   never,
-  TokenCounter
+  TokenCounter | Lexicon
 > => {
   const config = configLayer(options.env)
   const lock = options.lock === "noop" ? SessionLock.noop : SessionLock.layerConfig

@@ -9,8 +9,7 @@ import { Search } from "../../src/Search/Search.js"
 import { SearchRepo } from "../../src/Store/SearchRepo.js"
 import { VectorStore } from "../../src/Store/VectorStore.js"
 import { Lexicon } from "../../src/Text/Lexicon.js"
-import { TokenCounter } from "../../src/Text/TokenCounter.js"
-import { boundaryAnswer, configLayer, memoryTestLayer } from "./MemoryTestLayer.js"
+import { boundaryAnswer, configLayer, memoryTestLayer, textServices } from "./MemoryTestLayer.js"
 
 export interface SearchTestOptions {
   /** Defaults to a private in-memory database. */
@@ -39,7 +38,7 @@ const build = <A>(embedding: Layer.Layer<A, never, VectorStore | SearchRepo | Sq
     Layer.provideMerge(memory)
   )
   const all = options.workers === true ? ExtractionWorkersLive.pipe(Layer.provideMerge(core)) : core
-  return all.pipe(Layer.provide(TokenCounter.Default), Layer.provide(configLayer(options.env)))
+  return all.pipe(Layer.provide(textServices), Layer.provide(configLayer(options.env)))
 }
 
 /** Search with no embedder: keyword only. */
