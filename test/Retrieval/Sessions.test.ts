@@ -20,7 +20,8 @@ const sessions = (input: typeof SessionsRequest.Encoded) =>
 const message = (sender_id: string, timestamp: number, content: string) => ({ sender_id, role: "user" as const, timestamp, content })
 
 const testLayer = MemoryReader.Default.pipe(
-  Layer.provideMerge(memoryTestLayer({ llm: () => boundaryAnswer([1]) })),
+  // Pinned to asking the model on every add, so the cut after the first message happens on each add.
+  Layer.provideMerge(memoryTestLayer({ llm: () => boundaryAnswer([1]), env: { ENGRAM_BOUNDARY_STRATEGY: "every_add" } })),
   Layer.provide(TokenCounter.Default),
   Layer.provide(Lexicon.Default)
 )
