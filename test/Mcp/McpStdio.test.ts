@@ -9,7 +9,7 @@ import { cleanEnv } from "../support/ServerProcess.js"
 
 /**
  * `engram mcp`, the real entry point spawned by the official SDK's stdio transport, on a fresh
- * data directory with the offline segmenter and extractors (no LLM, no embedder configured).
+ * data directory with the offline segmenter, extractors and embedder (no LLM configured).
  */
 
 const root = Path.join(import.meta.dirname, "..", "..")
@@ -46,7 +46,8 @@ it.scoped("the SDK client spawns engram mcp: every tool, both resources and the 
     expect(new Set(messageIds).size).toBe(4)
 
     const recalled = toolJson(yield* call("recall", { query: "cherry blossoms in Kyoto" }))
-    expect(recalled.method).toBe("keyword")
+    // The default since main: hybrid over the offline local embedder.
+    expect(recalled.method).toBe("hybrid")
     expect(recalled.episodes.length).toBeGreaterThan(0)
     for (const episode of recalled.episodes) {
       expect(episode.session_id).toBe("kyoto")
