@@ -1,4 +1,5 @@
-import { Config, ConfigError, Duration, Effect, Either, Option, Redacted } from "effect"
+import { Config, ConfigError, Duration, Effect, Either, Option, ParseResult, Redacted, Schema } from "effect"
+import { ScopeId, SenderId } from "../Domain/Message.js"
 
 /**
  * Every setting Engram reads, all from `ENGRAM_*` environment variables (or any ConfigProvider a
@@ -264,7 +265,10 @@ export const KNOWN_VARIABLES: ReadonlySet<string> = new Set([
   "API_KEY",
   "CORS_ORIGINS",
   "REQUEST_TIMEOUT",
-  "LOG_LEVEL"
+  "LOG_LEVEL",
+  "MCP_USER_ID",
+  "MCP_APP_ID",
+  "MCP_PROJECT_ID"
 ])
 
 export const ENV_PREFIX = "ENGRAM_"
@@ -356,4 +360,32 @@ export const ExtractionSettingsConfig: Config.Config<ExtractionSettings> = Confi
   pollInterval: duration("EXTRACTION_POLL_INTERVAL", "1 second"),
   flushWaitMax: duration("FLUSH_WAIT_MAX", "120 seconds"),
   extractionCalls: Config.literal(...EXTRACTION_CALLS)("EXTRACTION_CALLS").pipe(Config.withDefault("combined" as const))
+}).pipe(Config.nested("ENGRAM"))
+
+/** A variable decoded by a domain Schema (the same rules as in requests); the error names the variable. */
+const schemaValue = <A>(name: string, schema: Schema.Schema<A, string>) =>
+  Config.string(name).pipe(
+    Config.mapOrFail((text) =>
+      Either.mapLeft(
+        Schema.decodeUnknownEither(schema)(text),
+        (error) => ConfigError.InvalidData([name], ParseResult.TreeFormatter.formatErrorSync(error))
+      )
+    )
+  )
+
+/**
+ * What the MCP tools use when a client leaves a field out, so a desktop user configures their
+ * identity once: the user the memory belongs to, and the tenant scope. Unset: the tools ask for
+ * `user_id`, and `app_id`/`project_id` default to `default` as over HTTP.
+ */
+export interface McpDefaults {
+  readonly userId: Option.Option<string>
+  readonly appId: Option.Option<ScopeId>
+  readonly projectId: Option.Option<ScopeId>
+}
+
+export const McpDefaultsConfig: Config.Config<McpDefaults> = Config.all({
+  userId: Config.option(schemaValue("MCP_USER_ID", SenderId)),
+  appId: Config.option(schemaValue("MCP_APP_ID", ScopeId)),
+  projectId: Config.option(schemaValue("MCP_PROJECT_ID", ScopeId))
 }).pipe(Config.nested("ENGRAM"))

@@ -74,3 +74,13 @@ export class CapabilityUnavailable extends Schema.TaggedError<CapabilityUnavaila
     return `${this.capability} is not available: ${this.hint}`
   }
 }
+
+/** A request that is well-formed but refused by a rule outside its Schema (e.g. a missing confirmation). */
+export class InvalidRequest extends Schema.TaggedError<InvalidRequest>()("InvalidRequest", {
+  field: Schema.String,
+  problem: Schema.String
+}) {
+  override get message() {
+    return `${this.problem}: ${this.field}`
+  }
+}
