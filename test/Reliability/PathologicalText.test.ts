@@ -31,6 +31,8 @@ import { seededRandom } from "../support/SeededRandom.js"
 
 /** Allowed CPU per input, as a multiple of the same step on same-size English. */
 const FACTOR = 5
+/** Measurements an over-budget step gets before it counts as over budget. */
+const CONFIRMATIONS = 3
 const SIZE = 8_000
 const RUNS = 3
 
@@ -162,13 +164,12 @@ layer(analysisLayer, { timeout: 120_000 })("pathological text", (it) => {
         const inputs = Array.from({ length: RUNS }, (_, variant) => make(variant))
         return cpuMedian((variant) => step(inputs[variant]!))
       }
-      const baseline = Object.fromEntries(
-        Object.entries(steps).map(([name, step]) => [name, run(step, (variant) => `v${variant} ${english(SIZE, variant + 2)}`.slice(0, SIZE))])
-      )
+      const measureBaseline = (name: string) => run(steps[name]!, (variant) => `v${variant} ${english(SIZE, variant + 2)}`.slice(0, SIZE))
+      const baseline: Record<string, number> = Object.fromEntries(Object.keys(steps).map((name) => [name, measureBaseline(name)]))
       const baselineTotal = Object.values(baseline).reduce((sum, ms) => sum + ms, 0)
       // Steps far cheaper than the rest (a hash, a parse) get a floor, so timer resolution and a
       // stray GC pause are not read as a regression; it is still relative to the same run.
-      const budget = (name: string) => FACTOR * Math.max(baseline[name]!, baselineTotal / 20)
+      const budget = (englishMs: number) => FACTOR * Math.max(englishMs, baselineTotal / 20)
 
       const overBudget: Array<string> = []
       fc.assert(
@@ -178,8 +179,17 @@ layer(analysisLayer, { timeout: 120_000 })("pathological text", (it) => {
           fc.constantFrom("x", "a", "=", "-", "0", "é", "\u200b"),
           (shape, seed, char) => {
             for (const [name, step] of Object.entries(steps)) {
-              const ms = run(step, (variant) => `v${variant} ${shapes[shape]!(SIZE, seed + variant, char)}`.slice(0, SIZE))
-              if (ms > budget(name)) overBudget.push(`${shape}/${name}: ${ms.toFixed(1)} ms, English ${baseline[name]!.toFixed(1)} ms`)
+              const measure = () => run(step, (variant) => `v${variant} ${shapes[shape]!(SIZE, seed + variant, char)}`.slice(0, SIZE))
+              // A GC pause or a preempted core can inflate one measurement; a superlinear step is
+              // over budget every time. So an over-budget step is measured again (with its English
+              // baseline re-measured too) and counts only if it stays over in every attempt.
+              let englishMs = baseline[name]!
+              let ms = measure()
+              for (let attempt = 1; attempt < CONFIRMATIONS && ms > budget(englishMs); attempt++) {
+                englishMs = measureBaseline(name)
+                ms = measure()
+              }
+              if (ms > budget(englishMs)) overBudget.push(`${shape}/${name}: ${ms.toFixed(1)} ms, English ${englishMs.toFixed(1)} ms`)
             }
           }
         ),
