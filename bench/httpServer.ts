@@ -6,7 +6,7 @@ import { NodeRuntime } from "@effect/platform-node"
 import { Duration, Effect, Layer } from "effect"
 import * as Path from "node:path"
 import { httpServerLayer } from "../src/Http/Server.js"
-import * as Database from "../src/Store/Database.js"
+import * as Database from "../src/Storage/Database.js"
 import { TokenCounter } from "../src/Text/TokenCounter.js"
 import { boundaryAnswer, memoryTestLayer } from "../test/support/MemoryTestLayer.js"
 

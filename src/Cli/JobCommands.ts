@@ -1,8 +1,8 @@
 import { Args, Command, Options } from "@effect/cli"
 import { Clock, Console, Effect, Layer } from "effect"
-import * as Database from "../Store/Database.js"
+import * as Database from "../Storage/Database.js"
 import { deadJobView } from "../Domain/Job.js"
-import { JobRepo } from "../Store/JobRepo.js"
+import { JobRepo } from "../Jobs/JobQueue.js"
 
 /** The queue lives in the database; a running server's workers pick re-queued jobs up at their next poll. */
 const JobCommandsLive = JobRepo.Default.pipe(Layer.provide(Database.layerConfig))

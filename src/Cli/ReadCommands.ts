@@ -4,9 +4,9 @@ import { DeleteRequest } from "../Domain/DeleteRequest.js"
 import { GetRequest } from "../Domain/GetRequest.js"
 import { DEFAULT_SCOPE_ID } from "../Domain/Message.js"
 import { firstIssue } from "../Domain/Validation.js"
-import { Forget } from "../Memorize/Forget.js"
-import { MemoryReader } from "../Retrieval/MemoryReader.js"
-import * as Database from "../Store/Database.js"
+import { Forget } from "../Reading/Forget.js"
+import { MemoryReader } from "../Reading/MemoryReader.js"
+import * as Database from "../Storage/Database.js"
 import { InputError } from "./Input.js"
 
 /** Reading and deleting need only the database: no model, no background workers. */

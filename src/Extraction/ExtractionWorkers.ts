@@ -2,8 +2,8 @@ import { Cause, Clock, Duration, Effect, Layer, Random } from "effect"
 import { randomUUID } from "node:crypto"
 import { type ExtractionSettings, ExtractionSettingsConfig } from "../Config/EngramConfig.js"
 import type { Job } from "../Domain/Job.js"
-import { JobRepo } from "../Store/JobRepo.js"
-import { ExtractionSignal } from "./ExtractionSignal.js"
+import { JobRepo } from "../Jobs/JobQueue.js"
+import { ExtractionSignal } from "../Jobs/ExtractionSignal.js"
 import { JobRunner } from "./JobRunner.js"
 
 /**

@@ -1,12 +1,12 @@
 import { SqlClient } from "@effect/sql"
 import { Clock, Effect, Option } from "effect"
 import type { EmbeddingJobKind, Job } from "../Domain/Job.js"
-import { BufferRepo } from "../Store/BufferRepo.js"
-import { withBusyRetry } from "../Store/Database.js"
-import { DerivedRepo } from "../Store/DerivedRepo.js"
-import { JobRepo } from "../Store/JobRepo.js"
-import { MemcellRepo } from "../Store/MemcellRepo.js"
-import { EmbeddingIndexer } from "../Search/EmbeddingIndexer.js"
+import { BufferRepo } from "../Ledger/LedgerRepo.js"
+import { withBusyRetry } from "../Storage/Database.js"
+import { DerivedRepo } from "./DerivedRepo.js"
+import { JobRepo } from "../Jobs/JobQueue.js"
+import { MemcellRepo } from "../Memorize/MemcellRepo.js"
+import { EmbeddingIndexer } from "../Indexing/EmbeddingIndexer.js"
 import { EpisodeExtractor, FactExtractor, ForesightExtractor, type MemcellInput } from "./Extractors.js"
 
 /**

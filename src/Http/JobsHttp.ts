@@ -1,8 +1,8 @@
 import { HttpApiBuilder } from "@effect/platform"
 import { Clock, Effect } from "effect"
-import { ExtractionSignal } from "../Extraction/ExtractionSignal.js"
+import { ExtractionSignal } from "../Jobs/ExtractionSignal.js"
 import { deadJobView } from "../Domain/Job.js"
-import { JobRepo } from "../Store/JobRepo.js"
+import { JobRepo } from "../Jobs/JobQueue.js"
 import { EngramApi } from "./Api.js"
 import { enveloped } from "./Middleware.js"
 

@@ -1,7 +1,7 @@
 import { HttpApiBuilder } from "@effect/platform"
 import { Effect, Layer } from "effect"
-import { Forget } from "../Memorize/Forget.js"
-import { MemoryReader } from "../Retrieval/MemoryReader.js"
+import { Forget } from "../Reading/Forget.js"
+import { MemoryReader } from "../Reading/MemoryReader.js"
 import { EngramApi } from "./Api.js"
 import { enveloped } from "./Middleware.js"
 

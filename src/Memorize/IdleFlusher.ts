@@ -1,6 +1,6 @@
 import { Clock, Duration, Effect, Layer, Option, Schedule } from "effect"
 import { MemorizeSettingsConfig } from "../Config/EngramConfig.js"
-import { BufferRepo } from "../Store/BufferRepo.js"
+import { BufferRepo } from "../Ledger/LedgerRepo.js"
 import { Memory } from "./Memory.js"
 
 /**

@@ -10,9 +10,9 @@ import {
   type UnprocessedMessage
 } from "../Domain/SearchRequest.js"
 import { Embedder, EmbedderUnavailable } from "../Llm/Embedder.js"
-import { PASSAGE_RADIUS } from "../Store/DerivedRepo.js"
-import { type BufferedMessage, type Hit, type OwnerScope, type PassageHit, SearchRepo } from "../Store/SearchRepo.js"
-import { type VectorKind, vectorOwner, VectorStore, vectorStateHint } from "../Store/VectorStore.js"
+import { PASSAGE_RADIUS } from "../Extraction/DerivedRepo.js"
+import { type BufferedMessage, type Hit, type OwnerScope, type PassageHit, SearchRepo } from "./SearchRepo.js"
+import { type VectorKind, vectorOwner, VectorStore, vectorStateHint } from "../Indexing/VectorStore.js"
 import { Lexicon } from "../Text/Lexicon.js"
 import { fusedOrder, normalizedFusion, weightedFusion } from "./Fusion.js"
 import { affordableWords, type KeywordTerms, keywordTerms, ownerIsIndexable, porterMatch, trigramMatch } from "./KeywordQuery.js"

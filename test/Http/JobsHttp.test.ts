@@ -1,6 +1,6 @@
 import { describe, expect, layer } from "@effect/vitest"
 import { Clock, Effect } from "effect"
-import { JobRepo } from "../../src/Store/JobRepo.js"
+import { JobRepo } from "../../src/Jobs/JobQueue.js"
 import { baseUrl, type Reply, request } from "../support/HttpTestServer.js"
 import { httpTestLayer } from "../support/HttpTestServer.js"
 import { boundaryAnswer } from "../support/MemoryTestLayer.js"

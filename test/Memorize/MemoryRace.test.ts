@@ -1,6 +1,6 @@
 import { describe, expect, layer } from "@effect/vitest"
 import { Effect } from "effect"
-import type { FakeLlmHandler } from "../../src/Llm/FakeLlm.js"
+import type { FakeLlmHandler } from "../support/FakeLlm.js"
 import { Memory } from "../../src/Memorize/Memory.js"
 import { TokenCounter } from "../../src/Text/TokenCounter.js"
 import { boundaryAnswer, memoryTestLayer } from "../support/MemoryTestLayer.js"

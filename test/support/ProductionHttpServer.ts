@@ -3,7 +3,7 @@ import type { SqliteClient } from "@effect/sql-sqlite-node"
 import { Duration, Layer } from "effect"
 import { BackgroundLive, memoryLayer } from "../../src/Engram.js"
 import { httpServerLayer } from "../../src/Http/Server.js"
-import * as Database from "../../src/Store/Database.js"
+import * as Database from "../../src/Storage/Database.js"
 import { configLayer } from "./MemoryTestLayer.js"
 
 /**

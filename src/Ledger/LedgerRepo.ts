@@ -9,8 +9,8 @@ import {
   type SessionKey,
   type StoredMessage
 } from "../Domain/Message.js"
-import { canonicalJson } from "../Memorize/MessageIdentity.js"
-import { withBusyRetry } from "./Database.js"
+import { canonicalJson } from "./MessageIdentity.js"
+import { withBusyRetry } from "../Storage/Database.js"
 
 /** A validated message with everything the ledger needs computed up front (outside any transaction). */
 export interface PreparedMessage {

@@ -2,7 +2,7 @@ import { SqlClient } from "@effect/sql"
 import { Data, Effect, Schema } from "effect"
 import { Job, type JobStatus } from "../Domain/Job.js"
 import type { SessionKey } from "../Domain/Message.js"
-import { withBusyRetry } from "./Database.js"
+import { withBusyRetry } from "../Storage/Database.js"
 
 /** Our lease on a job was taken over (it expired and another worker claimed it): drop our result. */
 export class LeaseLost extends Data.TaggedError("LeaseLost")<{ readonly job_id: string }> {}

@@ -3,7 +3,7 @@ import { Clock, Data, Effect, Option, Schema } from "effect"
 import { Memcell } from "../Domain/Memcell.js"
 import { EXTRACTION_KINDS, jobIdOf } from "../Domain/Job.js"
 import type { SessionKey } from "../Domain/Message.js"
-import { withBusyRetry } from "./Database.js"
+import { withBusyRetry } from "../Storage/Database.js"
 
 /** A memcell about to be committed. */
 export interface NewMemcell {

@@ -2,9 +2,9 @@ import { SqlClient, type Statement } from "@effect/sql"
 import { Effect, Schema } from "effect"
 import type { FilterField, FilterTree } from "../Domain/Filters.js"
 import { MessageContent, messageText, Role } from "../Domain/Message.js"
-import { withBusyRetry } from "./Database.js"
-import { type FieldColumn, compileFilterTree } from "./FilterSql.js"
-import type { VectorKind } from "./VectorStore.js"
+import { withBusyRetry } from "../Storage/Database.js"
+import { type FieldColumn, compileFilterTree } from "../Storage/FilterSql.js"
+import type { VectorKind } from "../Indexing/VectorStore.js"
 
 /** Whose memory a search reads: strictly one owner (user or agent id) in one app and project. */
 export interface OwnerScope {

@@ -3,9 +3,9 @@ import { Clock, Effect, Layer, Schema } from "effect"
 import { CapabilityUnavailable } from "../Domain/Errors.js"
 import { type EmbeddingJobKind, JobStatus } from "../Domain/Job.js"
 import { Embedder, EmbedderUnavailable } from "../Llm/Embedder.js"
-import { withBusyRetry } from "../Store/Database.js"
-import { SearchRepo } from "../Store/SearchRepo.js"
-import { type VectorKind, vectorOwner, VectorStore, vectorStateHint } from "../Store/VectorStore.js"
+import { withBusyRetry } from "../Storage/Database.js"
+import { SearchRepo } from "../Search/SearchRepo.js"
+import { type VectorKind, vectorOwner, VectorStore, vectorStateHint } from "./VectorStore.js"
 
 const itemKindOf = (kind: EmbeddingJobKind): VectorKind => (kind === "embed_episodes" ? "episode" : "fact")
 

@@ -2,8 +2,8 @@ import { SqlClient, type Statement } from "@effect/sql"
 import { Effect, Schema } from "effect"
 import type { FilterField, FilterTree } from "../Domain/Filters.js"
 import type { SortBy, SortOrder } from "../Domain/GetRequest.js"
-import { withBusyRetry } from "./Database.js"
-import { compileFilterTree, type FieldColumn } from "./FilterSql.js"
+import { withBusyRetry } from "../Storage/Database.js"
+import { compileFilterTree, type FieldColumn } from "../Storage/FilterSql.js"
 
 /** One page of one user's derived memory. */
 export interface ReadQuery {

@@ -3,7 +3,7 @@ import { CapabilityUnavailable } from "../Domain/Errors.js"
 import { toFilterTree } from "../Domain/Filters.js"
 import type { GetRequest, MemoryType } from "../Domain/GetRequest.js"
 import type { AtomicFactItem, EpisodeItem, ForesightItem, GetResult } from "../Domain/MemoryItems.js"
-import { ReadRepo, type ReadQuery } from "../Store/ReadRepo.js"
+import { ReadRepo, type ReadQuery } from "./ReadRepo.js"
 
 /** Types of the contract Engram does not build; asking for them is an honest 503, not an empty list. */
 const UNBUILT: Partial<Record<MemoryType, string>> = {

@@ -1,7 +1,7 @@
 import { SqlClient, type Statement } from "@effect/sql"
 import { Array as Arr, Effect, Schema } from "effect"
 import type { DeleteCounts, DeleteRequest } from "../Domain/DeleteRequest.js"
-import { withBusyRetry } from "../Store/Database.js"
+import { withBusyRetry } from "../Storage/Database.js"
 
 /** Ids per `IN (...)`: far below SQLite's bound-parameter limit, however many memcells a user has. */
 const CHUNK = 500
