@@ -18,10 +18,10 @@ import { SessionLock } from "./Memorize/SessionLock.js"
 import { MemoryReader } from "./Reading/MemoryReader.js"
 import { EmbeddingIndexer } from "./Indexing/EmbeddingIndexer.js"
 import { Search } from "./Search/Search.js"
-import { BufferRepo } from "./Ledger/LedgerRepo.js"
+import { LedgerRepo } from "./Ledger/LedgerRepo.js"
 import * as Database from "./Storage/Database.js"
 import { DerivedRepo } from "./Extraction/DerivedRepo.js"
-import { JobRepo } from "./Jobs/JobQueue.js"
+import { JobQueue } from "./Jobs/JobQueue.js"
 import { MemcellRepo } from "./Memorize/MemcellRepo.js"
 import { SearchRepo } from "./Search/SearchRepo.js"
 import { VectorStore } from "./Indexing/VectorStore.js"
@@ -68,9 +68,9 @@ export const EmbeddingServicesLive = Layer.unwrapEffect(
 
 /** Repositories over one database layer. */
 const repositories = Layer.mergeAll(
-  BufferRepo.Default,
+  LedgerRepo.Default,
   MemcellRepo.Default,
-  JobRepo.Default,
+  JobQueue.Default,
   DerivedRepo.Default,
   SearchRepo.Default,
   VectorStore.Default

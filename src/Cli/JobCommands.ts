@@ -2,10 +2,10 @@ import { Args, Command, Options } from "@effect/cli"
 import { Clock, Console, Effect, Layer } from "effect"
 import * as Database from "../Storage/Database.js"
 import { deadJobView } from "../Domain/Job.js"
-import { JobRepo } from "../Jobs/JobQueue.js"
+import { JobQueue } from "../Jobs/JobQueue.js"
 
 /** The queue lives in the database; a running server's workers pick re-queued jobs up at their next poll. */
-const JobCommandsLive = JobRepo.Default.pipe(Layer.provide(Database.layerConfig))
+const JobCommandsLive = JobQueue.Default.pipe(Layer.provide(Database.layerConfig))
 
 const printJson = (value: unknown) => Console.log(JSON.stringify(value, null, 2))
 
@@ -14,7 +14,7 @@ const deadCommand = Command.make(
   { limit: Options.integer("limit").pipe(Options.withDefault(100), Options.withDescription("At most this many (newest first)")) },
   ({ limit }) =>
     Effect.gen(function*() {
-      const jobs = yield* JobRepo
+      const jobs = yield* JobQueue
       const dead = yield* jobs.dead(Math.max(1, limit))
       yield* printJson(
         dead.map(deadJobView)
@@ -27,7 +27,7 @@ const retryCommand = Command.make(
   { ids: Args.text({ name: "job-id" }).pipe(Args.repeated, Args.withDescription("Jobs to re-queue; all dead jobs when none")) },
   ({ ids }) =>
     Effect.gen(function*() {
-      const jobs = yield* JobRepo
+      const jobs = yield* JobQueue
       const retried = yield* jobs.retryDead(ids.length > 0 ? ids : null, yield* Clock.currentTimeMillis)
       yield* printJson({ retried })
     })

@@ -12,7 +12,7 @@ import { EmbedderSettingsConfig, LlmSettingsConfig } from "../Config/EngramConfi
 import { memoryLayer } from "../Engram.js"
 import { ExtractionWorkersLive } from "../Extraction/ExtractionWorkers.js"
 import * as Database from "../Storage/Database.js"
-import { JobRepo } from "../Jobs/JobQueue.js"
+import { JobQueue } from "../Jobs/JobQueue.js"
 import { makeTurnBaseline, makeWindowBaseline } from "./Baselines.js"
 import { type EvalSearch, makeEngramRetriever } from "./EngramRetriever.js"
 import { loadLocomo } from "./LocomoData.js"
@@ -114,7 +114,7 @@ export const runLocomoProgram = <E>(
         yield* makeWindowBaseline(1)
       ]
       const run = yield* runLocomoEval(conversations, retrievers, DEFAULT_SETTINGS, progress)
-      const jobs = yield* (yield* JobRepo).counts
+      const jobs = yield* (yield* JobQueue).counts
       if (jobs.dead > 0) yield* progress(`warning: ${jobs.dead} extraction job(s) dead-lettered; their memory is missing`)
       const summaries = summarizeRun(run)
       const markdown = markdownReport(run, summaries)

@@ -2,7 +2,7 @@ import { Cause, Clock, Duration, Effect, Layer, Random } from "effect"
 import { randomUUID } from "node:crypto"
 import { type ExtractionSettings, ExtractionSettingsConfig } from "../Config/EngramConfig.js"
 import type { Job } from "../Domain/Job.js"
-import { JobRepo } from "../Jobs/JobQueue.js"
+import { JobQueue } from "../Jobs/JobQueue.js"
 import { ExtractionSignal } from "../Jobs/ExtractionSignal.js"
 import { JobRunner } from "./JobRunner.js"
 
@@ -33,7 +33,7 @@ const describe = (cause: Cause.Cause<unknown>): string => {
 export const ExtractionWorkersLive = Layer.scopedDiscard(
   Effect.gen(function*() {
     const settings = yield* ExtractionSettingsConfig
-    const jobs = yield* JobRepo
+    const jobs = yield* JobQueue
     const runner = yield* JobRunner
     const signal = yield* ExtractionSignal
     const leaseMs = Duration.toMillis(settings.lease)

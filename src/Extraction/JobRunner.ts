@@ -1,10 +1,10 @@
 import { SqlClient } from "@effect/sql"
 import { Clock, Effect, Option } from "effect"
 import type { EmbeddingJobKind, Job } from "../Domain/Job.js"
-import { BufferRepo } from "../Ledger/LedgerRepo.js"
+import { LedgerRepo } from "../Ledger/LedgerRepo.js"
 import { withBusyRetry } from "../Storage/Database.js"
 import { DerivedRepo } from "./DerivedRepo.js"
-import { JobRepo } from "../Jobs/JobQueue.js"
+import { JobQueue } from "../Jobs/JobQueue.js"
 import { MemcellRepo } from "../Memorize/MemcellRepo.js"
 import { EmbeddingIndexer } from "../Indexing/EmbeddingIndexer.js"
 import { EpisodeExtractor, FactExtractor, ForesightExtractor, type MemcellInput } from "./Extractors.js"
@@ -18,9 +18,9 @@ import { EpisodeExtractor, FactExtractor, ForesightExtractor, type MemcellInput 
 export class JobRunner extends Effect.Service<JobRunner>()("engram/JobRunner", {
   effect: Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
-    const jobs = yield* JobRepo
+    const jobs = yield* JobQueue
     const derived = yield* DerivedRepo
-    const buffers = yield* BufferRepo
+    const buffers = yield* LedgerRepo
     const memcells = yield* MemcellRepo
     const episodes = yield* EpisodeExtractor
     const facts = yield* FactExtractor

@@ -3,8 +3,8 @@ import { Clock, Effect, Metric, Option } from "effect"
 import { LlmSettingsConfig } from "../Config/EngramConfig.js"
 import { Embedder } from "../Llm/Embedder.js"
 import { BoundaryDetector } from "../Memorize/BoundaryDetector.js"
-import { BufferRepo } from "../Ledger/LedgerRepo.js"
-import { JobRepo } from "../Jobs/JobQueue.js"
+import { LedgerRepo } from "../Ledger/LedgerRepo.js"
+import { JobQueue } from "../Jobs/JobQueue.js"
 import { MemcellRepo } from "../Memorize/MemcellRepo.js"
 import { EngramApi } from "./Api.js"
 import { VERSION } from "../Version.js"
@@ -23,9 +23,9 @@ export const SystemHttpLive = HttpApiBuilder.group(EngramApi, "system", (handler
     // Provided only when ENGRAM_EMBED_* configures one (or a test supplies a fake).
     const embedder = yield* Effect.serviceOption(Embedder)
     const detector = yield* BoundaryDetector
-    const buffers = yield* BufferRepo
+    const buffers = yield* LedgerRepo
     const memcells = yield* MemcellRepo
-    const jobs = yield* JobRepo
+    const jobs = yield* JobQueue
     const jobCounts = Effect.map(Effect.all([jobs.counts, jobs.failedRetrying]), ([counts, failed]) => ({
       queued: counts.queued,
       running: counts.running,

@@ -16,12 +16,12 @@ export type JobCounts = Readonly<Record<JobStatus, number>>
  * deadline); a job whose lease expired (its process died) is claimable again. Backoff lives in
  * `run_after`, so a job waiting to retry holds no worker.
  */
-export class JobRepo extends Effect.Service<JobRepo>()("engram/JobRepo", {
+export class JobQueue extends Effect.Service<JobQueue>()("engram/JobQueue", {
   effect: Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
     const decode = (rows: ReadonlyArray<unknown>) => Effect.orDie(Schema.decodeUnknown(Jobs)(rows))
 
-    const claim = Effect.fn("JobRepo.claim")(function*(owner: string, now: number, leaseMs: number, limit: number) {
+    const claim = Effect.fn("JobQueue.claim")(function*(owner: string, now: number, leaseMs: number, limit: number) {
       const rows = yield* sql`
         UPDATE extraction_jobs
         SET status = 'running', lease_owner = ${owner}, lease_until = ${now + leaseMs},
@@ -46,7 +46,7 @@ export class JobRepo extends Effect.Service<JobRepo>()("engram/JobRepo", {
       })
 
     /** A failed attempt: back to the queue after `retryAt`, or dead once the attempts are spent. */
-    const fail = Effect.fn("JobRepo.fail")(function*(job: Job, error: string, now: number, retryAt: number | null) {
+    const fail = Effect.fn("JobQueue.fail")(function*(job: Job, error: string, now: number, retryAt: number | null) {
       yield* sql`
         UPDATE extraction_jobs
         SET status = ${retryAt === null ? "dead" : "queued"}, run_after = ${retryAt ?? job.run_after},
@@ -57,7 +57,7 @@ export class JobRepo extends Effect.Service<JobRepo>()("engram/JobRepo", {
     })
 
     /** Shutdown: hand a running job back untouched (the attempt does not count). */
-    const release = Effect.fn("JobRepo.release")(function*(job: Job, now: number) {
+    const release = Effect.fn("JobQueue.release")(function*(job: Job, now: number) {
       yield* sql`
         UPDATE extraction_jobs
         SET status = 'queued', attempts = MAX(attempts - 1, 0), lease_owner = NULL, lease_until = NULL,
@@ -76,7 +76,7 @@ export class JobRepo extends Effect.Service<JobRepo>()("engram/JobRepo", {
     })
 
     /** Jobs that failed after every attempt, newest first. */
-    const dead = Effect.fn("JobRepo.dead")(function*(limit: number) {
+    const dead = Effect.fn("JobQueue.dead")(function*(limit: number) {
       const rows = yield* sql`
         SELECT * FROM extraction_jobs WHERE status = 'dead' ORDER BY updated_at DESC LIMIT ${limit}`.pipe(
         withBusyRetry("list dead jobs")
@@ -85,7 +85,7 @@ export class JobRepo extends Effect.Service<JobRepo>()("engram/JobRepo", {
     })
 
     /** Re-queues dead jobs (all, or the given ids) with a fresh attempt budget; returns how many. */
-    const retryDead = Effect.fn("JobRepo.retryDead")(function*(jobIds: ReadonlyArray<string> | null, now: number) {
+    const retryDead = Effect.fn("JobQueue.retryDead")(function*(jobIds: ReadonlyArray<string> | null, now: number) {
       const rows = yield* (jobIds === null
         ? sql`UPDATE extraction_jobs SET status = 'queued', attempts = 0, run_after = ${now}, updated_at = ${now}
               WHERE status = 'dead' RETURNING job_id`
@@ -95,7 +95,7 @@ export class JobRepo extends Effect.Service<JobRepo>()("engram/JobRepo", {
     })
 
     /** Jobs of a session not yet finished (queued or running). */
-    const pendingForSession = Effect.fn("JobRepo.pendingForSession")(function*(key: SessionKey) {
+    const pendingForSession = Effect.fn("JobQueue.pendingForSession")(function*(key: SessionKey) {
       const rows = yield* sql<{ n: number }>`
         SELECT COUNT(*) AS n FROM extraction_jobs
         WHERE app_id = ${key.app_id} AND project_id = ${key.project_id} AND session_id = ${key.session_id}

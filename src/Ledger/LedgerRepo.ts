@@ -47,7 +47,7 @@ const ExistingRow = Schema.Struct({ message_id: Schema.String, session_id: Schem
  * The durable message ledger. Every accepted message is one row; a session's buffer is the set of
  * its rows that no memcell has consumed yet.
  */
-export class BufferRepo extends Effect.Service<BufferRepo>()("engram/BufferRepo", {
+export class LedgerRepo extends Effect.Service<LedgerRepo>()("engram/LedgerRepo", {
   effect: Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
 
@@ -68,7 +68,7 @@ export class BufferRepo extends Effect.Service<BufferRepo>()("engram/BufferRepo"
      * the ledger with the same identity are skipped (a retry); the same id with other content or
      * in another session fails the whole batch, so nothing of a conflicting request is stored.
      */
-    const ingest = Effect.fn("BufferRepo.ingest")(function*(key: SessionKey, batch: ReadonlyArray<PreparedMessage>) {
+    const ingest = Effect.fn("LedgerRepo.ingest")(function*(key: SessionKey, batch: ReadonlyArray<PreparedMessage>) {
       const receivedAt = yield* Clock.currentTimeMillis
       const rows = batch.map((p) => ({
         app_id: key.app_id,
@@ -131,13 +131,13 @@ export class BufferRepo extends Effect.Service<BufferRepo>()("engram/BufferRepo"
         }
       })
 
-    const buffer = Effect.fn("BufferRepo.buffer")(function*(key: SessionKey) {
+    const buffer = Effect.fn("LedgerRepo.buffer")(function*(key: SessionKey) {
       const rows = yield* selectBuffer(key).pipe(Effect.catchTag("ParseError", Effect.die), withBusyRetry("read buffer"))
       return rows as ReadonlyArray<StoredMessage>
     })
 
     /** Sessions holding buffered messages none of which arrived after `cutoff` (epoch ms). */
-    const idleSessions = Effect.fn("BufferRepo.idleSessions")(function*(cutoff: number) {
+    const idleSessions = Effect.fn("LedgerRepo.idleSessions")(function*(cutoff: number) {
       const rows = yield* sql`
         SELECT app_id, project_id, session_id FROM messages
         WHERE memcell_id IS NULL
@@ -147,7 +147,7 @@ export class BufferRepo extends Effect.Service<BufferRepo>()("engram/BufferRepo"
     })
 
     /** The messages of a memcell, in conversation order. */
-    const ofMemcell = Effect.fn("BufferRepo.ofMemcell")(function*(memcellId: string) {
+    const ofMemcell = Effect.fn("LedgerRepo.ofMemcell")(function*(memcellId: string) {
       const rows = yield* sql`
         SELECT seq, message_id, app_id, project_id, session_id, sender_id, sender_name, role, timestamp,
                content, tool_calls, tool_call_id, token_count, memcell_id

@@ -2,11 +2,11 @@ import { Duration, Effect, Schedule } from "effect"
 import type { MemorizeSettings } from "../Config/EngramConfig.js"
 import { ExtractionSettingsConfig, MemorizeSettingsConfig } from "../Config/EngramConfig.js"
 import { ExtractionSignal } from "../Jobs/ExtractionSignal.js"
-import { JobRepo } from "../Jobs/JobQueue.js"
+import { JobQueue } from "../Jobs/JobQueue.js"
 import { CommitContention } from "../Domain/Errors.js"
 import type { AddResult, FlushResult } from "../Domain/Memcell.js"
 import { type AddRequest, type FlushRequest, messageText, type SessionKey, type StoredMessage } from "../Domain/Message.js"
-import { BufferRepo, type PreparedMessage } from "../Ledger/LedgerRepo.js"
+import { LedgerRepo, type PreparedMessage } from "../Ledger/LedgerRepo.js"
 import { MemcellRepo, type NewMemcell, StaleBuffer } from "./MemcellRepo.js"
 import { makeZonedCalendar } from "../Text/Calendar.js"
 import { TokenCounter } from "../Text/TokenCounter.js"
@@ -41,13 +41,13 @@ const COMMIT_ATTEMPTS = 8
 export class Memory extends Effect.Service<Memory>()("engram/Memory", {
   effect: Effect.gen(function*() {
     const settings: MemorizeSettings = yield* MemorizeSettingsConfig
-    const buffers = yield* BufferRepo
+    const buffers = yield* LedgerRepo
     const memcells = yield* MemcellRepo
     const detector = yield* BoundaryDetector
     const lock = yield* SessionLock
     const tokens = yield* TokenCounter
     const signal = yield* ExtractionSignal
-    const jobs = yield* JobRepo
+    const jobs = yield* JobQueue
     const extraction = yield* ExtractionSettingsConfig
     const rules = { maxCellTokens: settings.maxCellTokens, maxCellMessages: settings.maxCellMessages, calendar: makeZonedCalendar(settings.timeZone) }
 

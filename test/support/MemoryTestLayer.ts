@@ -7,10 +7,10 @@ import type { BoundaryDetector } from "../../src/Memorize/BoundaryDetector.js"
 import { LlmBoundaryDetector } from "../../src/Memorize/LlmBoundaryDetector.js"
 import { Memory } from "../../src/Memorize/Memory.js"
 import { SessionLock } from "../../src/Memorize/SessionLock.js"
-import { BufferRepo } from "../../src/Ledger/LedgerRepo.js"
+import { LedgerRepo } from "../../src/Ledger/LedgerRepo.js"
 import * as Database from "../../src/Storage/Database.js"
 import { MemcellRepo } from "../../src/Memorize/MemcellRepo.js"
-import { JobRepo } from "../../src/Jobs/JobQueue.js"
+import { JobQueue } from "../../src/Jobs/JobQueue.js"
 import { DerivedRepo } from "../../src/Extraction/DerivedRepo.js"
 import { ExtractionSignal } from "../../src/Jobs/ExtractionSignal.js"
 import type { TokenCounter } from "../../src/Text/TokenCounter.js"
@@ -36,9 +36,9 @@ export const memoryTestLayer = (
   options: MemoryTestOptions
 ): Layer.Layer<
   | Memory
-  | BufferRepo
+  | LedgerRepo
   | MemcellRepo
-  | JobRepo
+  | JobQueue
   | DerivedRepo
   | ExtractionSignal
   | FakeLlm
@@ -51,7 +51,7 @@ export const memoryTestLayer = (
 > => {
   const config = configLayer(options.env)
   const lock = options.lock === "noop" ? SessionLock.noop : SessionLock.layerConfig
-  const repos = Layer.mergeAll(BufferRepo.Default, MemcellRepo.Default, JobRepo.Default, DerivedRepo.Default, ExtractionSignal.Default).pipe(
+  const repos = Layer.mergeAll(LedgerRepo.Default, MemcellRepo.Default, JobQueue.Default, DerivedRepo.Default, ExtractionSignal.Default).pipe(
     Layer.provideMerge(options.database ?? Database.layerMemory)
   )
   const llm = fakeLlmLayer(options.llm)
