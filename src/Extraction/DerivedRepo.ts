@@ -2,7 +2,6 @@ import { SqlClient } from "@effect/sql"
 import { Effect } from "effect"
 import { createHash } from "node:crypto"
 import type { Memcell } from "../Domain/Memcell.js"
-import { type EmbeddingJobKind, jobIdOf } from "../Domain/Job.js"
 import { messageText, type StoredMessage } from "../Domain/Message.js"
 
 const shortHash = (...parts: ReadonlyArray<string | number>) =>
@@ -150,34 +149,6 @@ export class DerivedRepo extends Effect.Service<DerivedRepo>()("engram/DerivedRe
         }`
       })
 
-    /** For the result transaction: a delete may have removed the memcell while its job ran. */
-    const memcellExists = (memcellId: string) =>
-      Effect.map(sql`SELECT 1 AS found FROM memcells WHERE memcell_id = ${memcellId}`, (rows) => rows.length > 0)
-
-    /**
-     * Inside the transaction that wrote a memcell's episodes or facts: (re)queues the job that
-     * embeds exactly those rows. A job already queued or running starts over (a running one loses
-     * its lease, so its now-stale vectors never land).
-     */
-    const requestEmbedding = (kind: EmbeddingJobKind, cell: Memcell, now: number) =>
-      sql`INSERT INTO extraction_jobs ${
-        sql.insert({
-          job_id: jobIdOf(kind, cell.memcell_id),
-          kind,
-          memcell_id: cell.memcell_id,
-          app_id: cell.app_id,
-          project_id: cell.project_id,
-          session_id: cell.session_id,
-          status: "queued",
-          attempts: 0,
-          run_after: now,
-          created_at: now,
-          updated_at: now
-        })
-      }
-      ON CONFLICT (job_id) DO UPDATE SET status = 'queued', attempts = 0, run_after = excluded.run_after,
-        lease_owner = NULL, lease_until = NULL, last_error = NULL, updated_at = excluded.updated_at`
-
-    return { replaceEpisodes, replaceFacts, replaceForesight, memcellExists, requestEmbedding } as const
+    return { replaceEpisodes, replaceFacts, replaceForesight } as const
   })
 }) {}

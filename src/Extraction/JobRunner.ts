@@ -29,7 +29,7 @@ export class JobRunner extends Effect.Service<JobRunner>()("engram/JobRunner", {
     const indexer = yield* Effect.serviceOption(EmbeddingIndexer)
 
     const thenEmbed = (kind: EmbeddingJobKind, input: MemcellInput, now: number) => <E, R>(write: Effect.Effect<void, E, R>) =>
-      Option.isSome(indexer) ? Effect.zipRight(write, derived.requestEmbedding(kind, input.memcell, now)) : write
+      Option.isSome(indexer) ? Effect.zipRight(write, jobs.requestEmbedding(kind, input.memcell, now)) : write
 
     const resultWriter = (job: Job, input: MemcellInput, now: number) => {
       const cell = input.memcell
@@ -70,7 +70,7 @@ export class JobRunner extends Effect.Service<JobRunner>()("engram/JobRunner", {
       const finishedAt = yield* Clock.currentTimeMillis
       // Checked inside the transaction: memory derived from a memcell deleted meanwhile never lands.
       const finish = Effect.gen(function*() {
-        if (!(yield* derived.memcellExists(job.memcell_id))) {
+        if (!(yield* memcells.exists(job.memcell_id))) {
           // The delete usually took the job row too; either way there is nothing left to do.
           return yield* jobs.markDone(job, finishedAt).pipe(Effect.catchTag("LeaseLost", () => Effect.void))
         }

@@ -1,6 +1,6 @@
 import { SqlClient } from "@effect/sql"
-import { Data, Effect, Schema } from "effect"
-import { Job, type JobStatus } from "../Domain/Job.js"
+import { Array as Arr, Data, Effect, Schema } from "effect"
+import { EmbeddingJobKind, EXTRACTION_KINDS, Job, type JobKind, jobIdOf, JobStatus } from "../Domain/Job.js"
 import type { SessionKey } from "../Domain/Message.js"
 import { withBusyRetry } from "../Storage/Database.js"
 
@@ -11,15 +11,105 @@ const Jobs = Schema.Array(Job)
 
 export type JobCounts = Readonly<Record<JobStatus, number>>
 
+const StatusCounts = Schema.Array(Schema.Struct({ status: JobStatus, n: Schema.Number }))
+
+/** The memcell a job derives from, with its scope (what every job row repeats). */
+export interface JobSource {
+  readonly memcell_id: string
+  readonly app_id: string
+  readonly project_id: string
+  readonly session_id: string
+}
+
+const EmbeddingSources = Schema.Array(Schema.Struct({
+  kind: EmbeddingJobKind,
+  memcell_id: Schema.String,
+  app_id: Schema.String,
+  project_id: Schema.String,
+  session_id: Schema.String
+}))
+
+/** Rows per multi-row INSERT: far below SQLite's bound-parameter limit. */
+const INSERT_CHUNK = 500
+
 /**
  * The durable extraction queue. Workers claim jobs with a lease (a unique owner token and a
  * deadline); a job whose lease expired (its process died) is claimable again. Backoff lives in
  * `run_after`, so a job waiting to retry holds no worker.
+ *
+ * The only writer of `extraction_jobs`: other stages enqueue (and forget) through it, inside their
+ * own transaction, so a job and the rows it stands for are always written together.
  */
 export class JobQueue extends Effect.Service<JobQueue>()("engram/JobQueue", {
   effect: Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
     const decode = (rows: ReadonlyArray<unknown>) => Effect.orDie(Schema.decodeUnknown(Jobs)(rows))
+
+    const queuedRow = (kind: JobKind, source: JobSource, now: number) => ({
+      job_id: jobIdOf(kind, source.memcell_id),
+      kind,
+      memcell_id: source.memcell_id,
+      app_id: source.app_id,
+      project_id: source.project_id,
+      session_id: source.session_id,
+      status: "queued",
+      attempts: 0,
+      run_after: now,
+      created_at: now,
+      updated_at: now
+    })
+
+    /**
+     * Inside the memcell commit (the outbox): a memcell never exists without its extraction jobs.
+     * A plain INSERT: the memcell is new, so are its jobs.
+     */
+    const enqueueExtraction = (source: JobSource, now: number) =>
+      sql`INSERT INTO extraction_jobs ${sql.insert(EXTRACTION_KINDS.map((kind) => queuedRow(kind, source, now)))}`
+
+    /** Queues `rows`; a job already there (any status) starts over, and a running one loses its lease. */
+    const requeue = (rows: ReadonlyArray<ReturnType<typeof queuedRow>>) =>
+      sql`INSERT INTO extraction_jobs ${sql.insert(rows)}
+        ON CONFLICT (job_id) DO UPDATE SET status = 'queued', attempts = 0, run_after = excluded.run_after,
+          lease_owner = NULL, lease_until = NULL, last_error = NULL, updated_at = excluded.updated_at`
+
+    /**
+     * Inside the transaction that wrote a memcell's episodes or facts: (re)queues the job that
+     * embeds exactly those rows (a running one loses its lease, so its now-stale vectors never land).
+     */
+    const requestEmbedding = (kind: EmbeddingJobKind, source: JobSource, now: number) =>
+      requeue([queuedRow(kind, source, now)])
+
+    /**
+     * Inside the reembed transaction: an embedding job for every memcell with episodes or facts.
+     * Returns how many were queued.
+     */
+    const requestAllEmbeddings = (now: number) =>
+      Effect.gen(function*() {
+        const sources = yield* sql`
+          SELECT k.kind AS kind, m.memcell_id, m.app_id, m.project_id, m.session_id
+          FROM memcells m JOIN (SELECT 'embed_episodes' AS kind UNION ALL SELECT 'embed_facts' AS kind) k
+          WHERE (k.kind = 'embed_episodes' AND EXISTS (SELECT 1 FROM episodes e WHERE e.memcell_id = m.memcell_id))
+             OR (k.kind = 'embed_facts' AND EXISTS (SELECT 1 FROM atomic_facts f WHERE f.memcell_id = m.memcell_id))`.pipe(
+          Effect.flatMap((rows) => Effect.orDie(Schema.decodeUnknown(EmbeddingSources)(rows)))
+        )
+        for (const chunk of Arr.chunksOf(sources, INSERT_CHUNK)) {
+          yield* requeue(chunk.map((source) => queuedRow(source.kind, source, now)))
+        }
+        return sources.length
+      })
+
+    /**
+     * Inside a delete's transaction: the jobs of these memcells (ids already in the scope; the
+     * scope terms stay as a guard, their unary `+` keeps SQLite on the memcell_id index). Returns
+     * how many rows it removed.
+     */
+    const forgetMemcells = (scope: { readonly app_id: string; readonly project_id: string }, memcellIds: ReadonlyArray<string>) =>
+      Effect.map(
+        sql<{ job_id: string }>`DELETE FROM extraction_jobs
+          WHERE +app_id = ${scope.app_id} AND +project_id = ${scope.project_id} AND ${sql.in("memcell_id", memcellIds)}
+          RETURNING job_id`,
+        (rows) => rows.length
+      )
 
     const claim = Effect.fn("JobQueue.claim")(function*(owner: string, now: number, leaseMs: number, limit: number) {
       const rows = yield* sql`
@@ -67,13 +157,21 @@ export class JobQueue extends Effect.Service<JobQueue>()("engram/JobQueue", {
       )
     })
 
-    const counts = Effect.gen(function*() {
-      const rows = yield* sql<{ status: JobStatus; n: number }>`
-        SELECT status, COUNT(*) AS n FROM extraction_jobs GROUP BY status`.pipe(withBusyRetry("count jobs"))
-      const result: Record<JobStatus, number> = { queued: 0, running: 0, done: 0, dead: 0 }
-      for (const row of rows) result[row.status] = row.n
-      return result as JobCounts
-    })
+    /** Jobs by status, of every kind or of `kinds` (any process's). */
+    const countsOf = (kinds?: ReadonlyArray<JobKind>) =>
+      Effect.gen(function*() {
+        const rows = yield* (kinds === undefined
+          ? sql`SELECT status, COUNT(*) AS n FROM extraction_jobs GROUP BY status`
+          : sql`SELECT status, COUNT(*) AS n FROM extraction_jobs WHERE ${sql.in("kind", kinds)} GROUP BY status`).pipe(
+          withBusyRetry("count jobs"),
+          Effect.flatMap((found) => Effect.orDie(Schema.decodeUnknown(StatusCounts)(found)))
+        )
+        const result: Record<JobStatus, number> = { queued: 0, running: 0, done: 0, dead: 0 }
+        for (const row of rows) result[row.status] = row.n
+        return result satisfies JobCounts
+      })
+
+    const counts = countsOf()
 
     /** Jobs that failed after every attempt, newest first. */
     const dead = Effect.fn("JobQueue.dead")(function*(limit: number) {
@@ -110,6 +208,21 @@ export class JobQueue extends Effect.Service<JobQueue>()("engram/JobQueue", {
       withBusyRetry("count failed jobs")
     )
 
-    return { claim, markDone, fail, release, counts, dead, retryDead, pendingForSession, failedRetrying } as const
+    return {
+      enqueueExtraction,
+      requestEmbedding,
+      requestAllEmbeddings,
+      forgetMemcells,
+      claim,
+      markDone,
+      fail,
+      release,
+      counts,
+      countsOf,
+      dead,
+      retryDead,
+      pendingForSession,
+      failedRetrying
+    } as const
   })
 }) {}
