@@ -7,7 +7,7 @@
  * adds what is missing (sizes below what it holds are skipped). Not a test: run by hand.
  */
 import { SqlClient } from "@effect/sql"
-import { Effect, Layer } from "effect"
+import { Effect } from "effect"
 import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
@@ -16,13 +16,11 @@ import { ScopeId } from "../src/Domain/Message.js"
 import { type SearchMethod, SearchRequest } from "../src/Domain/SearchRequest.js"
 import { Schema } from "effect"
 import { fakeEmbedderLayer, fakeEmbedding } from "../test/support/FakeEmbedder.js"
-import { EmbeddingIndexer } from "../src/Indexing/EmbeddingIndexer.js"
 import { Search } from "../src/Search/Search.js"
 import * as Database from "../src/Storage/Database.js"
 import { DerivedRepo } from "../src/Extraction/DerivedRepo.js"
-import { SearchRepo } from "../src/Search/SearchRepo.js"
+import { makeEngram } from "../src/Engram.js"
 import { vectorOwner, VectorStore } from "../src/Indexing/VectorStore.js"
-import { Lexicon } from "../src/Text/Lexicon.js"
 
 const sizes = (process.argv[2] ?? "10000,100000").split(",").map(Number)
 const factsPerEpisode = Number(process.argv[3] ?? 2)
@@ -147,11 +145,7 @@ const measure = (method: SearchMethod) =>
   })
 
 const file = Path.join(dir, "engram.db")
-const layer = Layer.mergeAll(Search.Default, DerivedRepo.Default).pipe(
-  Layer.provideMerge(EmbeddingIndexer.withEmbedder(fakeEmbedderLayer({ dimensions: DIMENSIONS }))),
-  Layer.provideMerge(Layer.mergeAll(SearchRepo.Default, VectorStore.Default, Lexicon.Default)),
-  Layer.provideMerge(Database.layerFile(file))
-)
+const layer = makeEngram({ database: Database.layerFile(file), embedder: fakeEmbedderLayer({ dimensions: DIMENSIONS }) })
 
 const program = Effect.gen(function*() {
   const sql = yield* SqlClient.SqlClient

@@ -1,96 +1,141 @@
+/**
+ * The composition root: the one place where Engram's Layer graph is assembled. `makeEngram` builds
+ * the whole application from Config; serve, every CLI command, the eval, the benchmarks and the
+ * tests all use it and replace only what they must (database, model, embedder, lock, token
+ * counter). A second storage engine is one more branch of `database` here.
+ */
+import type { SqlClient } from "@effect/sql"
 import { NodeHttpClient } from "@effect/platform-node"
 import { Effect, Layer, Option } from "effect"
 import { EmbedderSettingsConfig, LlmSettingsConfig } from "./Config/EngramConfig.js"
-import { ExtractionSignal } from "./Jobs/ExtractionSignal.js"
+import { DerivedRepo } from "./Extraction/DerivedRepo.js"
 import { ExtractionWorkersLive } from "./Extraction/ExtractionWorkers.js"
 import { JobRunner } from "./Extraction/JobRunner.js"
 import { LlmExtractors } from "./Extraction/LlmExtractors.js"
 import { LocalExtractors } from "./Extraction/LocalExtractors.js"
+import { EmbeddingIndexer } from "./Indexing/EmbeddingIndexer.js"
+import { VectorStore } from "./Indexing/VectorStore.js"
+import { ExtractionSignal } from "./Jobs/ExtractionSignal.js"
+import { JobQueue } from "./Jobs/JobQueue.js"
+import { LedgerRepo } from "./Ledger/LedgerRepo.js"
+import type { Embedder } from "./Llm/Embedder.js"
+import type { LlmClient } from "./Llm/LlmClient.js"
 import { withLlmMetrics } from "./Llm/MeteredLlmClient.js"
 import { OpenAiEmbedder } from "./Llm/OpenAiEmbedder.js"
 import { OpenAiLlmClient } from "./Llm/OpenAiLlmClient.js"
 import { IdleFlusherLive } from "./Memorize/IdleFlusher.js"
 import { LlmBoundaryDetector } from "./Memorize/LlmBoundaryDetector.js"
 import { LocalBoundaryDetector } from "./Memorize/LocalBoundaryDetector.js"
-import { Forget } from "./Reading/Forget.js"
+import { MemcellRepo } from "./Memorize/MemcellRepo.js"
 import { Memory } from "./Memorize/Memory.js"
 import { SessionLock } from "./Memorize/SessionLock.js"
+import { Forget } from "./Reading/Forget.js"
 import { MemoryReader } from "./Reading/MemoryReader.js"
-import { EmbeddingIndexer } from "./Indexing/EmbeddingIndexer.js"
 import { Search } from "./Search/Search.js"
-import { LedgerRepo } from "./Ledger/LedgerRepo.js"
-import * as Database from "./Storage/Database.js"
-import { DerivedRepo } from "./Extraction/DerivedRepo.js"
-import { JobQueue } from "./Jobs/JobQueue.js"
-import { MemcellRepo } from "./Memorize/MemcellRepo.js"
 import { SearchRepo } from "./Search/SearchRepo.js"
-import { VectorStore } from "./Indexing/VectorStore.js"
+import * as Database from "./Storage/Database.js"
 import { Lexicon } from "./Text/Lexicon.js"
 import { TokenCounter } from "./Text/TokenCounter.js"
 
 /**
- * The model-dependent services the configuration asks for: with ENGRAM_LLM_BASE_URL and
- * ENGRAM_LLM_MODEL set, the LLM boundary detector and extractors over one metered OpenAI-compatible
- * client; otherwise the offline lexical segmenter and extractive extractors.
+ * What may replace a part of the configured application. Each part is optional; left out, it
+ * comes from Config (ENGRAM_*). `R` is whatever the replacements need from outside (a test can
+ * pass `Layer.context<TokenCounter>()` to share one token counter across a file).
  */
-export const ModelServicesLive = Layer.unwrapEffect(
+export interface EngramParts<R = never> {
+  /** Default: `$ENGRAM_DATA_DIR/engram.db`. */
+  readonly database?: Layer.Layer<SqlClient.SqlClient, never, R>
+  /**
+   * The model behind the LLM boundary detector and extractors. Default: the OpenAI-compatible
+   * client when ENGRAM_LLM_BASE_URL and ENGRAM_LLM_MODEL are set, else the offline detector and
+   * extractors.
+   */
+  readonly llm?: Layer.Layer<LlmClient, never, R>
+  /** With `llm`: "local" keeps the offline extractors (only boundaries come from the model). */
+  readonly extractors?: "llm" | "local"
+  /** Default: the OpenAI-compatible embedder when ENGRAM_EMBED_* is set, else none (keyword search only). */
+  readonly embedder?: Layer.Layer<Embedder, never, R> | "none"
+  /** Default: the per-session lock with ENGRAM_LOCK_TIMEOUT. */
+  readonly lock?: Layer.Layer<SessionLock, never, R>
+  /** Default: a fresh cl100k counter (building one takes a moment). */
+  readonly tokenCounter?: Layer.Layer<TokenCounter, never, R>
+  /** Run the background work (extraction workers, idle flush) in the layer's scope. Default false. */
+  readonly background?: boolean
+}
+
+/** The boundary detector and extractors over `llm`. */
+const modelServicesOn = <R>(llm: Layer.Layer<LlmClient, never, R>, extractors: "llm" | "local") =>
+  Layer.mergeAll(LlmBoundaryDetector.layerConfig, extractors === "llm" ? LlmExtractors.layerConfig : LocalExtractors.layerConfig).pipe(
+    Layer.provide(llm)
+  )
+
+/** As ENGRAM_LLM_* says: over one metered OpenAI-compatible client, or offline. */
+const configuredModelServices = Layer.unwrapEffect(
   Effect.map(LlmSettingsConfig, (llm) =>
     Option.match(llm, {
       onNone: () => Layer.mergeAll(LocalBoundaryDetector.layer, LocalExtractors.layerConfig),
       onSome: (settings) =>
-        Layer.mergeAll(LlmBoundaryDetector.layerConfig, LlmExtractors.layerConfig).pipe(
-          Layer.provide(withLlmMetrics(OpenAiLlmClient.layer(settings))),
-          Layer.provide(NodeHttpClient.layerUndici)
-        )
+        modelServicesOn(withLlmMetrics(OpenAiLlmClient.layer(settings)).pipe(Layer.provide(NodeHttpClient.layerUndici)), "llm")
     }))
-).pipe(Layer.provide(Lexicon.Default))
-
-/** Hides what `layer` provides from the types: for services consumers read with `Effect.serviceOption`. */
-const optionalServices = <A, R>(layer: Layer.Layer<A, never, R>): Layer.Layer<never, never, R> =>
-  layer as unknown as Layer.Layer<never, never, R>
+)
 
 /**
- * With ENGRAM_EMBED_* set: the OpenAI-compatible embedder and the embedding runtime (vector
- * table, `embed_*` jobs, reembed). With none set it provides nothing; its consumers (JobRunner,
- * Search, /health) read `Embedder` / `EmbeddingIndexer` with `Effect.serviceOption`, so the type
- * says "nothing" rather than promise services that may be absent.
+ * The embedder with its runtime (vector table, `embed_*` jobs, reembed). Its consumers (JobRunner,
+ * Search, /health, reembed) read `Embedder` / `EmbeddingIndexer` with `Effect.serviceOption`, so
+ * the type promises nothing: with no embedder configured, neither exists.
  */
-export const EmbeddingServicesLive = Layer.unwrapEffect(
+const embeddingOn = <R>(
+  embedder: Layer.Layer<Embedder, never, R>
+): Layer.Layer<never, never, R | SqlClient.SqlClient | VectorStore | SearchRepo> =>
+  EmbeddingIndexer.Default.pipe(Layer.provideMerge(embedder), Layer.orDie)
+
+/** As ENGRAM_EMBED_* says: the OpenAI-compatible embedder, or nothing. */
+const configuredEmbedding = Layer.unwrapEffect(
   Effect.map(EmbedderSettingsConfig, (embed) =>
     Option.match(embed, {
       onNone: () => Layer.empty,
-      onSome: (settings) =>
-        optionalServices(
-          EmbeddingIndexer.withEmbedder(OpenAiEmbedder.layer(settings).pipe(Layer.provide(NodeHttpClient.layerUndici))).pipe(Layer.orDie)
-        )
+      onSome: (settings) => embeddingOn(OpenAiEmbedder.layer(settings).pipe(Layer.provide(NodeHttpClient.layerUndici)))
     }))
 )
 
-/** Repositories over one database layer. */
-const repositories = Layer.mergeAll(
-  LedgerRepo.Default,
-  MemcellRepo.Default,
-  JobQueue.Default,
-  DerivedRepo.Default,
-  SearchRepo.Default,
-  VectorStore.Default
-)
+/** Background work: extraction workers and the idle flush, forked in the layer's scope. */
+const BackgroundLive = Layer.mergeAll(ExtractionWorkersLive, IdleFlusherLive)
 
-/**
- * Everything memorize and extraction need, from Config, on a given database layer (the workers
- * are not started; see `EngramLive`). Host apps provide this and use the `Memory` service.
- */
-export const memoryLayer = <E, R>(database: Layer.Layer<Database.SqlLayerServices, E, R>) =>
-  Layer.mergeAll(Memory.Default, JobRunner.Default, MemoryReader.Default, Forget.Default, Search.Default).pipe(
-    Layer.provideMerge(
-      Layer.mergeAll(ModelServicesLive, SessionLock.layerConfig, TokenCounter.Default, ExtractionSignal.Default, EmbeddingServicesLive, Lexicon.Default)
-    ),
-    Layer.provideMerge(repositories),
-    Layer.provideMerge(database)
+/** The whole application, stage by stage, on one database. */
+export const makeEngram = <R = never>(parts: EngramParts<R> = {}) => {
+  const storage = Layer.mergeAll(
+    LedgerRepo.Default,
+    MemcellRepo.Default,
+    JobQueue.Default,
+    DerivedRepo.Default,
+    SearchRepo.Default,
+    VectorStore.Default
+  ).pipe(Layer.provideMerge(parts.database ?? Database.layerConfig))
+  const models = parts.llm === undefined ? configuredModelServices : modelServicesOn(parts.llm, parts.extractors ?? "llm")
+  const embedding = parts.embedder === undefined
+    ? configuredEmbedding
+    : parts.embedder === "none"
+    ? Layer.empty
+    : embeddingOn(parts.embedder)
+  const shared = Layer.mergeAll(
+    parts.lock ?? SessionLock.layerConfig,
+    parts.tokenCounter ?? TokenCounter.Default,
+    ExtractionSignal.Default,
+    Lexicon.Default
   )
+  const app = Layer.mergeAll(Memory.Default, JobRunner.Default, MemoryReader.Default, Forget.Default, Search.Default).pipe(
+    Layer.provideMerge(Layer.mergeAll(models, embedding)),
+    Layer.provideMerge(shared),
+    Layer.provideMerge(storage)
+  )
+  return parts.background === true ? BackgroundLive.pipe(Layer.provideMerge(app)) : app
+}
 
-/** Background work: extraction workers and the idle flush. */
-export const BackgroundLive = Layer.mergeAll(ExtractionWorkersLive, IdleFlusherLive)
+/** What the application provides. */
+export type EngramServices = Layer.Layer.Success<ReturnType<typeof makeEngram<never>>>
 
-/** Memory on `$ENGRAM_DATA_DIR/engram.db` with its background work running. */
-export const EngramLive = BackgroundLive.pipe(Layer.provideMerge(memoryLayer(Database.layerConfig)))
+/** Engram on `$ENGRAM_DATA_DIR/engram.db` as configured, with its background work running. */
+export const EngramLive = makeEngram({ background: true })
+
+/** The same without background work: for commands that only read or write once and exit. */
+export const EngramOnce = makeEngram()

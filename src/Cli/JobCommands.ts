@@ -1,11 +1,8 @@
 import { Args, Command, Options } from "@effect/cli"
-import { Clock, Console, Effect, Layer } from "effect"
-import * as Database from "../Storage/Database.js"
+import { Clock, Console, Effect } from "effect"
+import { EngramOnce } from "../Engram.js"
 import { deadJobView } from "../Domain/Job.js"
 import { JobQueue } from "../Jobs/JobQueue.js"
-
-/** The queue lives in the database; a running server's workers pick re-queued jobs up at their next poll. */
-const JobCommandsLive = JobQueue.Default.pipe(Layer.provide(Database.layerConfig))
 
 const printJson = (value: unknown) => Console.log(JSON.stringify(value, null, 2))
 
@@ -36,5 +33,6 @@ const retryCommand = Command.make(
 export const jobsCommand = Command.make("jobs").pipe(
   Command.withDescription("The extraction queue's dead letters"),
   Command.withSubcommands([deadCommand, retryCommand]),
-  Command.provide(JobCommandsLive)
+  // The queue lives in the database; a running server's workers pick re-queued jobs up at their next poll.
+  Command.provide(EngramOnce)
 )

@@ -1,16 +1,13 @@
 import { Command, Options } from "@effect/cli"
-import { Console, Effect, Layer, Option, Schema } from "effect"
+import { Console, Effect, Option, Schema } from "effect"
 import { DeleteRequest } from "../Domain/DeleteRequest.js"
 import { GetRequest } from "../Domain/GetRequest.js"
 import { DEFAULT_SCOPE_ID } from "../Domain/Message.js"
 import { firstIssue } from "../Domain/Validation.js"
+import { EngramOnce } from "../Engram.js"
 import { Forget } from "../Reading/Forget.js"
 import { MemoryReader } from "../Reading/MemoryReader.js"
-import * as Database from "../Storage/Database.js"
 import { InputError } from "./Input.js"
-
-/** Reading and deleting need only the database: no model, no background workers. */
-const ReadCommandsLive = Layer.mergeAll(MemoryReader.Default, Forget.Default).pipe(Layer.provide(Database.layerConfig))
 
 /** Decodes flags through the same schema as the HTTP contract, so both refuse the same input. */
 const decodeRequest = <A, I>(schema: Schema.Schema<A, I>, input: unknown) =>
@@ -54,7 +51,7 @@ export const getCommand = Command.make(
     })
 ).pipe(
   Command.withDescription("Print a page of a user's episodes (with their facts), atomic facts or foresight"),
-  Command.provide(ReadCommandsLive)
+  Command.provide(EngramOnce)
 )
 
 export const deleteCommand = Command.make(
@@ -80,5 +77,5 @@ export const deleteCommand = Command.make(
     })
 ).pipe(
   Command.withDescription("Delete messages and memcells (by --user, --session or --memcell) with everything derived from them"),
-  Command.provide(ReadCommandsLive)
+  Command.provide(EngramOnce)
 )

@@ -1,25 +1,14 @@
 import { Args, Command, Options } from "@effect/cli"
-import { Console, Duration, Effect, Layer, Option, Schedule, Schema } from "effect"
+import { Console, Duration, Effect, Option, Schedule, Schema } from "effect"
 import { CapabilityUnavailable } from "../Domain/Errors.js"
 import { DEFAULT_SCOPE_ID } from "../Domain/Message.js"
 import { SearchRequest } from "../Domain/SearchRequest.js"
 import { firstIssue } from "../Domain/Validation.js"
-import { EmbeddingServicesLive, EngramLive } from "../Engram.js"
+import { EngramLive, EngramOnce } from "../Engram.js"
 import { ExtractionSignal } from "../Jobs/ExtractionSignal.js"
 import { EmbeddingIndexer, type EmbeddingProgress } from "../Indexing/EmbeddingIndexer.js"
 import { Search } from "../Search/Search.js"
-import * as Database from "../Storage/Database.js"
-import { SearchRepo } from "../Search/SearchRepo.js"
-import { VectorStore } from "../Indexing/VectorStore.js"
-import { Lexicon } from "../Text/Lexicon.js"
 import { InputError } from "./Input.js"
-
-/** Searching needs the database and, when configured, the embedder: no LLM, no background workers. */
-const SearchCommandLive = Search.Default.pipe(
-  Layer.provide(EmbeddingServicesLive),
-  Layer.provideMerge(Layer.mergeAll(SearchRepo.Default, VectorStore.Default, Lexicon.Default)),
-  Layer.provide(Database.layerConfig)
-)
 
 const printJson = (value: unknown) => Console.log(JSON.stringify(value, null, 2))
 
@@ -59,7 +48,7 @@ export const searchCommand = Command.make(
     })
 ).pipe(
   Command.withDescription("Search a user's memory: episodes with matching facts and source message ids, plus buffered messages"),
-  Command.provide(SearchCommandLive)
+  Command.provide(EngramOnce)
 )
 
 /** Re-embedding did not finish (in time, or some jobs failed for good). */

@@ -4,13 +4,12 @@
  * the data directory), run Engram and the two baselines over the conversations, print the
  * markdown report and write the JSON one. Progress lines go to stderr.
  */
-import { Console, Effect, Layer, Option, Schema } from "effect"
+import { Console, Effect, type Layer, Option, Schema } from "effect"
 import * as Fs from "node:fs/promises"
 import * as Os from "node:os"
 import * as Path from "node:path"
 import { EmbedderSettingsConfig, LlmSettingsConfig } from "../Config/EngramConfig.js"
-import { memoryLayer } from "../Engram.js"
-import { ExtractionWorkersLive } from "../Extraction/ExtractionWorkers.js"
+import { makeEngram } from "../Engram.js"
 import * as Database from "../Storage/Database.js"
 import { JobQueue } from "../Jobs/JobQueue.js"
 import { makeTurnBaseline, makeWindowBaseline } from "./Baselines.js"
@@ -38,9 +37,7 @@ export interface LocomoEvalOptions {
 
 /** Everything the Engram side of the eval runs on, on `dataDir`. */
 export const engramEvalLayer = (dataDir: string) =>
-  ExtractionWorkersLive.pipe(
-    Layer.provideMerge(memoryLayer(Database.layerFile(Path.join(dataDir, Database.DATABASE_FILE))))
-  )
+  makeEngram({ database: Database.layerFile(Path.join(dataDir, Database.DATABASE_FILE)), background: true })
 
 export type EngramEvalServices = Layer.Layer.Success<ReturnType<typeof engramEvalLayer>>
 

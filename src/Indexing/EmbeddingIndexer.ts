@@ -1,5 +1,5 @@
 import { SqlClient } from "@effect/sql"
-import { Clock, Effect, Layer } from "effect"
+import { Clock, Effect } from "effect"
 import { CapabilityUnavailable, type StorageError } from "../Domain/Errors.js"
 import { EmbeddingJobKind } from "../Domain/Job.js"
 import { type JobCounts, JobQueue } from "../Jobs/JobQueue.js"
@@ -85,8 +85,4 @@ export class EmbeddingIndexer extends Effect.Service<EmbeddingIndexer>()("engram
     return { model: wanted.model, dimensions: wanted.dimensions, prepareJob, reembedAll, progress } as const
   }),
   dependencies: [JobQueue.Default]
-}) {
-  /** The indexer over `embedder`, exposing the Embedder too (Search reads it for query vectors). */
-  static readonly withEmbedder = <E, R>(embedder: Layer.Layer<Embedder, E, R>) =>
-    EmbeddingIndexer.Default.pipe(Layer.provideMerge(embedder))
-}
+}) {}

@@ -1,4 +1,4 @@
-import { Effect, Either, Layer, Option } from "effect"
+import { Effect, Either, Option } from "effect"
 import { CapabilityUnavailable, type StorageError } from "../Domain/Errors.js"
 import { type FilterTree, pinnedSession, toFilterTree } from "../Domain/Filters.js"
 import {
@@ -515,12 +515,4 @@ export class Search extends Effect.Service<Search>()("engram/Search", {
 
     return { search } as const
   })
-}) {
-  /**
-   * Search with its repositories, needing only the database; an `Embedder` present in the
-   * surrounding context is used (vector and hybrid), none means keyword only.
-   */
-  static readonly layerOnDatabase = Search.Default.pipe(
-    Layer.provide(Layer.mergeAll(SearchRepo.Default, VectorStore.Default, Lexicon.Default))
-  )
-}
+}) {}

@@ -7,12 +7,11 @@ import * as Path from "node:path"
 import { SearchRequest, type SearchRequestInput } from "../../src/Domain/SearchRequest.js"
 import { fakeEmbedderLayer } from "../support/FakeEmbedder.js"
 import { Memory } from "../../src/Memorize/Memory.js"
-import { EmbeddingIndexer } from "../../src/Indexing/EmbeddingIndexer.js"
 import { Search } from "../../src/Search/Search.js"
 import * as Database from "../../src/Storage/Database.js"
 import { VectorStore } from "../../src/Indexing/VectorStore.js"
 import { addRequest, keyOf } from "../support/Messages.js"
-import { keywordSearchTestLayer, vectorSearchTestLayer } from "../support/SearchTestLayer.js"
+import { embeddingIndexer, keywordSearchTestLayer, vectorSearchTestLayer } from "../support/SearchTestLayer.js"
 
 const MONDAY = Date.UTC(2024, 4, 6, 18, 0)
 const env = { ENGRAM_EXTRACTION_POLL_INTERVAL: "50 millis" }
@@ -80,7 +79,7 @@ describe("a change of embedding model", () => {
     vectorSearchTestLayer(fakeEmbedderLayer({ model, dimensions }), { workers: true, env, database: Database.layerFile(file) })
 
   /** Resolves once no embedding job is queued or running (bounded). */
-  const embeddingSettled = Effect.flatMap(EmbeddingIndexer, (indexer) =>
+  const embeddingSettled = Effect.flatMap(embeddingIndexer, (indexer) =>
     indexer.progress.pipe(
       Effect.repeat({ schedule: Schedule.spaced("50 millis"), until: (p) => p.queued + p.running === 0 }),
       Effect.timeoutFail({ duration: Duration.seconds(20), onTimeout: () => new Error("embedding jobs did not finish") })
@@ -100,7 +99,7 @@ describe("a change of embedding model", () => {
           expect(refused.message).toContain("'fake-b' (16 dimensions)")
           expect(refused.message).toContain("engram reembed")
           // An embedding job under the new model does not write into the old table either.
-          const indexer = yield* EmbeddingIndexer
+          const indexer = yield* embeddingIndexer
           const sql = yield* SqlClient.SqlClient
           const [cell] = yield* sql<{ memcell_id: string }>`SELECT memcell_id FROM memcells`
           const write = yield* indexer.prepareJob("embed_episodes", cell!.memcell_id)

@@ -1,11 +1,6 @@
 import { Layer } from "effect"
-import { ExtractionWorkersLive } from "../../src/Extraction/ExtractionWorkers.js"
-import { JobRunner } from "../../src/Extraction/JobRunner.js"
-import { LlmExtractors } from "../../src/Extraction/LlmExtractors.js"
-import { LocalExtractors } from "../../src/Extraction/LocalExtractors.js"
-import { Lexicon } from "../../src/Text/Lexicon.js"
 import { TokenCounter } from "../../src/Text/TokenCounter.js"
-import { configLayer, memoryTestLayer, type MemoryTestOptions } from "./MemoryTestLayer.js"
+import { memoryTestLayer, type MemoryTestOptions } from "./MemoryTestLayer.js"
 
 export interface ExtractionTestOptions extends MemoryTestOptions {
   /** "local" (default): the offline extractors; "llm": the LLM extractors over the fake model. */
@@ -19,10 +14,7 @@ export interface ExtractionTestOptions extends MemoryTestOptions {
  * boundary prompts (and extraction prompts with `extractors: "llm"`); requests are told apart by
  * `request.purpose` ("boundary", "episode", "fact", "foresight").
  */
-export const extractionTestLayer = (options: ExtractionTestOptions) => {
-  const memory = memoryTestLayer(options)
-  const extractors = options.extractors === "llm" ? LlmExtractors.layer : LocalExtractors.layer.pipe(Layer.provide(Lexicon.Default))
-  const runner = JobRunner.Default.pipe(Layer.provideMerge(extractors), Layer.provideMerge(memory))
-  const all = options.workers === false ? runner : ExtractionWorkersLive.pipe(Layer.provideMerge(runner))
-  return all.pipe(Layer.provide(TokenCounter.Default), Layer.provide(configLayer(options.env)))
-}
+export const extractionTestLayer = (options: ExtractionTestOptions) =>
+  memoryTestLayer({ ...options, extractors: options.extractors ?? "local", background: options.workers !== false }).pipe(
+    Layer.provide(TokenCounter.Default)
+  )

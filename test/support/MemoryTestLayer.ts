@@ -1,19 +1,12 @@
 import type { SqlClient } from "@effect/sql"
 import { ConfigProvider, Layer } from "effect"
-import type { FakeLlm, FakeLlmHandler } from "./FakeLlm.js"
-import { fakeLlmLayer } from "./FakeLlm.js"
+import { makeEngram } from "../../src/Engram.js"
+import type { Embedder } from "../../src/Llm/Embedder.js"
 import type { LlmClient } from "../../src/Llm/LlmClient.js"
-import type { BoundaryDetector } from "../../src/Memorize/BoundaryDetector.js"
-import { LlmBoundaryDetector } from "../../src/Memorize/LlmBoundaryDetector.js"
-import { Memory } from "../../src/Memorize/Memory.js"
 import { SessionLock } from "../../src/Memorize/SessionLock.js"
-import { LedgerRepo } from "../../src/Ledger/LedgerRepo.js"
 import * as Database from "../../src/Storage/Database.js"
-import { MemcellRepo } from "../../src/Memorize/MemcellRepo.js"
-import { JobQueue } from "../../src/Jobs/JobQueue.js"
-import { DerivedRepo } from "../../src/Extraction/DerivedRepo.js"
-import { ExtractionSignal } from "../../src/Jobs/ExtractionSignal.js"
 import type { TokenCounter } from "../../src/Text/TokenCounter.js"
+import { type FakeLlmHandler, fakeLlmLayer } from "./FakeLlm.js"
 
 /** Settings as they would come from `ENGRAM_*` variables. */
 export const configLayer = (env: Record<string, string> = {}) =>
@@ -25,42 +18,34 @@ export interface MemoryTestOptions {
   readonly lock?: "real" | "noop"
   /** Defaults to a private in-memory database. */
   readonly database?: Layer.Layer<SqlClient.SqlClient>
+  /** Defaults to none (keyword search only). */
+  readonly embedder?: Layer.Layer<Embedder>
+  /** "llm" (default): extraction over the fake model too; "local": the offline extractors. */
+  readonly extractors?: "llm" | "local"
+  /** Run the extraction workers and the idle flush (default false). */
+  readonly background?: boolean
   readonly env?: Record<string, string>
 }
 
 /**
- * Memory on real SQLite with the deterministic fake model behind the LLM boundary detector.
- * TokenCounter is left to the caller so a test file can build it once (it takes ~250 ms).
+ * The application from the composition root on real SQLite, with the deterministic fake model as
+ * its LLM and no background work. TokenCounter is left to the caller so a test file can build it
+ * once (it takes ~250 ms).
  */
-export const memoryTestLayer = (
-  options: MemoryTestOptions
-): Layer.Layer<
-  | Memory
-  | LedgerRepo
-  | MemcellRepo
-  | JobQueue
-  | DerivedRepo
-  | ExtractionSignal
-  | FakeLlm
-  | LlmClient
-  | BoundaryDetector
-  | SessionLock
-  | SqlClient.SqlClient,
-  never,
-  TokenCounter
-> => {
-  const config = configLayer(options.env)
-  const lock = options.lock === "noop" ? SessionLock.noop : SessionLock.layerConfig
-  const repos = Layer.mergeAll(LedgerRepo.Default, MemcellRepo.Default, JobQueue.Default, DerivedRepo.Default, ExtractionSignal.Default).pipe(
-    Layer.provideMerge(options.database ?? Database.layerMemory)
-  )
-  const llm = fakeLlmLayer(options.llm)
-  return Memory.Default.pipe(
-    Layer.provideMerge(Layer.mergeAll(repos, LlmBoundaryDetector.layerConfig.pipe(Layer.provideMerge(llm)), lock)),
-    Layer.provide(config),
+export const memoryTestLayer = (options: MemoryTestOptions) =>
+  makeEngram<LlmClient | TokenCounter>({
+    database: options.database ?? Database.layerMemory,
+    llm: Layer.context<LlmClient>(),
+    extractors: options.extractors ?? "llm",
+    embedder: options.embedder ?? "none",
+    tokenCounter: Layer.context<TokenCounter>(),
+    ...(options.lock === "noop" ? { lock: SessionLock.noop } : {}),
+    ...(options.background === true ? { background: true } : {})
+  }).pipe(
+    Layer.provideMerge(fakeLlmLayer(options.llm)),
+    Layer.provide(configLayer(options.env)),
     Layer.orDie
   )
-}
 
 /** A boundary answer as the model would give it. */
 export const boundaryAnswer = (boundaries: ReadonlyArray<number>) =>
