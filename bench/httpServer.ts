@@ -7,8 +7,7 @@ import { Duration, Effect, Layer } from "effect"
 import * as Path from "node:path"
 import { httpServerLayer } from "../src/Http/Server.js"
 import * as Database from "../src/Storage/Database.js"
-import { TokenCounter } from "../src/Text/TokenCounter.js"
-import { boundaryAnswer, memoryTestLayer } from "../test/support/MemoryTestLayer.js"
+import { boundaryAnswer, memoryTestLayer, textServices } from "../test/support/MemoryTestLayer.js"
 
 const [port, dataDir] = process.argv.slice(2)
 
@@ -20,7 +19,7 @@ const instantModel = (request: { messages: ReadonlyArray<{ content: string }> })
 
 const server = httpServerLayer({ host: "127.0.0.1", port: Number(port), maxBodyBytes: 8 * 1024 * 1024, shutdownTimeout: Duration.seconds(5) }).pipe(
   Layer.provide(memoryTestLayer({ llm: instantModel, database: Database.layerFile(Path.join(dataDir!, "engram.db")) })),
-  Layer.provide(TokenCounter.Default)
+  Layer.provide(textServices)
 )
 
 NodeRuntime.runMain(

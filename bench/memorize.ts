@@ -10,8 +10,7 @@ import * as Path from "node:path"
 import type { IncomingMessage } from "../src/Domain/Message.js"
 import { Memory } from "../src/Memorize/Memory.js"
 import * as Database from "../src/Storage/Database.js"
-import { TokenCounter } from "../src/Text/TokenCounter.js"
-import { boundaryAnswer, memoryTestLayer } from "../test/support/MemoryTestLayer.js"
+import { boundaryAnswer, memoryTestLayer, textServices } from "../test/support/MemoryTestLayer.js"
 import { addRequest } from "../test/support/Messages.js"
 
 const total = Number(process.argv[2] ?? 50_000)
@@ -35,7 +34,7 @@ const scenario = (sessions: number) =>
   Effect.gen(function*() {
     const dir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "engram-bench-"))
     const layer = memoryTestLayer({ llm: instantModel, database: Database.layerFile(Path.join(dir, "engram.db")) }).pipe(
-      Layer.provide(TokenCounter.Default)
+      Layer.provide(textServices)
     )
     const result = yield* Effect.gen(function*() {
       const memory = yield* Memory

@@ -59,6 +59,8 @@ export interface EngramParts<R = never> {
   readonly lock?: Layer.Layer<SessionLock, never, R>
   /** Default: a fresh cl100k counter (building one takes a moment). */
   readonly tokenCounter?: Layer.Layer<TokenCounter, never, R>
+  /** Default: a fresh lexicon (loading its language model takes a moment). */
+  readonly lexicon?: Layer.Layer<Lexicon, never, R>
   /** Run the background work (extraction workers, idle flush) in the layer's scope. Default false. */
   readonly background?: boolean
 }
@@ -121,7 +123,7 @@ export const makeEngram = <R = never>(parts: EngramParts<R> = {}) => {
     parts.lock ?? SessionLock.layerConfig,
     parts.tokenCounter ?? TokenCounter.Default,
     ExtractionSignal.Default,
-    Lexicon.Default
+    parts.lexicon ?? Lexicon.Default
   )
   const app = Layer.mergeAll(Memory.Default, JobRunner.Default, MemoryReader.Default, Forget.Default, Search.Default).pipe(
     Layer.provideMerge(Layer.mergeAll(models, embedding)),

@@ -1,10 +1,9 @@
 import { Args, Command, Options } from "@effect/cli"
-import { Clock, Console, Effect } from "effect"
+import { Clock, Effect } from "effect"
 import { EngramOnce } from "../Engram.js"
 import { deadJobView } from "../Domain/Job.js"
 import { JobQueue } from "../Jobs/JobQueue.js"
-
-const printJson = (value: unknown) => Console.log(JSON.stringify(value, null, 2))
+import { printJson } from "./Common.js"
 
 const deadCommand = Command.make(
   "dead",

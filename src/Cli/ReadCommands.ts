@@ -1,25 +1,11 @@
 import { Command, Options } from "@effect/cli"
-import { Console, Effect, Option, Schema } from "effect"
+import { Effect, Option } from "effect"
 import { DeleteRequest } from "../Domain/DeleteRequest.js"
 import { GetRequest } from "../Domain/GetRequest.js"
-import { DEFAULT_SCOPE_ID } from "../Domain/Message.js"
-import { firstIssue } from "../Domain/Validation.js"
 import { EngramOnce } from "../Engram.js"
 import { Forget } from "../Reading/Forget.js"
 import { MemoryReader } from "../Reading/MemoryReader.js"
-import { InputError } from "./Input.js"
-
-/** Decodes flags through the same schema as the HTTP contract, so both refuse the same input. */
-const decodeRequest = <A, I>(schema: Schema.Schema<A, I>, input: unknown) =>
-  Schema.decodeUnknown(schema)(input).pipe(Effect.mapError((error) => new InputError({ reason: firstIssue(error).text })))
-
-const appOption = Options.text("app").pipe(Options.withDefault(DEFAULT_SCOPE_ID as string), Options.withDescription("App id (lowercase)"))
-const projectOption = Options.text("project").pipe(
-  Options.withDefault(DEFAULT_SCOPE_ID as string),
-  Options.withDescription("Project id (lowercase)")
-)
-
-const printJson = (value: unknown) => Console.log(JSON.stringify(value, null, 2))
+import { appOption, decodeRequest, printJson, projectOption } from "./Common.js"
 
 export const getCommand = Command.make(
   "get",

@@ -1,16 +1,12 @@
 import { Args, Command, Options } from "@effect/cli"
 import { Console, Duration, Effect, Option, Schedule, Schema } from "effect"
 import { CapabilityUnavailable } from "../Domain/Errors.js"
-import { DEFAULT_SCOPE_ID } from "../Domain/Message.js"
 import { SearchRequest } from "../Domain/SearchRequest.js"
-import { firstIssue } from "../Domain/Validation.js"
 import { EngramLive, EngramOnce } from "../Engram.js"
 import { ExtractionSignal } from "../Jobs/ExtractionSignal.js"
 import { EmbeddingIndexer, type EmbeddingProgress } from "../Indexing/EmbeddingIndexer.js"
 import { Search } from "../Search/Search.js"
-import { InputError } from "./Input.js"
-
-const printJson = (value: unknown) => Console.log(JSON.stringify(value, null, 2))
+import { appOption, decodeRequest, printJson, projectOption } from "./Common.js"
 
 export const searchCommand = Command.make(
   "search",
@@ -24,8 +20,8 @@ export const searchCommand = Command.make(
     topK: Options.integer("top-k").pipe(Options.withDescription("Episodes to return: 1-100, or -1 for all (default 10)"), Options.optional),
     minScore: Options.float("min-score").pipe(Options.withDescription("Drop episodes scoring below this (0..1]"), Options.optional),
     session: Options.text("session").pipe(Options.withAlias("s"), Options.withDescription("Only this session"), Options.optional),
-    app: Options.text("app").pipe(Options.withDefault(DEFAULT_SCOPE_ID as string), Options.withDescription("App id (lowercase)")),
-    project: Options.text("project").pipe(Options.withDefault(DEFAULT_SCOPE_ID as string), Options.withDescription("Project id (lowercase)")),
+    app: appOption,
+    project: projectOption,
     query: Args.text({ name: "query" }).pipe(Args.withDescription("What to look for"))
   },
   (options) =>
@@ -33,7 +29,7 @@ export const searchCommand = Command.make(
       const search = yield* Search
       const some = <A>(key: string, value: Option.Option<A>) => Option.match(value, { onNone: () => ({}), onSome: (v) => ({ [key]: v }) })
       // The same schema as the HTTP contract, so both refuse the same input.
-      const request = yield* Schema.decodeUnknown(SearchRequest)({
+      const request = yield* decodeRequest(SearchRequest, {
         app_id: options.app,
         project_id: options.project,
         query: options.query,
@@ -43,7 +39,7 @@ export const searchCommand = Command.make(
         ...some("top_k", options.topK),
         ...some("min_score", options.minScore),
         ...some("filters", Option.map(options.session, (session_id) => ({ session_id })))
-      }).pipe(Effect.mapError((error) => new InputError({ reason: firstIssue(error).text })))
+      })
       yield* printJson(yield* search.search(request))
     })
 ).pipe(

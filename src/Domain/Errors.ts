@@ -74,3 +74,7 @@ export class CapabilityUnavailable extends Schema.TaggedError<CapabilityUnavaila
     return `${this.capability} is not available: ${this.hint}`
   }
 }
+
+/** The message of anything thrown or failed that has one (an Error, a tagged error), else undefined. */
+export const messageOf = (error: unknown): string | undefined =>
+  typeof error === "object" && error !== null && "message" in error ? String(error.message) : undefined

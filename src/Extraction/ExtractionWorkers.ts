@@ -1,6 +1,7 @@
 import { Cause, Clock, Duration, Effect, Layer, Random } from "effect"
 import { randomUUID } from "node:crypto"
 import { type ExtractionSettings, ExtractionSettingsConfig } from "../Config/EngramConfig.js"
+import { messageOf } from "../Domain/Errors.js"
 import type { Job } from "../Domain/Job.js"
 import { JobQueue } from "../Jobs/JobQueue.js"
 import { ExtractionSignal } from "../Jobs/ExtractionSignal.js"
@@ -16,12 +17,7 @@ export const retryDelay = (settings: ExtractionSettings, attempt: number) =>
     return Math.round(Math.min(Duration.toMillis(settings.backoffCap), exponential) * jitter)
   })
 
-const describe = (cause: Cause.Cause<unknown>): string => {
-  const failure = Cause.squash(cause)
-  return failure instanceof Error || (typeof failure === "object" && failure !== null && "message" in failure)
-    ? String((failure as { message: unknown }).message)
-    : Cause.pretty(cause)
-}
+const describe = (cause: Cause.Cause<unknown>): string => messageOf(Cause.squash(cause)) ?? Cause.pretty(cause)
 
 /**
  * The extraction runtime: `concurrency` worker fibers, forked in this layer's scope. A worker

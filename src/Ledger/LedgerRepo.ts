@@ -1,14 +1,7 @@
 import { SqlClient, SqlSchema } from "@effect/sql"
 import { Array as Arr, Clock, Effect, Schema } from "effect"
 import { MessageIdConflict } from "../Domain/Errors.js"
-import {
-  type IncomingMessage,
-  MessageContent,
-  Role,
-  ScopeId,
-  type SessionKey,
-  type StoredMessage
-} from "../Domain/Message.js"
+import { type IncomingMessage, MessageContent, ScopeId, type SessionKey, StoredMessage, ToolCalls } from "../Domain/Message.js"
 import { canonicalJson } from "./MessageIdentity.js"
 import { withBusyRetry } from "../Storage/Database.js"
 
@@ -20,23 +13,11 @@ export interface PreparedMessage {
   readonly message: IncomingMessage
 }
 
-const ToolCalls = Schema.Array(Schema.Record({ key: Schema.String, value: Schema.Unknown }))
-
+/** A `messages` row: the stored message, with content and tool calls as the JSON text they are stored as. */
 const MessageRow = Schema.Struct({
-  seq: Schema.Number,
-  message_id: Schema.String,
-  app_id: ScopeId,
-  project_id: ScopeId,
-  session_id: Schema.String,
-  sender_id: Schema.String,
-  sender_name: Schema.NullOr(Schema.String),
-  role: Role,
-  timestamp: Schema.Number,
+  ...StoredMessage.fields,
   content: Schema.parseJson(MessageContent),
-  tool_calls: Schema.NullOr(Schema.parseJson(ToolCalls)),
-  tool_call_id: Schema.NullOr(Schema.String),
-  token_count: Schema.Number,
-  memcell_id: Schema.NullOr(Schema.String)
+  tool_calls: Schema.NullOr(Schema.parseJson(ToolCalls))
 })
 
 const SessionScope = Schema.Struct({ app_id: ScopeId, project_id: ScopeId, session_id: Schema.String })
@@ -132,8 +113,7 @@ export class LedgerRepo extends Effect.Service<LedgerRepo>()("engram/LedgerRepo"
       })
 
     const buffer = Effect.fn("LedgerRepo.buffer")(function*(key: SessionKey) {
-      const rows = yield* selectBuffer(key).pipe(Effect.catchTag("ParseError", Effect.die), withBusyRetry("read buffer"))
-      return rows as ReadonlyArray<StoredMessage>
+      return yield* selectBuffer(key).pipe(Effect.catchTag("ParseError", Effect.die), withBusyRetry("read buffer"))
     })
 
     /** Sessions holding buffered messages none of which arrived after `cutoff` (epoch ms). */
@@ -153,7 +133,7 @@ export class LedgerRepo extends Effect.Service<LedgerRepo>()("engram/LedgerRepo"
                content, tool_calls, tool_call_id, token_count, memcell_id
         FROM messages WHERE memcell_id = ${memcellId}
         ORDER BY timestamp, seq`.pipe(withBusyRetry("read memcell messages"))
-      return (yield* Schema.decodeUnknown(Schema.Array(MessageRow))(rows).pipe(Effect.orDie)) as ReadonlyArray<StoredMessage>
+      return yield* Schema.decodeUnknown(Schema.Array(MessageRow))(rows).pipe(Effect.orDie)
     })
 
     /** Buffered messages across all sessions (for /metrics). */

@@ -6,8 +6,7 @@ import { FakeLlm } from "../support/FakeLlm.js"
 import { IdleFlusherLive } from "../../src/Memorize/IdleFlusher.js"
 import { Memory } from "../../src/Memorize/Memory.js"
 import { SessionLock } from "../../src/Memorize/SessionLock.js"
-import { TokenCounter } from "../../src/Text/TokenCounter.js"
-import { boundaryAnswer, configLayer, memoryTestLayer } from "../support/MemoryTestLayer.js"
+import { boundaryAnswer, configLayer, memoryTestLayer, textServices } from "../support/MemoryTestLayer.js"
 import { addRequest, BASE_TS, keyOf, locateIds, userMessage } from "../support/Messages.js"
 
 const answering = (boundaries: ReadonlyArray<number>): FakeLlmHandler => () => boundaryAnswer(boundaries)
@@ -28,7 +27,7 @@ const promptLineCount = (content: string) => content.split("\n").filter((l) => /
 const batch = (from: number, count: number, sender = "alice", idPrefix = "m") =>
   Array.from({ length: count }, (_, i) => userMessage(from + i, sender, BASE_TS + (from + i) * 1000, { message_id: `${idPrefix}${from + i}` }))
 
-layer(TokenCounter.Default)("Memory", (it) => {
+layer(textServices)("Memory", (it) => {
   describe("sequential segmentation", () => {
     it.effect("an answer of [] keeps everything buffered", () =>
       Effect.gen(function*() {

@@ -2,8 +2,7 @@ import { describe, expect, layer } from "@effect/vitest"
 import { Effect } from "effect"
 import type { FakeLlmHandler } from "../support/FakeLlm.js"
 import { Memory } from "../../src/Memorize/Memory.js"
-import { TokenCounter } from "../../src/Text/TokenCounter.js"
-import { boundaryAnswer, memoryTestLayer } from "../support/MemoryTestLayer.js"
+import { boundaryAnswer, memoryTestLayer, textServices } from "../support/MemoryTestLayer.js"
 import { addRequest, BASE_TS, locateIds, userMessage } from "../support/Messages.js"
 
 /**
@@ -58,7 +57,7 @@ const fourBatchesOfThree = Array.from({ length: 4 }, (_, b) =>
 const tenBatchesWithoutIds = Array.from({ length: 10 }, (_, b) =>
   Array.from({ length: 5 }, (_, i) => userMessage(b * 10 + i, `p${b % 3}`, BASE_TS + (b * 10 + i) * 997)))
 
-layer(TokenCounter.Default, { excludeTestServices: true })("concurrent adds on one session", (it) => {
+layer(textServices, { excludeTestServices: true })("concurrent adds on one session", (it) => {
   for (const lock of ["real", "noop"] as const) {
     describe(`with the ${lock} lock`, () => {
       for (const [name, handler] of handlers) {
@@ -101,7 +100,7 @@ layer(TokenCounter.Default, { excludeTestServices: true })("concurrent adds on o
   }
 })
 
-layer(TokenCounter.Default, { excludeTestServices: true })("the lock keeps the detector from seeing the same messages twice", (it) => {
+layer(textServices, { excludeTestServices: true })("the lock keeps the detector from seeing the same messages twice", (it) => {
   it.effect("with the real lock no message is ever shown to two concurrent detector calls", () =>
     Effect.gen(function*() {
       const memory = yield* Memory

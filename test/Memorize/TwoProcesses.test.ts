@@ -7,8 +7,7 @@ import * as Path from "node:path"
 import { promisify } from "node:util"
 import { Memory } from "../../src/Memorize/Memory.js"
 import * as Database from "../../src/Storage/Database.js"
-import { TokenCounter } from "../../src/Text/TokenCounter.js"
-import { boundaryAnswer, memoryTestLayer } from "../support/MemoryTestLayer.js"
+import { boundaryAnswer, memoryTestLayer, textServices } from "../support/MemoryTestLayer.js"
 import { locateIds } from "../support/Messages.js"
 
 const run = promisify(execFile)
@@ -19,7 +18,7 @@ it.live("two OS processes hammering one session on one database file lose and du
     const dir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "engram-two-processes-"))
     const file = Path.join(dir, "engram.db")
     const layer = memoryTestLayer({ llm: () => boundaryAnswer([]), database: Database.layerFile(file) }).pipe(
-      Layer.provide(TokenCounter.Default)
+      Layer.provide(textServices)
     )
     yield* Effect.gen(function*() {
       const memory = yield* Memory

@@ -1,8 +1,7 @@
 import { Duration, Layer } from "effect"
 import type { ServerSettings } from "../../src/Config/EngramConfig.js"
 import { httpServerLayer } from "../../src/Http/Server.js"
-import { TokenCounter } from "../../src/Text/TokenCounter.js"
-import { configLayer, memoryTestLayer, type MemoryTestOptions } from "./MemoryTestLayer.js"
+import { configLayer, memoryTestLayer, type MemoryTestOptions, textServices } from "./MemoryTestLayer.js"
 
 /**
  * Like `httpTestLayer`, with any server setting (auth, CORS, read timeout...) chosen by the test:
@@ -17,6 +16,6 @@ export const configuredHttpLayer = (server: Partial<ServerSettings>, memory: Mem
     ...server
   }).pipe(
     Layer.provideMerge(memoryTestLayer(memory)),
-    Layer.provide(TokenCounter.Default),
+    Layer.provide(textServices),
     Layer.provide(configLayer(memory.env))
   )

@@ -1,6 +1,5 @@
 import { Layer } from "effect"
-import { TokenCounter } from "../../src/Text/TokenCounter.js"
-import { memoryTestLayer, type MemoryTestOptions } from "./MemoryTestLayer.js"
+import { memoryTestLayer, type MemoryTestOptions, textServices } from "./MemoryTestLayer.js"
 
 export interface ExtractionTestOptions extends MemoryTestOptions {
   /** "local" (default): the offline extractors; "llm": the LLM extractors over the fake model. */
@@ -16,5 +15,5 @@ export interface ExtractionTestOptions extends MemoryTestOptions {
  */
 export const extractionTestLayer = (options: ExtractionTestOptions) =>
   memoryTestLayer({ ...options, extractors: options.extractors ?? "local", background: options.workers !== false }).pipe(
-    Layer.provide(TokenCounter.Default)
+    Layer.provide(textServices)
   )

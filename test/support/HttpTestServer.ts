@@ -1,8 +1,7 @@
 import { HttpServer } from "@effect/platform"
 import { Duration, Effect, Layer } from "effect"
 import { httpServerLayer } from "../../src/Http/Server.js"
-import { TokenCounter } from "../../src/Text/TokenCounter.js"
-import { configLayer, memoryTestLayer, type MemoryTestOptions } from "./MemoryTestLayer.js"
+import { configLayer, memoryTestLayer, type MemoryTestOptions, textServices } from "./MemoryTestLayer.js"
 
 /** The real HTTP stack on a free loopback port over the in-memory test Memory (fake model). */
 export const httpTestLayer = (options: MemoryTestOptions & { readonly maxBodyBytes?: number }) =>
@@ -13,7 +12,7 @@ export const httpTestLayer = (options: MemoryTestOptions & { readonly maxBodyByt
     shutdownTimeout: Duration.seconds(2)
   }).pipe(
     Layer.provideMerge(memoryTestLayer(options)),
-    Layer.provide(TokenCounter.Default),
+    Layer.provide(textServices),
     Layer.provide(configLayer(options.env))
   )
 

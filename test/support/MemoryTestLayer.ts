@@ -5,8 +5,12 @@ import type { Embedder } from "../../src/Llm/Embedder.js"
 import type { LlmClient } from "../../src/Llm/LlmClient.js"
 import { SessionLock } from "../../src/Memorize/SessionLock.js"
 import * as Database from "../../src/Storage/Database.js"
-import type { TokenCounter } from "../../src/Text/TokenCounter.js"
+import { Lexicon } from "../../src/Text/Lexicon.js"
+import { TokenCounter } from "../../src/Text/TokenCounter.js"
 import { type FakeLlmHandler, fakeLlmLayer } from "./FakeLlm.js"
+
+/** The token counter and the lexicon, for the caller of `memoryTestLayer` to build once. */
+export const textServices = Layer.mergeAll(TokenCounter.Default, Lexicon.Default)
 
 /** Settings as they would come from `ENGRAM_*` variables. */
 export const configLayer = (env: Record<string, string> = {}) =>
@@ -29,16 +33,17 @@ export interface MemoryTestOptions {
 
 /**
  * The application from the composition root on real SQLite, with the deterministic fake model as
- * its LLM and no background work. TokenCounter is left to the caller so a test file can build it
- * once (it takes ~250 ms).
+ * its LLM and no background work. The text services (`textServices`) are left to the caller so a
+ * test file can build them once (together about 750 ms).
  */
 export const memoryTestLayer = (options: MemoryTestOptions) =>
-  makeEngram<LlmClient | TokenCounter>({
+  makeEngram<LlmClient | TokenCounter | Lexicon>({
     database: options.database ?? Database.layerMemory,
     llm: Layer.context<LlmClient>(),
     extractors: options.extractors ?? "llm",
     embedder: options.embedder ?? "none",
     tokenCounter: Layer.context<TokenCounter>(),
+    lexicon: Layer.context<Lexicon>(),
     ...(options.lock === "noop" ? { lock: SessionLock.noop } : {}),
     ...(options.background === true ? { background: true } : {})
   }).pipe(

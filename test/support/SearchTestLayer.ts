@@ -2,8 +2,7 @@ import type { SqlClient } from "@effect/sql"
 import { Effect, Layer, Option } from "effect"
 import { EmbeddingIndexer } from "../../src/Indexing/EmbeddingIndexer.js"
 import type { Embedder } from "../../src/Llm/Embedder.js"
-import { TokenCounter } from "../../src/Text/TokenCounter.js"
-import { boundaryAnswer, memoryTestLayer } from "./MemoryTestLayer.js"
+import { boundaryAnswer, memoryTestLayer, textServices } from "./MemoryTestLayer.js"
 
 export interface SearchTestOptions {
   /** Defaults to a private in-memory database. */
@@ -25,7 +24,7 @@ const build = (embedder: Layer.Layer<Embedder> | undefined, options: SearchTestO
     ...(embedder === undefined ? {} : { embedder }),
     ...(options.database === undefined ? {} : { database: options.database }),
     ...(options.env === undefined ? {} : { env: options.env })
-  }).pipe(Layer.provide(TokenCounter.Default))
+  }).pipe(Layer.provide(textServices))
 
 /** Search with no embedder: keyword only. */
 export const keywordSearchTestLayer = (options: SearchTestOptions = {}) => build(undefined, options)

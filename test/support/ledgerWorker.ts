@@ -4,9 +4,8 @@
  */
 import { Effect, Layer } from "effect"
 import * as Database from "../../src/Storage/Database.js"
-import { TokenCounter } from "../../src/Text/TokenCounter.js"
 import { Memory } from "../../src/Memorize/Memory.js"
-import { boundaryAnswer, memoryTestLayer } from "./MemoryTestLayer.js"
+import { boundaryAnswer, memoryTestLayer, textServices } from "./MemoryTestLayer.js"
 import { addRequest, BASE_TS, keyOf, userMessage } from "./Messages.js"
 
 const [file, worker, batchesArg, seedArg] = process.argv.slice(2)
@@ -28,7 +27,7 @@ const layer = memoryTestLayer({
   // A model that takes a moment and cuts somewhere, so both processes commit often.
   llm: () => Effect.as(Effect.sleep(`${Math.floor(random() * 3)} millis`), boundaryAnswer([1 + Math.floor(random() * 3)])),
   database: Database.layerFile(file!)
-}).pipe(Layer.provide(TokenCounter.Default))
+}).pipe(Layer.provide(textServices))
 
 Effect.runPromise(program.pipe(Effect.provide(layer))).then(
   () => process.exit(0),
