@@ -120,6 +120,6 @@ describe("a change of embedding model", () => {
           Effect.provide(onFile(file, "fake-a", 8))
         )
       })
-    ), { timeout: 60_000 }) // three database opens and a re-embed: seconds on a busy machine, not a time budget
+    ))
 })
 
