@@ -11,6 +11,9 @@ const locomoCommand = Command.make(
       Options.withDescription("Only the first N conversations (a quick run)"),
       Options.optional
     ),
+    split: Options.boolean("split").pipe(
+      Options.withDescription("Also report conversations 1-5 (the half ranking is tuned on) and 6-10 (held out) apart")
+    ),
     out: Options.file("out").pipe(Options.withDescription("Also write the full report (every question's scores) as JSON here"), Options.optional),
     workDir: Options.directory("work-dir").pipe(
       Options.withDescription("Keep Engram's database in this directory (default: a temporary one, removed afterwards)"),

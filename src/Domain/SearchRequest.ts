@@ -24,6 +24,14 @@ export const TopK = Schema.Number.pipe(
   Schema.filter((n) => n === -1 || (n >= 1 && n <= 100), { message: () => "must be -1 (all) or an integer between 1 and 100" })
 )
 
+/** Largest context a search packs (`max_tokens`): far above any model's useful prompt share. */
+export const MAX_CONTEXT_TOKENS = 32_000
+
+export const MaxTokens = Schema.Number.pipe(
+  Schema.int({ message: () => `must be an integer between 1 and ${MAX_CONTEXT_TOKENS}` }),
+  Schema.between(1, MAX_CONTEXT_TOKENS, { message: () => `must be an integer between 1 and ${MAX_CONTEXT_TOKENS}` })
+)
+
 const Query = Schema.String.pipe(
   Schema.minLength(1, { message: () => "must not be empty" }),
   Schema.maxLength(2000, { message: () => "must be at most 2000 characters" }),
@@ -45,7 +53,9 @@ const SearchRequestFields = Schema.Struct({
   min_score: Schema.optional(Schema.Number.pipe(Schema.finite({ message: () => "must be a finite number" }))),
   /** Accepted for compatibility; profiles are not extracted yet, so `profiles` is always empty. */
   include_profile: Schema.optional(Schema.Boolean),
-  filters: Schema.optional(Filters)
+  filters: Schema.optional(Filters),
+  /** With it, the answer also carries `context`: the best evidence packed within this many tokens. */
+  max_tokens: Schema.optional(MaxTokens)
 }).annotations({ parseOptions: { onExcessProperty: "error" } })
 
 export const SearchRequest = SearchRequestFields.pipe(
@@ -100,6 +110,20 @@ export const UnprocessedMessage = Schema.Struct({
 })
 export type UnprocessedMessage = typeof UnprocessedMessage.Type
 
+/**
+ * One line of a packed context: a message as `[date] Speaker: text` (or a fact), the messages it
+ * shows, and the score of the evidence it belongs to (lines of one span share it), so contexts of
+ * several searches can be merged by score.
+ */
+export const ContextLine = Schema.Struct({
+  /** `message`: one message, verbatim; `fact`: an atomic fact extracted from its messages. */
+  kind: Schema.Literal("message", "fact"),
+  text: Schema.String,
+  message_ids: Schema.Array(Schema.String),
+  score: Schema.Number
+})
+export type ContextLine = typeof ContextLine.Type
+
 /** Kinds of memory Engram does not extract yet: always present, always empty. */
 const NotExtracted = Schema.Tuple()
 
@@ -110,6 +134,13 @@ export const SearchResult = Schema.Struct({
   profiles: NotExtracted,
   agent_cases: NotExtracted,
   agent_skills: NotExtracted,
-  unprocessed_messages: Schema.Array(UnprocessedMessage)
+  unprocessed_messages: Schema.Array(UnprocessedMessage),
+  /**
+   * Only when `max_tokens` was given: the best evidence within that many tokens, ready to paste
+   * into a prompt (spans of adjacent lines, best first, separated by blank lines), and its lines.
+   */
+  context: Schema.optional(Schema.String),
+  context_tokens: Schema.optional(Schema.Number),
+  context_lines: Schema.optional(Schema.Array(ContextLine))
 })
 export type SearchResult = typeof SearchResult.Type

@@ -25,7 +25,8 @@ export const shownTurns = (conversation: LocomoConversation): ReadonlyArray<Read
   conversation.sessions.map((session) =>
     session.turns.map((turn) => ({
       text: `[${isoDate(session.startMs)}] ${turn.speaker}: ${turnText(turn)}`,
-      message_ids: [turn.dia_id]
+      message_ids: [turn.dia_id],
+      kind: "text" as const
     }))
   )
 

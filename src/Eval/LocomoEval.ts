@@ -5,6 +5,7 @@
  * latencies are those of an otherwise idle process.
  */
 import { Duration, Effect } from "effect"
+import { Lexicon } from "../Text/Lexicon.js"
 import { type QuestionScore, scoreQuestion } from "./EvidenceRecall.js"
 import { type LocomoCategory, type LocomoConversation, turnText } from "./LocomoData.js"
 import type { Retriever } from "./Retriever.js"
@@ -12,8 +13,6 @@ import type { Retriever } from "./Retriever.js"
 export interface EvalSettings {
   /** Word budgets of returned text. */
   readonly budgets: ReadonlyArray<number>
-  /** Result counts for recall at k. */
-  readonly ks: ReadonlyArray<number>
   /** How many results each retriever is asked for. */
   readonly depth: number
   /** Categories scored (5, adversarial, has no evidence to find). */
@@ -22,7 +21,6 @@ export interface EvalSettings {
 
 export const DEFAULT_SETTINGS: EvalSettings = {
   budgets: [250, 500, 1000],
-  ks: [10],
   depth: 100,
   categories: [1, 2, 3, 4]
 }
@@ -32,6 +30,8 @@ export interface ScoredAnswer extends QuestionScore {
 }
 
 export interface QuestionRecord {
+  /** Position of the question's conversation in the data file (0-based). */
+  readonly conversationIndex: number
   readonly sampleId: string
   readonly qaIndex: number
   readonly category: LocomoCategory
@@ -91,8 +91,9 @@ export const runLocomoEval = <E>(
   retrievers: ReadonlyArray<Retriever<E>>,
   settings: EvalSettings,
   progress: (line: string) => Effect.Effect<void>
-): Effect.Effect<EvalRun, E> =>
+): Effect.Effect<EvalRun, E, Lexicon> =>
   Effect.gen(function*() {
+    const lexicon = yield* Lexicon
     const preparation: Array<PreparationTime> = []
     const questions: Array<QuestionRecord> = []
     for (const [position, conversation] of conversations.entries()) {
@@ -105,15 +106,16 @@ export const runLocomoEval = <E>(
         prepared.push({ name: retriever.name, ready })
       }
       const texts = messageTexts(conversation)
-      const lookup = (id: string) => texts.get(id)
+      const evidenceTexts = { text: (id: string) => texts.get(id), terms: lexicon.terms }
       const scored = conversation.questions.filter((q) => settings.categories.includes(q.category) && q.evidence.length > 0)
       for (const question of scored) {
         const answers: Record<string, ScoredAnswer> = {}
         for (const { name, ready } of prepared) {
           const [elapsed, results] = yield* Effect.timed(ready.retrieve(question.question, settings.depth))
-          answers[name] = { ...scoreQuestion(question.evidence, results, lookup, settings), latencyMs: Duration.toMillis(elapsed) }
+          answers[name] = { ...scoreQuestion(question.evidence, results, evidenceTexts, settings), latencyMs: Duration.toMillis(elapsed) }
         }
         questions.push({
+          conversationIndex: position,
           sampleId: conversation.sampleId,
           qaIndex: question.index,
           category: question.category,

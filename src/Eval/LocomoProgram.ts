@@ -13,7 +13,7 @@ import { makeEngram } from "../Engram.js"
 import * as Database from "../Storage/Database.js"
 import { JobQueue } from "../Jobs/JobQueue.js"
 import { makeTurnBaseline, makeWindowBaseline } from "./Baselines.js"
-import { type EvalSearch, makeEngramRetriever } from "./EngramRetriever.js"
+import { type EvalSearch, makeEngramRetrievers } from "./EngramRetriever.js"
 import { loadLocomo } from "./LocomoData.js"
 import { DEFAULT_SETTINGS, runLocomoEval } from "./LocomoEval.js"
 import { jsonReport, markdownReport, summarizeRun } from "./Report.js"
@@ -31,6 +31,8 @@ export interface LocomoEvalOptions {
   readonly conversations: Option.Option<number>
   /** Where to write the JSON report. */
   readonly out: Option.Option<string>
+  /** Also report the tuning half (conversations 1–5) and the held-out half apart. */
+  readonly split: boolean
   /** Keep Engram's database here (must not hold one yet) instead of a temporary directory. */
   readonly workDir: Option.Option<string>
 }
@@ -105,8 +107,12 @@ export const runLocomoProgram = <E>(
     const models = yield* describeModels
     yield* progress(`engram eval locomo: ${conversations.length} conversation(s); Engram ${models}; database in ${dir}`)
     return yield* Effect.gen(function*() {
+      const engramRetrievers = yield* makeEngramRetrievers([
+        { name: "engram", description: `${engram.description}, reading the packed context; ${models}`, reading: "context" },
+        { name: "engram-arrays", description: `${engram.description}, reading the EverOS-shaped arrays; ${models}`, reading: "arrays" }
+      ], yield* engram.search)
       const retrievers = [
-        yield* makeEngramRetriever("engram", `${engram.description}; ${models}`, yield* engram.search),
+        ...engramRetrievers,
         yield* makeTurnBaseline,
         yield* makeWindowBaseline(1)
       ]
@@ -114,7 +120,7 @@ export const runLocomoProgram = <E>(
       const jobs = yield* (yield* JobQueue).counts
       if (jobs.dead > 0) yield* progress(`warning: ${jobs.dead} extraction job(s) dead-lettered; their memory is missing`)
       const summaries = summarizeRun(run)
-      const markdown = markdownReport(run, summaries)
+      const markdown = markdownReport(run, summaries, { split: options.split })
       yield* Option.match(options.out, {
         onNone: () => Effect.void,
         onSome: (path) =>

@@ -2,6 +2,7 @@ import { Effect, Either, Option } from "effect"
 import { CapabilityUnavailable, type StorageError } from "../Domain/Errors.js"
 import { type FilterTree, pinnedSession, toFilterTree } from "../Domain/Filters.js"
 import {
+  type ContextLine,
   type RanSearchMethod,
   type SearchEpisode,
   type SearchRequest,
@@ -10,10 +11,11 @@ import {
   type UnprocessedMessage
 } from "../Domain/SearchRequest.js"
 import { Embedder, EmbedderUnavailable } from "../Llm/Embedder.js"
-import { PASSAGE_RADIUS } from "../Extraction/DerivedRepo.js"
 import { type BufferedMessage, type Hit, type OwnerScope, type PassageHit, SearchRepo } from "./SearchRepo.js"
 import { type VectorKind, vectorOwner, VectorStore, vectorStateHint } from "../Indexing/VectorStore.js"
 import { Lexicon } from "../Text/Lexicon.js"
+import { TokenCounter } from "../Text/TokenCounter.js"
+import { collectEvidence, type EvidenceSpan, evidenceSpans, type LineSource, type NeighbourRule, type RankedWindow, windowPositions } from "./Evidence.js"
 import { fusedOrder, normalizedFusion, weightedFusion } from "./Fusion.js"
 import { affordableWords, type KeywordTerms, keywordTerms, ownerIsIndexable, porterMatch, trigramMatch } from "./KeywordQuery.js"
 
@@ -61,10 +63,12 @@ const noCandidates: Candidates = { episodes: [], facts: [], passages: [] }
  *   (top-1 0.46 vs 0.58 without them), so they only break ties.
  * - `episodeContext`: share of its episode's normalised bm25 a passage's score gets, so a window
  *   quoting one word of the question ranks higher inside an episode about the question.
- * - `excerptPassages` / `excerptMinRelative`: passages shown per episode at most, and how close to
- *   the episode's best passage score another one must be to be shown too.
- * - `excerptRadius`: 0 shows each passage's best-matching line, 1 its whole window (costs 3x the
- *   words for less recall per word).
+ * - `excerptPassages` / `excerptMinRelative`: windows shown per episode at most, and how close to
+ *   the episode's best window score another one must be to be shown too.
+ * - `contextRadius` / `excerptNeighbours` / `contextNeighbours`: the window read around each ranked
+ *   passage, and which of its lines an excerpt and the context show (see `Evidence.windowPositions`).
+ * - `contextWindows`: ranked windows considered at most for excerpts and the context.
+ * - `contextEpisodeWeight`: share of its episode's fused score added to a window's score.
  * - `nestedFacts` / `dropQuotedFacts`: facts nested per episode at most (best first), leaving out
  *   those whose source lines the excerpt already quotes (restatements cost words, add nothing).
  */
@@ -73,9 +77,13 @@ export const SEARCH_TUNING = {
   episodeWeight: 0.5,
   factWeight: 0.1,
   episodeContext: 0.4,
-  excerptPassages: 1,
+  excerptPassages: 3,
   excerptMinRelative: 0.5,
-  excerptRadius: 0,
+  contextRadius: 1,
+  excerptNeighbours: "question-answer" as NeighbourRule,
+  contextNeighbours: "all" as NeighbourRule,
+  contextWindows: 400,
+  contextEpisodeWeight: 0,
   nestedFacts: 2,
   dropQuotedFacts: true
 }
@@ -107,6 +115,7 @@ export class Search extends Effect.Service<Search>()("engram/Search", {
     const repo = yield* SearchRepo
     const vectors = yield* VectorStore
     const lexicon = yield* Lexicon
+    const tokens = yield* TokenCounter
     // Optional: without an embedder only keyword search runs.
     const embedder = yield* Effect.serviceOption(Embedder)
 
@@ -281,80 +290,91 @@ export class Search extends Effect.Service<Search>()("engram/Search", {
       })
 
     /**
-     * Each chosen episode's query-focused excerpt: its best passages (see `SEARCH_TUNING`) widened to their windows, merged in
-     * conversation order with no line repeated. An episode no passage matched shows the lines
-     * its matching facts came from (else its opening window); one without passages (written
-     * before the passage index) keeps its full content.
+     * What search shows of the chosen episodes: each one's excerpt (its best windows, see
+     * `SEARCH_TUNING`, as the lines that earn their words, merged in conversation order) and, with
+     * a token budget, the packed context (see `Evidence`). Windows rank by their passage score plus
+     * `contextEpisodeWeight` times their episode's fused score. An episode no passage matched shows
+     * the lines its matching facts came from (else its opening line), ranked after every matched
+     * window; one without passages (written before the passage index) keeps its full content.
      */
-    const excerpts = (
+    const evidence = (
       chosen: ReadonlyArray<string>,
+      episodeScores: ReadonlyMap<string, number>,
       passages: ReadonlyArray<PassageHit>,
       factSources: ReadonlyMap<string, ReadonlyArray<string>>,
-      queryTerms: ReadonlySet<string>
+      queryTerms: ReadonlySet<string>,
+      maxTokens: number | undefined
     ) =>
       Effect.gen(function*() {
-        const picked = new Map<string, Array<PassageHit>>()
         const chosenSet = new Set(chosen)
-        for (const passage of passages) {
-          if (!chosenSet.has(passage.episode_id)) continue
-          const mine = picked.get(passage.episode_id) ?? []
-          if (mine.length >= SEARCH_TUNING.excerptPassages ||
-            (mine.length > 0 && -passage.rank < SEARCH_TUNING.excerptMinRelative * -mine[0]!.rank)) {
-            continue
-          }
-          mine.push(passage)
-          picked.set(passage.episode_id, mine)
-        }
-        const centres = new Map<string, Array<number>>()
-        for (const [episodeId, mine] of picked) centres.set(episodeId, mine.map((p) => p.position))
-        const unmatched = chosen.filter((id) => !picked.has(id))
+        const windows: Array<RankedWindow> = passages
+          .filter((p) => chosenSet.has(p.episode_id))
+          .slice(0, SEARCH_TUNING.contextWindows)
+          .map((p) => ({
+            episode_id: p.episode_id,
+            position: p.position,
+            score: -p.rank + SEARCH_TUNING.contextEpisodeWeight * (episodeScores.get(p.episode_id) ?? 0)
+          }))
+          .sort((a, b) => b.score - a.score)
+        const matched = new Set(windows.map((w) => w.episode_id))
+        const unmatched = chosen.filter((id) => !matched.has(id))
         if (unmatched.length > 0) {
           const known = yield* repo.passagePositions(unmatched, [...new Set(unmatched.flatMap((id) => factSources.get(id) ?? []))])
+          const floor = Math.min(0, ...windows.map((w) => w.score)) - 1
           for (const id of unmatched) {
             const sources = new Set(factSources.get(id) ?? [])
             const rows = known.filter((row) => row.episode_id === id)
             if (rows.length === 0) continue
             const fromFacts = rows.filter((row) => sources.has(row.message_id)).map((row) => row.position)
-            centres.set(id, fromFacts.length > 0 ? fromFacts.slice(0, SEARCH_TUNING.excerptPassages) : [0])
+            for (const position of fromFacts.length > 0 ? fromFacts.slice(0, SEARCH_TUNING.excerptPassages) : [0]) {
+              windows.push({ episode_id: id, position, score: floor + (episodeScores.get(id) ?? 0) })
+            }
           }
         }
-        // Each passage's whole window is read; what is shown of it depends on `excerptRadius`.
-        const wanted = [...centres].map(([episode_id, positions]) => ({
-          episode_id,
-          positions: [...new Set(positions.flatMap((p) => [p - PASSAGE_RADIUS, p, p + PASSAGE_RADIUS]).filter((p) => p >= 0))]
-        }))
-        const lines = yield* repo.passageLines(wanted)
+        // Excerpts: each episode's best windows, close enough to its best one.
+        const excerptWindows = new Map<string, Array<RankedWindow>>()
+        for (const window of windows) {
+          const mine = excerptWindows.get(window.episode_id) ?? []
+          if (mine.length >= SEARCH_TUNING.excerptPassages) continue
+          if (mine.length > 0 && window.score < SEARCH_TUNING.excerptMinRelative * mine[0]!.score) continue
+          mine.push(window)
+          excerptWindows.set(window.episode_id, mine)
+        }
+        // The context reads windows best first until the budget is spent: enough of them for it.
+        const contextWindows = maxTokens === undefined ? [] : windows.slice(0, Math.ceil(maxTokens / 12) + 20)
+        const reach = SEARCH_TUNING.contextRadius + 1
+        const wanted = new Map<string, Set<number>>()
+        for (const window of [...[...excerptWindows.values()].flat(), ...contextWindows]) {
+          const positions = wanted.get(window.episode_id) ?? new Set<number>()
+          for (let p = Math.max(0, window.position - reach); p <= window.position + reach; p++) positions.add(p)
+          wanted.set(window.episode_id, positions)
+        }
+        const lines = yield* repo.passageLines([...wanted].map(([episode_id, positions]) => ({ episode_id, positions: [...positions] })))
         const lineAt = new Map(lines.map((row) => [`${row.episode_id}#${row.position}`, row]))
-        const out = new Map<string, Excerpt>()
-        for (const [id, positions] of centres) {
-          const shown = new Set<number>()
-          for (const centre of positions) {
-            const window = [centre, centre - 1, centre + 1].filter((p) => lineAt.has(`${id}#${p}`))
-            for (const p of pickLines(window, (p) => lineAt.get(`${id}#${p}`)!.line, queryTerms)) shown.add(p)
-          }
-          const rows = [...shown].sort((x, y) => x - y).map((p) => lineAt.get(`${id}#${p}`)!)
-          if (rows.length > 0) out.set(id, { text: rows.map((r) => r.line).join("\n"), quoted: new Set(rows.map((r) => r.message_id)) })
+        const source: LineSource = {
+          lineAt: (episodeId, position) => lineAt.get(`${episodeId}#${position}`),
+          // Content only: the speaker's name in the prefix would match every line of that speaker.
+          matches: (line) => lexicon.terms(line.line.replace(/^\[[^\]]*\] [^:]*: /, "")).some((t) => queryTerms.has(t))
         }
-        return out as ReadonlyMap<string, Excerpt>
-      })
+        const positionsOf = (rule: NeighbourRule) => (window: RankedWindow) =>
+          windowPositions(window, SEARCH_TUNING.contextRadius, rule, source)
 
-    /**
-     * The lines of one window to show (`window`: centre first, then its neighbours): all of them
-     * when `excerptRadius` >= 1, else the line sharing the most query terms (the centre on ties
-     * or when none does). A window ranks by all its lines, so its best line is often a neighbour.
-     */
-    const pickLines = (window: ReadonlyArray<number>, lineOf: (p: number) => string, queryTerms: ReadonlySet<string>) => {
-      if (SEARCH_TUNING.excerptRadius >= 1 || window.length <= 1) return window
-      // Content only: the speaker's name in the prefix would tie every line of that speaker.
-      const shared = (p: number) => new Set(lexicon.terms(lineOf(p).replace(/^\[[^\]]*\] [^:]*: /, "")).filter((t) => queryTerms.has(t))).size
-      let best = window[0]!
-      let bestShared = shared(best)
-      for (const p of window.slice(1)) {
-        const n = shared(p)
-        if (n > bestShared) [best, bestShared] = [p, n]
-      }
-      return [best]
-    }
+        const excerptOf = new Map<string, Excerpt>()
+        for (const [id, mine] of excerptWindows) {
+          const spans = evidenceSpans(collectEvidence(mine, positionsOf(SEARCH_TUNING.excerptNeighbours), source))
+            .slice()
+            .sort((a, b) => a.lines[0]!.position - b.lines[0]!.position)
+          if (spans.length === 0) continue
+          excerptOf.set(id, {
+            text: spans.map((span) => span.lines.map((l) => l.line).join("\n")).join("\n\n"),
+            quoted: new Set(spans.flatMap((span) => span.lines.map((l) => l.message_id)))
+          })
+        }
+        const context = maxTokens === undefined
+          ? undefined
+          : evidenceSpans(collectEvidence(contextWindows, positionsOf(SEARCH_TUNING.contextNeighbours), source, { maxTokens, count: tokens.count }))
+        return { excerptOf, context }
+      })
 
     /** Fuses the candidates, keeps the best `limit` episodes above `minScore`, and loads them with their facts. */
     const assemble = (
@@ -363,7 +383,8 @@ export class Search extends Effect.Service<Search>()("engram/Search", {
       keyword: Candidates,
       vector: Candidates,
       limit: number,
-      minScore: number
+      minScore: number,
+      maxTokens: number | undefined
     ) =>
       Effect.gen(function*() {
         const keywordRuns = method !== "vector"
@@ -380,7 +401,7 @@ export class Search extends Effect.Service<Search>()("engram/Search", {
         const fused = weightedFusion(lists.filter((list) => list.ids.length > 0 && list.weight > 0), totalWeight)
         const episodeScores = fused.scores
         const chosen = fused.order.filter((id) => episodeScores.get(id)! >= minScore).slice(0, limit)
-        if (chosen.length === 0) return [] as ReadonlyArray<SearchEpisode>
+        if (chosen.length === 0) return { episodes: [] as ReadonlyArray<SearchEpisode>, context: maxTokens === undefined ? undefined : [] }
 
         const listsPerKind = method === "hybrid" ? 2 : 1
         const factHits = [keyword.facts, vector.facts]
@@ -411,7 +432,8 @@ export class Search extends Effect.Service<Search>()("engram/Search", {
             .sort((a, b) => b.score - a.score)
             .slice(0, SEARCH_TUNING.nestedFacts)
         const factSources = new Map(chosen.map((id) => [id, factsOf(id).flatMap((fact) => fact.message_ids)]))
-        const excerptOf = yield* excerpts(chosen, keyword.passages, factSources, new Set(lexicon.terms(query)))
+        const shown = yield* evidence(chosen, episodeScores, keyword.passages, factSources, new Set(lexicon.terms(query)), maxTokens)
+        const excerptOf = shown.excerptOf
         // A fact restating only lines the excerpt already quotes adds words, not information.
         const nestedFacts = (id: string) => {
           const quoted = excerptOf.get(id)?.quoted
@@ -420,7 +442,7 @@ export class Search extends Effect.Service<Search>()("engram/Search", {
             ? facts
             : facts.filter((fact) => fact.message_ids.length === 0 || !fact.message_ids.every((m) => quoted.has(m)))
         }
-        return chosen.flatMap((id): ReadonlyArray<SearchEpisode> => {
+        const episodes = chosen.flatMap((id): ReadonlyArray<SearchEpisode> => {
           const row = episodeById.get(id)
           // Deleted between the candidate query and this read.
           if (row === undefined) return []
@@ -443,7 +465,40 @@ export class Search extends Effect.Service<Search>()("engram/Search", {
             atomic_facts: nestedFacts(id)
           }]
         })
+        return { episodes, context: shown.context }
       })
+
+    /**
+     * The context block: evidence spans best first (a blank line between spans), then buffered
+     * messages (said since the last memcell) while they fit.
+     */
+    const packContext = (
+      spans: ReadonlyArray<EvidenceSpan>,
+      buffered: ReadonlyArray<UnprocessedMessage>,
+      maxTokens: number
+    ) => {
+      const lines: Array<ContextLine> = []
+      const blocks: Array<string> = []
+      for (const span of spans) {
+        blocks.push(span.lines.map((l) => l.line).join("\n"))
+        for (const line of span.lines) lines.push({ kind: "message", text: line.line, message_ids: [line.message_id], score: span.score })
+      }
+      let used = tokens.count(blocks.join("\n\n"))
+      const shownIds = new Set(lines.flatMap((l) => l.message_ids))
+      const recent: Array<string> = []
+      for (const message of buffered) {
+        if (shownIds.has(message.message_id)) continue
+        const text = `[${new Date(message.timestamp).toISOString().slice(0, 10)}] ${message.sender_id}: ${message.content.replace(/\s+/g, " ").trim()}`
+        const cost = tokens.count(text) + 2
+        if (used + cost > maxTokens) continue
+        used += cost
+        recent.push(text)
+        lines.push({ kind: "message", text, message_ids: [message.message_id], score: 0 })
+      }
+      if (recent.length > 0) blocks.push(recent.join("\n"))
+      const context = blocks.join("\n\n")
+      return { context, context_tokens: tokens.count(context), context_lines: lines }
+    }
 
     /**
      * Buffered messages: all of the session a top-level `session_id` filter pins (conversation
@@ -501,16 +556,27 @@ export class Search extends Effect.Service<Search>()("engram/Search", {
         vector = yield* vectorCandidates(readiness.right, request, scope, filters, vectorDepth(request.top_k))
       }
       const keyword = method === "vector" ? noCandidates : yield* keywordCandidates(request.query, scope, filters, depth)
-      const episodes = yield* assemble(method, request.query, keyword, vector, limit, request.min_score ?? Number.NEGATIVE_INFINITY)
+      const { context, episodes } = yield* assemble(
+        method,
+        request.query,
+        keyword,
+        vector,
+        limit,
+        request.min_score ?? Number.NEGATIVE_INFINITY,
+        request.max_tokens
+      )
       const unprocessed_messages = yield* unprocessed(request, scope, filters, limit)
-      return {
+      const result: SearchResult = {
         method,
         episodes,
         profiles: [],
         agent_cases: [],
         agent_skills: [],
         unprocessed_messages
-      } satisfies SearchResult as SearchResult
+      }
+      return context === undefined || request.max_tokens === undefined
+        ? result
+        : { ...result, ...packContext(context, unprocessed_messages, request.max_tokens) }
     }) as (request: SearchRequest) => Effect.Effect<SearchResult, SearchError>
 
     return { search } as const

@@ -30,7 +30,7 @@ describe("BM25", () => {
 
 describe("windows", () => {
   it("never cross a session and are cut at its ends", () => {
-    const turn = (id: string) => ({ text: id, message_ids: [id] })
+    const turn = (id: string) => ({ text: id, message_ids: [id], kind: "text" as const })
     const windows = turnWindows([[turn("a1"), turn("a2"), turn("a3")], [turn("b1")]], 1)
     expect(windows.map((w) => w.map((p) => p.text))).toEqual([["a1", "a2"], ["a1", "a2", "a3"], ["a2", "a3"], ["b1"]])
   })
@@ -42,7 +42,7 @@ layer(Lexicon.Default)("baselines on the mini data set", (it) => {
   it.effect("show each turn with its session date and speaker", () =>
     Effect.map(conversation, (c) => {
       const [first] = shownTurns(c)
-      expect(first![0]).toEqual({ text: "[2023-05-08] Alice: Hi Bob! I adopted a puppy named Biscuit last week.", message_ids: ["D1:1"] })
+      expect(first![0]).toEqual({ text: "[2023-05-08] Alice: Hi Bob! I adopted a puppy named Biscuit last week.", message_ids: ["D1:1"], kind: "text" })
     }))
 
   it.effect("turn baseline ranks the turn that shares the question's words first", () =>

@@ -28,7 +28,7 @@ interface JsonReport {
   readonly questions: ReadonlyArray<{
     readonly sampleId: string
     readonly question: string
-    readonly answers: Record<string, { readonly recallAtWords: Record<string, number>; readonly wordsToEvidence: Record<string, number | null> }>
+    readonly answers: Record<string, { readonly recallAtWords: Record<string, number>; readonly wordsToEvidence: Record<string, { readonly words: number; readonly rule: string } | null> }>
   }>
 }
 
@@ -39,11 +39,14 @@ describe("engram eval locomo", () => {
       const out = Path.join(dir, "report.json")
       const workDir = Path.join(dir, "work")
       const markdown = yield* runLocomoProgram(
-        { data: Path.join(dir, "mini.json"), conversations: Option.none(), out: Option.some(out), workDir: Option.some(workDir) },
+        { data: Path.join(dir, "mini.json"), conversations: Option.none(), out: Option.some(out), workDir: Option.some(workDir), split: true },
         { description: "search", search: engramSearch }
       ).pipe(defaultsOnly)
 
-      expect(markdown).toContain("| retriever | questions | R@250w | R@500w | R@1000w | R@10 |")
+      expect(markdown).toContain("| retriever | questions | R@250w | R@500w | R@1000w | R@all | words | p50 ms | p95 ms |")
+      // --split: the tuning half holds both conversations of the mini set; the held-out half none.
+      expect(markdown).toContain("## conversations 1–5 (tuning half)")
+      expect(markdown).not.toContain("held-out half)")
       for (const name of ["engram", "bm25-turns", "bm25-windows"]) expect(markdown).toContain(`| ${name} | 7 |`)
       expect(markdown).toContain("1 without usable evidence skipped; 1 malformed and 1 unknown evidence ids dropped")
 
@@ -52,7 +55,10 @@ describe("engram eval locomo", () => {
       const puppy = report.questions.find((q) => q.question === "What is the name of Alice's puppy?")!
       for (const name of ["engram", "bm25-turns", "bm25-windows"]) expect(puppy.answers[name]!.recallAtWords["1000"]).toBe(1)
       const tahoe = report.questions.find((q) => q.question === "Where will Dan sail his sailboat?")!
-      expect(tahoe.answers["bm25-windows"]!.wordsToEvidence).toEqual({ "D1:2": expect.any(Number), "D1:4": expect.any(Number) })
+      expect(tahoe.answers["bm25-windows"]!.wordsToEvidence).toEqual({
+        "D1:2": { words: expect.any(Number), rule: "verbatim" },
+        "D1:4": { words: expect.any(Number), rule: "verbatim" }
+      })
 
       // Every turn of both conversations is in exactly one memcell of its own conversation.
       const rows = yield* Effect.gen(function*() {
@@ -84,7 +90,7 @@ describe("engram eval locomo", () => {
       const workDir = Path.join(dir, "work")
       const run = (conversations: Option.Option<number>) =>
         runLocomoProgram(
-          { data: Path.join(dir, "mini.json"), conversations, out: Option.none(), workDir: Option.some(workDir) },
+          { data: Path.join(dir, "mini.json"), conversations, out: Option.none(), workDir: Option.some(workDir), split: false },
           { description: "search", search: engramSearch }
         ).pipe(defaultsOnly)
       const markdown = yield* run(Option.some(1))

@@ -188,3 +188,46 @@ describe("passages: query-focused excerpts", () => {
       keywordSearchTestLayer()
     ))
 })
+
+describe("context: the best evidence within max_tokens", () => {
+  it.effect("is absent without max_tokens, and with it holds the matching lines, dated, with their message ids, within the budget", () =>
+    withSeed(Effect.gen(function*() {
+      const plain = yield* search({ user_id: "alice", query: "greyhound Biscuit" })
+      expect(plain).not.toHaveProperty("context")
+      expect(plain).not.toHaveProperty("context_lines")
+
+      const result = yield* search({ user_id: "alice", query: "greyhound Biscuit", max_tokens: 200 })
+      const context = result.context!
+      const lines = result.context_lines!
+      // The matching line is in the best span (its lines share the best score).
+      expect(lines.find((l) => l.message_ids[0] === "mc-a-5")).toEqual({
+        kind: "message",
+        text: "[2024-05-06] Alice: Also my sister finally adopted a greyhound called Biscuit.",
+        message_ids: ["mc-a-5"],
+        score: lines[0]!.score
+      })
+      for (const line of lines) {
+        expect(context).toContain(line.text)
+        expect(line.text).toMatch(/^\[2024-05-06\] [^:]+: /)
+      }
+      expect(new Set(lines.map((l) => l.message_ids[0])).size).toBe(lines.length)
+      // Only alice's memory: bob's greyhound lines never show.
+      expect(context).not.toMatch(/earplugs|barks/)
+      expect(result.context_tokens).toBeLessThanOrEqual(200)
+      expect(result.context_tokens).toBeGreaterThan(0)
+    })))
+
+  it.effect("never exceeds a small budget, and refuses a max_tokens out of range naming the field", () =>
+    withSeed(Effect.gen(function*() {
+      const small = yield* search({ user_id: "alice", query: "greyhound Biscuit", max_tokens: 25 })
+      expect(small.context_tokens).toBeLessThanOrEqual(25)
+      const wide = yield* search({ user_id: "alice", query: "greyhound Biscuit", max_tokens: 400 })
+      // A smaller budget shows a prefix's worth of the same ranking: its lines are among the wider one's.
+      const wideIds = new Set(wide.context_lines!.map((l) => l.message_ids[0]))
+      for (const line of small.context_lines!) expect(wideIds.has(line.message_ids[0])).toBe(true)
+      for (const max_tokens of [0, 1.5, 40_000]) {
+        const error = yield* Effect.flip(Schema.decodeUnknown(SearchRequest)({ user_id: "alice", query: "x", max_tokens }))
+        expect(String(error)).toContain("max_tokens")
+      }
+    })))
+})
