@@ -2,7 +2,8 @@ import { SqlClient } from "@effect/sql"
 import { Effect } from "effect"
 import { createHash } from "node:crypto"
 import type { Memcell } from "../Domain/Memcell.js"
-import { messageText, type StoredMessage } from "../Domain/Message.js"
+import type { StoredMessage } from "../Domain/Message.js"
+import { PassageIndex } from "../Indexing/PassageIndex.js"
 
 const shortHash = (...parts: ReadonlyArray<string | number>) =>
   createHash("sha256").update(JSON.stringify(parts)).digest("hex").slice(0, 32)
@@ -34,20 +35,6 @@ export interface ForesightRow {
   readonly message_ids: ReadonlyArray<string>
 }
 
-/** Neighbours on each side a passage's indexed window spans (within its memcell). */
-export const PASSAGE_RADIUS = 1
-
-/** A message as one excerpt line: `[2024-05-06] Alice: text` (UTC date; name, else sender id). */
-export const passageLine = (message: StoredMessage): string =>
-  `[${new Date(message.timestamp).toISOString().slice(0, 10)}] ${message.sender_name ?? message.sender_id}: ${
-    messageText(message.content).replace(/\s+/g, " ").trim()
-  }`
-
-/** The cell's messages worth a passage (text of a user or assistant), with their lines, in order. */
-export const passageLines = (messages: ReadonlyArray<StoredMessage>) =>
-  messages.filter((m) => m.role !== "tool" && messageText(m.content).trim().length > 0)
-    .map((m) => ({ message_id: m.message_id, line: passageLine(m) }))
-
 /**
  * Writes of derived memory. Each replaces everything its kind derived from one memcell, and is
  * meant to run inside the job's result transaction (together with marking the job done).
@@ -55,6 +42,7 @@ export const passageLines = (messages: ReadonlyArray<StoredMessage>) =>
 export class DerivedRepo extends Effect.Service<DerivedRepo>()("engram/DerivedRepo", {
   effect: Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
+    const passages = yield* PassageIndex
 
     const scopeOf = (cell: Memcell) => ({
       memcell_id: cell.memcell_id,
@@ -93,22 +81,7 @@ export class DerivedRepo extends Effect.Service<DerivedRepo>()("engram/DerivedRe
             extractor
           })))
         }`
-        const lines = passageLines(messages)
-        if (lines.length === 0) return
-        for (const row of rows) {
-          const episodeId = episodeIdOf(cell.memcell_id, row.user_id)
-          const inserted = yield* sql<{ passage_key: number; position: number }>`INSERT INTO passages ${
-            sql.insert(lines.map((l, position) => ({ episode_id: episodeId, position, message_id: l.message_id, line: l.line })))
-          } RETURNING passage_key, position`
-          yield* sql`INSERT INTO passages_fts ${
-            sql.insert(inserted.map((p) => ({
-              rowid: p.passage_key,
-              owner: row.user_id,
-              content: lines.slice(Math.max(0, p.position - PASSAGE_RADIUS), p.position + PASSAGE_RADIUS + 1)
-                .map((l) => l.line).join("\n")
-            })))
-          }`
-        }
+        for (const row of rows) yield* passages.indexEpisode(episodeIdOf(cell.memcell_id, row.user_id), row.user_id, messages)
       })
 
     const replaceFacts = (cell: Memcell, rows: ReadonlyArray<FactRow>, extractor: string, now: number) =>
@@ -150,5 +123,6 @@ export class DerivedRepo extends Effect.Service<DerivedRepo>()("engram/DerivedRe
       })
 
     return { replaceEpisodes, replaceFacts, replaceForesight } as const
-  })
+  }),
+  dependencies: [PassageIndex.Default]
 }) {}
