@@ -13,20 +13,20 @@ export const episodeIdOf = (memcellId: string, userId: string) => `ep_${shortHas
 export const factIdOf = (memcellId: string, index: number) => `af_${shortHash(memcellId, index)}`
 export const foresightIdOf = (memcellId: string, index: number) => `fs_${shortHash(memcellId, index)}`
 
-export interface EpisodeRow {
+export interface NewEpisode {
   readonly user_id: string
   readonly title: string
   readonly content: string
   readonly summary: string
 }
 
-export interface FactRow {
+export interface NewFact {
   readonly user_id: string
   readonly content: string
   readonly message_ids: ReadonlyArray<string>
 }
 
-export interface ForesightRow {
+export interface NewForesight {
   readonly user_id: string
   readonly content: string
   readonly start_time: number
@@ -59,7 +59,7 @@ export class DerivedRepo extends Effect.Service<DerivedRepo>()("engram/DerivedRe
      */
     const replaceEpisodes = (
       cell: Memcell,
-      rows: ReadonlyArray<EpisodeRow>,
+      rows: ReadonlyArray<NewEpisode>,
       extractor: string,
       now: number,
       messages: ReadonlyArray<StoredMessage> = []
@@ -84,7 +84,7 @@ export class DerivedRepo extends Effect.Service<DerivedRepo>()("engram/DerivedRe
         for (const row of rows) yield* passages.indexEpisode(episodeIdOf(cell.memcell_id, row.user_id), row.user_id, messages)
       })
 
-    const replaceFacts = (cell: Memcell, rows: ReadonlyArray<FactRow>, extractor: string, now: number) =>
+    const replaceFacts = (cell: Memcell, rows: ReadonlyArray<NewFact>, extractor: string, now: number) =>
       Effect.gen(function*() {
         yield* sql`DELETE FROM atomic_facts WHERE memcell_id = ${cell.memcell_id}`
         if (rows.length === 0) return
@@ -102,7 +102,7 @@ export class DerivedRepo extends Effect.Service<DerivedRepo>()("engram/DerivedRe
         }`
       })
 
-    const replaceForesight = (cell: Memcell, rows: ReadonlyArray<ForesightRow>, extractor: string, now: number) =>
+    const replaceForesight = (cell: Memcell, rows: ReadonlyArray<NewForesight>, extractor: string, now: number) =>
       Effect.gen(function*() {
         yield* sql`DELETE FROM foresight WHERE memcell_id = ${cell.memcell_id}`
         if (rows.length === 0) return

@@ -18,6 +18,7 @@ import { TokenCounter } from "../Text/TokenCounter.js"
 import { collectEvidence, type EvidenceSpan, evidenceSpans, type LineSource, type NeighbourRule, type RankedWindow, windowPositions } from "./Evidence.js"
 import { fusedOrder, normalizedFusion, weightedFusion } from "./Fusion.js"
 import { affordableWords, type KeywordTerms, keywordTerms, ownerIsIndexable, porterMatch, trigramMatch } from "./KeywordQuery.js"
+import { episodeView } from "../Extraction/DerivedRows.js"
 
 export type SearchError = CapabilityUnavailable | EmbedderUnavailable | StorageError
 
@@ -447,21 +448,9 @@ export class Search extends Effect.Service<Search>()("engram/Search", {
           // Deleted between the candidate query and this read.
           if (row === undefined) return []
           return [{
-            id: row.episode_id,
-            user_id: row.user_id,
-            app_id: row.app_id,
-            project_id: row.project_id,
-            session_id: row.session_id,
-            timestamp: row.timestamp,
-            sender_ids: row.sender_ids,
-            subject: row.title,
-            summary: row.summary,
             // The lines that answer the query; the whole episode stays available via get.
-            episode: excerptOf.get(id)?.text ?? row.content,
-            type: "episode",
+            ...episodeView(row, excerptOf.get(id)?.text ?? row.content),
             score: episodeScores.get(id)!,
-            memcell_id: row.memcell_id,
-            message_ids: row.message_ids,
             atomic_facts: nestedFacts(id)
           }]
         })
