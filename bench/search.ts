@@ -1,13 +1,21 @@
 /**
  * Search latency (p50/p95) of keyword and hybrid search at growing corpus sizes, on a file
  * database: one user owning every episode (the worst case for a per-user search), a synthetic
- * Zipf-distributed vocabulary, `facts` atomic facts per episode, fake 384-d embeddings.
- * Run: npx tsx bench/search.ts [sizes=10000,100000] [facts=2] [queries=300] [dir]
+ * Zipf-distributed vocabulary, `facts` atomic facts per episode, 512-d vectors:
+ *   vectors=synthetic  hashed bag-of-words vectors (FakeEmbedder), written directly: fast to build;
+ *   vectors=local      the default embedder (the local model in its worker thread), computed the
+ *                      way the `embed_*` jobs do (EmbeddingIndexer.prepareJob per memcell, 4 at
+ *                      once as ENGRAM_EXTRACTION_CONCURRENCY): reports their throughput (items/s).
+ * Hybrid search times the search itself: its query vector is embedded just before (the timed call
+ * then hits the query cache), and that embedding is timed separately with the local model
+ * (`query_embedding`, p50/p95 over the same, never repeated, queries) in both modes. Keyword
+ * search is also measured with `max_tokens: 1000` (the packed context).
+ * Run: npx tsx bench/search.ts [sizes=10000,100000] [facts=2] [queries=300] [dir|-] [vectors=synthetic]
  * Prints one JSON line per size. With `dir`, the database is kept, and a later run on it only
  * adds what is missing (sizes below what it holds are skipped). Not a test: run by hand.
  */
 import { SqlClient } from "@effect/sql"
-import { Effect } from "effect"
+import { Duration, Effect, Layer } from "effect"
 import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
@@ -15,18 +23,29 @@ import type { Memcell } from "../src/Domain/Memcell.js"
 import { ScopeId } from "../src/Domain/Message.js"
 import { type SearchMethod, SearchRequest } from "../src/Domain/SearchRequest.js"
 import { Schema } from "effect"
+import { Embedder } from "../src/Llm/Embedder.js"
 import { fakeEmbedderLayer, fakeEmbedding } from "../test/support/FakeEmbedder.js"
+import { LOCAL_DIMENSIONS, LocalEmbedder, makeLocalEmbedder } from "../src/Llm/LocalEmbedder.js"
+import { EmbeddingIndexer } from "../src/Indexing/EmbeddingIndexer.js"
 import { Search } from "../src/Search/Search.js"
 import * as Database from "../src/Storage/Database.js"
 import { DerivedRepo } from "../src/Extraction/DerivedRepo.js"
-import { makeEngram } from "../src/Engram.js"
+import { SearchRepo } from "../src/Search/SearchRepo.js"
+import { Lexicon } from "../src/Text/Lexicon.js"
+import { TokenCounter } from "../src/Text/TokenCounter.js"
 import { vectorOwner, VectorStore } from "../src/Indexing/VectorStore.js"
 
 const sizes = (process.argv[2] ?? "10000,100000").split(",").map(Number)
 const factsPerEpisode = Number(process.argv[3] ?? 2)
 const queryCount = Number(process.argv[4] ?? 300)
-const dir = process.argv[5] ?? Fs.mkdtempSync(Path.join(Os.tmpdir(), "engram-search-bench-"))
-const DIMENSIONS = 384
+/** `-` (or nothing): a temporary directory, removed at the end. */
+const keptDir = process.argv[5] !== undefined && process.argv[5] !== "-" ? process.argv[5] : undefined
+const dir = keptDir ?? Fs.mkdtempSync(Path.join(Os.tmpdir(), "engram-search-bench-"))
+const vectorsFrom = process.argv[6] ?? "synthetic"
+if (vectorsFrom !== "synthetic" && vectorsFrom !== "local") throw new Error("vectors must be synthetic or local")
+const DIMENSIONS = LOCAL_DIMENSIONS
+/** As ENGRAM_EXTRACTION_CONCURRENCY's default: embedding jobs running at once. */
+const JOB_CONCURRENCY = 4
 const USER = "alice"
 const WRITE_BATCH = 500
 
@@ -85,6 +104,10 @@ const grow = (from: number, to: number) =>
     const sql = yield* SqlClient.SqlClient
     const derived = yield* DerivedRepo
     const vectors = yield* VectorStore
+    const indexer = yield* EmbeddingIndexer
+    let embedded = 0
+    let embedSeconds = 0
+    let embedCpuSeconds = 0
     for (let start = from; start < to; start += WRITE_BATCH) {
       const end = Math.min(to, start + WRITE_BATCH)
       const texts = new Map<string, string>()
@@ -99,82 +122,161 @@ const grow = (from: number, to: number) =>
           facts.forEach((fact, f) => texts.set(`mc-${i}#${f}`, fact.content))
         }
       }))
-      const keys = yield* sql<{ item_key: number; memcell_id: string; kind: string; fact_id: string | null }>`
-        SELECT s.item_key, COALESCE(e.memcell_id, f.memcell_id) AS memcell_id, s.kind, f.fact_id
-        FROM search_items s LEFT JOIN episodes e ON e.episode_id = s.item_id LEFT JOIN atomic_facts f ON f.fact_id = s.item_id
-        WHERE COALESCE(e.memcell_id, f.memcell_id) IN ${sql.in(Array.from({ length: end - start }, (_, k) => `mc-${start + k}`))}`
-      const factIndex = new Map<string, number>()
-      const entries = keys.map((row) => {
-        const n = row.kind === "fact" ? (factIndex.get(row.memcell_id) ?? 0) : 0
-        if (row.kind === "fact") factIndex.set(row.memcell_id, n + 1)
-        const text = texts.get(row.kind === "episode" ? row.memcell_id : `${row.memcell_id}#${n}`) ?? ""
-        const owner = vectorOwner("default", "default", USER, row.kind as "episode" | "fact")
-        return { item_key: row.item_key, owner, vector: fakeEmbedding(text, DIMENSIONS) }
-      })
-      yield* sql.withTransaction(vectors.replace(entries, DIMENSIONS))
-      if ((end - from) % 10_000 === 0 || end === to) process.stderr.write(`  ${end} episodes written\n`)
+      const cells = Array.from({ length: end - start }, (_, k) => `mc-${start + k}`)
+      if (vectorsFrom === "local") {
+        // What the embedding jobs do: embed outside any transaction, then write in one.
+        const began = performance.now()
+        const cpuBefore = cpuMs()
+        const jobs = cells.flatMap((id) => [["embed_episodes", id] as const, ...(factsPerEpisode > 0 ? [["embed_facts", id] as const] : [])])
+        const writes = yield* Effect.forEach(jobs, ([kind, id]) => indexer.prepareJob(kind, id), { concurrency: JOB_CONCURRENCY })
+        embedSeconds += (performance.now() - began) / 1000
+        embedCpuSeconds += (cpuMs() - cpuBefore) / 1000
+        embedded += texts.size
+        yield* sql.withTransaction(Effect.all(writes, { discard: true }))
+      } else {
+        const keys = yield* sql<{ item_key: number; memcell_id: string; kind: string; fact_id: string | null }>`
+          SELECT s.item_key, COALESCE(e.memcell_id, f.memcell_id) AS memcell_id, s.kind, f.fact_id
+          FROM search_items s LEFT JOIN episodes e ON e.episode_id = s.item_id LEFT JOIN atomic_facts f ON f.fact_id = s.item_id
+          WHERE COALESCE(e.memcell_id, f.memcell_id) IN ${sql.in(cells)}`
+        const factIndex = new Map<string, number>()
+        const entries = keys.map((row) => {
+          const n = row.kind === "fact" ? (factIndex.get(row.memcell_id) ?? 0) : 0
+          if (row.kind === "fact") factIndex.set(row.memcell_id, n + 1)
+          const text = texts.get(row.kind === "episode" ? row.memcell_id : `${row.memcell_id}#${n}`) ?? ""
+          const owner = vectorOwner("default", "default", USER, row.kind as "episode" | "fact")
+          return { item_key: row.item_key, owner, vector: fakeEmbedding(text, DIMENSIONS) }
+        })
+        yield* sql.withTransaction(vectors.replace(entries, DIMENSIONS))
+      }
+      if ((end - from) % 10_000 === 0 || end === to || vectorsFrom === "local") {
+        const rate = embedSeconds > 0 ? `, ${(embedded / embedSeconds).toFixed(1)} items/s embedded` : ""
+        process.stderr.write(`  ${end} episodes written${rate}\n`)
+      }
     }
+    return embedSeconds > 0
+      ? {
+        items: embedded,
+        seconds: Number(embedSeconds.toFixed(1)),
+        items_per_s: Number((embedded / embedSeconds).toFixed(1)),
+        // Per CPU second (both threads): what a dedicated core would do, whatever the load.
+        items_per_cpu_s: Number((embedded / embedCpuSeconds).toFixed(1))
+      }
+      : null
   })
 
 const percentile = (sorted: ReadonlyArray<number>, p: number) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!
 
-/** Latencies of `queryCount` searches (after a warm-up) with 2-5 words each, mixed common and rare. */
-const measure = (method: SearchMethod) =>
+/** CPU time of the whole process (main and worker threads), ms: the figure load on the machine does not inflate. */
+const cpuMs = () => {
+  const usage = process.cpuUsage()
+  return (usage.user + usage.system) / 1000
+}
+
+const summary = (times: Array<number>) => {
+  times.sort((a, b) => a - b)
+  return {
+    p50_ms: Number(percentile(times, 0.5).toFixed(2)),
+    p95_ms: Number(percentile(times, 0.95).toFixed(2)),
+    max_ms: Number(times.at(-1)!.toFixed(2))
+  }
+}
+
+/**
+ * Latencies of `queryCount` searches (after a warm-up) with 2-5 words each, mixed common and
+ * rare. Each query's vector is made just before its timed search (for hybrid: the search then
+ * takes it from the query cache); `queryModel` times that embedding with the local model.
+ */
+const measure = (method: SearchMethod, queryModel: typeof Embedder.Service, maxTokens?: number) =>
   Effect.gen(function*() {
     const search = yield* Search
-    const requests = Array.from({ length: queryCount + 30 }, () =>
-      Schema.decodeUnknownSync(SearchRequest)({ user_id: USER, query: words(2 + Math.floor(random() * 4)), method, top_k: 10 }))
+    const embedder = yield* Embedder
+    const requests = Array.from({ length: queryCount + 30 }, (_, i) =>
+      Schema.decodeUnknownSync(SearchRequest)({ user_id: USER, query: `${words(2 + Math.floor(random() * 4))} ${i}`, method, top_k: 10,
+        ...(maxTokens === undefined ? {} : { max_tokens: maxTokens }) }))
     const times: Array<number> = []
+    const cpuTimes: Array<number> = []
+    const embedTimes: Array<number> = []
+    const embedCpuTimes: Array<number> = []
     let returned = 0
     for (const [i, request] of requests.entries()) {
+      const embedStart = performance.now()
+      const embedCpu = cpuMs()
+      if (method === "hybrid") yield* queryModel.embedQuery(request.query)
+      const embedElapsed = performance.now() - embedStart
+      const embedCpuElapsed = cpuMs() - embedCpu
+      if (method === "hybrid") yield* embedder.embedQuery(request.query)
       const start = performance.now()
+      const cpu = cpuMs()
       const result = yield* search.search(request)
       const elapsed = performance.now() - start
+      const cpuElapsed = cpuMs() - cpu
       if (i >= 30) {
         times.push(elapsed)
+        cpuTimes.push(cpuElapsed)
+        embedTimes.push(embedElapsed)
+        embedCpuTimes.push(embedCpuElapsed)
         returned += result.episodes.length
       }
     }
-    times.sort((a, b) => a - b)
     return {
-      p50_ms: Number(percentile(times, 0.5).toFixed(2)),
-      p95_ms: Number(percentile(times, 0.95).toFixed(2)),
-      max_ms: Number(times.at(-1)!.toFixed(2)),
-      mean_episodes: Number((returned / times.length).toFixed(1))
+      ...summary(times),
+      cpu: summary(cpuTimes),
+      mean_episodes: Number((returned / times.length).toFixed(1)),
+      query_embedding: method === "hybrid" ? { ...summary(embedTimes), cpu: summary(embedCpuTimes) } : null
     }
   })
 
 const file = Path.join(dir, "engram.db")
-const layer = makeEngram({ database: Database.layerFile(file), embedder: fakeEmbedderLayer({ dimensions: DIMENSIONS }) })
+const embedderLayer = vectorsFrom === "local"
+  ? LocalEmbedder.layer({ timeout: Duration.seconds(120) })
+  : fakeEmbedderLayer({ dimensions: DIMENSIONS })
+const layer = Layer.mergeAll(Search.Default, DerivedRepo.Default).pipe(
+  Layer.provideMerge(EmbeddingIndexer.Default.pipe(Layer.provideMerge(embedderLayer))),
+  Layer.provideMerge(Layer.mergeAll(SearchRepo.Default, VectorStore.Default, Lexicon.Default, TokenCounter.Default)),
+  Layer.provideMerge(Database.layerFile(file))
+)
 
 const program = Effect.gen(function*() {
   const sql = yield* SqlClient.SqlClient
+  const embedder = yield* Embedder
+  // Timing query embedding needs the local model in both modes; in local mode it is the search's own.
+  const queryModel = vectorsFrom === "local" ? embedder : yield* makeLocalEmbedder({ timeout: Duration.seconds(120) })
+  const rssBefore = process.memoryUsage().rss
+  yield* queryModel.embedQuery("start the model thread")
+  const modelRssMb = Math.round((process.memoryUsage().rss - rssBefore) / 1e6)
   let written = (yield* sql<{ n: number }>`SELECT COUNT(*) AS n FROM episodes`)[0]!.n
   for (const size of sizes) {
     if (size < written) continue
     const start = performance.now()
-    yield* grow(written, size)
+    const embedding = yield* grow(written, size)
     const writeSeconds = (performance.now() - start) / 1000
     written = size
-    const keyword = yield* measure("keyword")
-    const hybrid = yield* measure("hybrid")
+    const keyword = yield* measure("keyword", queryModel)
+    const hybrid = yield* measure("hybrid", queryModel)
+    const keyword_context_1000 = yield* measure("keyword", queryModel, 1000)
     const bytes = Fs.readdirSync(dir).reduce((sum, name) => sum + Fs.statSync(Path.join(dir, name)).size, 0)
     console.log(JSON.stringify({
       episodes: size,
       facts: size * factsPerEpisode,
+      vectors: vectorsFrom,
       dimensions: DIMENSIONS,
       queries: queryCount,
-      keyword,
-      hybrid,
+      keyword: { p50_ms: keyword.p50_ms, p95_ms: keyword.p95_ms, max_ms: keyword.max_ms, cpu: keyword.cpu, mean_episodes: keyword.mean_episodes },
+      hybrid: { p50_ms: hybrid.p50_ms, p95_ms: hybrid.p95_ms, max_ms: hybrid.max_ms, cpu: hybrid.cpu, mean_episodes: hybrid.mean_episodes },
+      keyword_context_1000: { p50_ms: keyword_context_1000.p50_ms, p95_ms: keyword_context_1000.p95_ms, cpu: keyword_context_1000.cpu },
+      load_average: Os.loadavg().map((n) => Number(n.toFixed(1))),
+      query_embedding: hybrid.query_embedding,
+      embedding_jobs: embedding,
+      model_thread_rss_mb: modelRssMb,
       write_s: Number(writeSeconds.toFixed(1)),
       database_mb: Math.round(bytes / 1e6)
     }))
   }
 })
 
-Effect.runPromise(program.pipe(Effect.provide(layer))).then(
+Effect.runPromise(Effect.scoped(program).pipe(Effect.provide(layer))).then(
   () => {
-    if (process.argv[5] === undefined) Fs.rmSync(dir, { recursive: true, force: true })
+    if (keptDir === undefined) Fs.rmSync(dir, { recursive: true, force: true })
   },
   (error) => {
     console.error(error)

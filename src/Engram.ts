@@ -7,19 +7,22 @@
 import type { SqlClient } from "@effect/sql"
 import { NodeHttpClient } from "@effect/platform-node"
 import { Effect, Layer, Option } from "effect"
-import { EmbedderSettingsConfig, LlmSettingsConfig } from "./Config/EngramConfig.js"
+import { EmbedderChoiceConfig, ExtractionSettingsConfig, LlmSettingsConfig } from "./Config/EngramConfig.js"
 import { DerivedRepo } from "./Extraction/DerivedRepo.js"
 import { ExtractionWorkersLive } from "./Extraction/ExtractionWorkers.js"
 import { JobRunner } from "./Extraction/JobRunner.js"
 import { LlmExtractors } from "./Extraction/LlmExtractors.js"
+import { LlmMemcellExtractor } from "./Extraction/LlmMemcellExtractor.js"
 import { LocalExtractors } from "./Extraction/LocalExtractors.js"
 import { EmbeddingIndexer } from "./Indexing/EmbeddingIndexer.js"
 import { VectorStore } from "./Indexing/VectorStore.js"
+import { ExtractionPlan } from "./Jobs/ExtractionPlan.js"
 import { ExtractionSignal } from "./Jobs/ExtractionSignal.js"
 import { JobQueue } from "./Jobs/JobQueue.js"
 import { LedgerRepo } from "./Ledger/LedgerRepo.js"
 import type { Embedder } from "./Llm/Embedder.js"
 import type { LlmClient } from "./Llm/LlmClient.js"
+import { LocalEmbedder } from "./Llm/LocalEmbedder.js"
 import { withLlmMetrics } from "./Llm/MeteredLlmClient.js"
 import { OpenAiEmbedder } from "./Llm/OpenAiEmbedder.js"
 import { OpenAiLlmClient } from "./Llm/OpenAiLlmClient.js"
@@ -51,9 +54,12 @@ export interface EngramParts<R = never> {
    * extractors.
    */
   readonly llm?: Layer.Layer<LlmClient, never, R>
-  /** With `llm`: "local" keeps the offline extractors (only boundaries come from the model). */
-  readonly extractors?: "llm" | "local"
-  /** Default: the OpenAI-compatible embedder when ENGRAM_EMBED_* is set, else none (keyword search only). */
+  /**
+   * With `llm`: "llm" (default) one extraction call per kind, "llm-combined" one call per memcell,
+   * "local" the offline extractors (only boundaries come from the model).
+   */
+  readonly extractors?: ExtractorsChoice
+  /** Default: as ENGRAM_EMBEDDER says (the local model, an OpenAI-compatible endpoint, or none). */
   readonly embedder?: Layer.Layer<Embedder, never, R> | "none"
   /** Default: the per-session lock with ENGRAM_LOCK_TIMEOUT. */
   readonly lock?: Layer.Layer<SessionLock, never, R>
@@ -65,39 +71,63 @@ export interface EngramParts<R = never> {
   readonly background?: boolean
 }
 
-/** The boundary detector and extractors over `llm`. */
-const modelServicesOn = <R>(llm: Layer.Layer<LlmClient, never, R>, extractors: "llm" | "local") =>
-  Layer.mergeAll(LlmBoundaryDetector.layerConfig, extractors === "llm" ? LlmExtractors.layerConfig : LocalExtractors.layerConfig).pipe(
-    Layer.provide(llm)
-  )
+type ExtractorsChoice = "llm" | "llm-combined" | "local"
 
-/** As ENGRAM_LLM_* says: over one metered OpenAI-compatible client, or offline. */
+/**
+ * `MemcellExtractor` and `ExtractionPlan` are read with `Effect.serviceOption` by their consumers
+ * (absent: one extraction call and one job per kind), so the type does not promise them.
+ */
+const optional = <A, E, R>(layer: Layer.Layer<A, E, R>): Layer.Layer<never, E, R> => layer
+
+/** The boundary detector and extractors over `llm`, and the extraction jobs they make a memcell. */
+const modelServicesOn = <R>(llm: Layer.Layer<LlmClient, never, R>, extractors: ExtractorsChoice) =>
+  Layer.mergeAll(
+    LlmBoundaryDetector.layerConfig,
+    extractors === "local" ? LocalExtractors.layerConfig : LlmExtractors.layerConfig,
+    extractors === "llm-combined"
+      ? optional(Layer.merge(LlmMemcellExtractor.layerConfig, ExtractionPlan.combined))
+      : optional(ExtractionPlan.perKind)
+  ).pipe(Layer.provide(llm))
+
+/**
+ * As ENGRAM_LLM_* and ENGRAM_EXTRACTION_CALLS say: over one metered OpenAI-compatible client (a
+ * memcell extracted in one call unless `per_kind`), or offline (lexical segmenter, extractive
+ * extractors, one job per kind).
+ */
 const configuredModelServices = Layer.unwrapEffect(
-  Effect.map(LlmSettingsConfig, (llm) =>
+  Effect.map(Effect.all([LlmSettingsConfig, ExtractionSettingsConfig]), ([llm, extraction]) =>
     Option.match(llm, {
-      onNone: () => Layer.mergeAll(LocalBoundaryDetector.layer, LocalExtractors.layerConfig),
+      onNone: () => Layer.mergeAll(LocalBoundaryDetector.layer, LocalExtractors.layerConfig, optional(ExtractionPlan.perKind)),
       onSome: (settings) =>
-        modelServicesOn(withLlmMetrics(OpenAiLlmClient.layer(settings)).pipe(Layer.provide(NodeHttpClient.layerUndici)), "llm")
+        modelServicesOn(
+          withLlmMetrics(OpenAiLlmClient.layer(settings)).pipe(Layer.provide(NodeHttpClient.layerUndici)),
+          extraction.extractionCalls === "combined" ? "llm-combined" : "llm"
+        )
     }))
 )
 
 /**
  * The embedder with its runtime (vector table, `embed_*` jobs, reembed). Its consumers (JobRunner,
  * Search, /health, reembed) read `Embedder` / `EmbeddingIndexer` with `Effect.serviceOption`, so
- * the type promises nothing: with no embedder configured, neither exists.
+ * the type promises nothing: with the embedder off, neither exists.
  */
 const embeddingOn = <R>(
   embedder: Layer.Layer<Embedder, never, R>
 ): Layer.Layer<never, never, R | SqlClient.SqlClient | VectorStore | SearchRepo> =>
   EmbeddingIndexer.Default.pipe(Layer.provideMerge(embedder), Layer.orDie)
 
-/** As ENGRAM_EMBED_* says: the OpenAI-compatible embedder, or nothing. */
+/** As ENGRAM_EMBEDDER says: the local model (default), the ENGRAM_EMBED_* endpoint, or nothing. */
 const configuredEmbedding = Layer.unwrapEffect(
-  Effect.map(EmbedderSettingsConfig, (embed) =>
-    Option.match(embed, {
-      onNone: () => Layer.empty,
-      onSome: (settings) => embeddingOn(OpenAiEmbedder.layer(settings).pipe(Layer.provide(NodeHttpClient.layerUndici)))
-    }))
+  Effect.map(EmbedderChoiceConfig, (choice) => {
+    switch (choice._tag) {
+      case "Off":
+        return Layer.empty
+      case "Local":
+        return embeddingOn(LocalEmbedder.layer(choice.settings))
+      case "OpenAi":
+        return embeddingOn(OpenAiEmbedder.layer(choice.settings).pipe(Layer.provide(NodeHttpClient.layerUndici)))
+    }
+  })
 )
 
 /** Background work: extraction workers and the idle flush, forked in the layer's scope. */

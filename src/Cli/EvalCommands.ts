@@ -14,6 +14,9 @@ const locomoCommand = Command.make(
     split: Options.boolean("split").pipe(
       Options.withDescription("Also report conversations 1-5 (the half ranking is tuned on) and 6-10 (held out) apart")
     ),
+    arrays: Options.boolean("arrays").pipe(
+      Options.withDescription("Also score Engram read through its EverOS-shaped arrays (engram-arrays; twice the searches)")
+    ),
     out: Options.file("out").pipe(Options.withDescription("Also write the full report (every question's scores) as JSON here"), Options.optional),
     workDir: Options.directory("work-dir").pipe(
       Options.withDescription("Keep Engram's database in this directory (default: a temporary one, removed afterwards)"),

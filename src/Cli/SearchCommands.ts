@@ -19,6 +19,10 @@ export const searchCommand = Command.make(
     ),
     topK: Options.integer("top-k").pipe(Options.withDescription("Episodes to return: 1-100, or -1 for all (default 10)"), Options.optional),
     minScore: Options.float("min-score").pipe(Options.withDescription("Drop episodes scoring below this (0..1]"), Options.optional),
+    maxTokens: Options.integer("max-tokens").pipe(
+      Options.withDescription("Also pack the best evidence within this many tokens as `context` (1-32000)"),
+      Options.optional
+    ),
     session: Options.text("session").pipe(Options.withAlias("s"), Options.withDescription("Only this session"), Options.optional),
     app: appOption,
     project: projectOption,
@@ -38,6 +42,7 @@ export const searchCommand = Command.make(
         ...some("method", options.method),
         ...some("top_k", options.topK),
         ...some("min_score", options.minScore),
+        ...some("max_tokens", options.maxTokens),
         ...some("filters", Option.map(options.session, (session_id) => ({ session_id })))
       })
       yield* printJson(yield* search.search(request))
@@ -70,7 +75,7 @@ export const reembedCommand = Command.make(
       if (Option.isNone(indexer)) {
         return yield* new CapabilityUnavailable({
           capability: "reembed",
-          hint: "no embedder is configured: set ENGRAM_EMBED_BASE_URL, ENGRAM_EMBED_MODEL and ENGRAM_EMBED_DIMENSIONS"
+          hint: "the embedder is off: unset ENGRAM_EMBEDDER for the local model, or set ENGRAM_EMBED_BASE_URL, ENGRAM_EMBED_MODEL and ENGRAM_EMBED_DIMENSIONS"
         })
       }
       const embedding = indexer.value
@@ -94,6 +99,6 @@ export const reembedCommand = Command.make(
       }
     })
 ).pipe(
-  Command.withDescription("Drop every vector and re-embed all episodes and facts with the configured ENGRAM_EMBED_MODEL"),
+  Command.withDescription("Drop every vector and re-embed all episodes and facts with the configured embedder (ENGRAM_EMBEDDER)"),
   Command.provide(EngramLive)
 )

@@ -98,10 +98,10 @@ export interface EmbedderSettings {
 }
 
 /**
- * The embedding model behind vector and hybrid search. Base URL, model and dimensions are set
- * together; none set means no embedder (keyword search only, no embedding jobs).
+ * An OpenAI-compatible embeddings endpoint. Base URL, model and dimensions are set together; none
+ * set means no endpoint (then the local model embeds, see `EmbedderChoiceConfig`).
  */
-export const EmbedderSettingsConfig: Config.Config<Option.Option<EmbedderSettings>> = Config.all({
+const embedderSettings: Config.Config<Option.Option<EmbedderSettings>> = Config.all({
   baseUrl: Config.option(url("EMBED_BASE_URL")),
   apiKey: Config.option(Config.redacted("EMBED_API_KEY")),
   model: Config.option(Config.nonEmptyString("EMBED_MODEL")),
@@ -138,6 +138,49 @@ export const EmbedderSettingsConfig: Config.Config<Option.Option<EmbedderSetting
       apiKey,
       ...rest
     }))
+  })
+)
+
+/** The OpenAI-compatible endpoint of ENGRAM_EMBED_*, if configured. */
+export const EmbedderSettingsConfig: Config.Config<Option.Option<EmbedderSettings>> = embedderSettings.pipe(Config.nested("ENGRAM"))
+
+export interface LocalEmbedderSettings {
+  /** Bound on one call to the embedding worker (its start included); past it the worker is restarted. */
+  readonly timeout: Duration.Duration
+}
+
+/** Which embedder vector and hybrid search use (ENGRAM_EMBEDDER). */
+export type EmbedderChoice =
+  | { readonly _tag: "Local"; readonly settings: LocalEmbedderSettings }
+  | { readonly _tag: "OpenAi"; readonly settings: EmbedderSettings }
+  | { readonly _tag: "Off" }
+
+export const EMBEDDER_KINDS = ["local", "openai", "off"] as const
+
+/**
+ * ENGRAM_EMBEDDER: `local` (the default without ENGRAM_EMBED_BASE_URL: the bundled offline model),
+ * `openai` (the default with it: the endpoint of ENGRAM_EMBED_*), or `off` (keyword search only,
+ * no embedding jobs; the ENGRAM_EMBED_* endpoint, if set, is then ignored).
+ */
+export const EmbedderChoiceConfig: Config.Config<EmbedderChoice> = Config.all({
+  kind: Config.option(Config.literal(...EMBEDDER_KINDS)("EMBEDDER")),
+  endpoint: embedderSettings,
+  timeout: duration("EMBED_TIMEOUT", "30 seconds")
+}).pipe(
+  Config.mapOrFail(({ endpoint, kind, timeout }): Either.Either<EmbedderChoice, ConfigError.ConfigError> => {
+    const chosen = Option.getOrElse(kind, () => (Option.isSome(endpoint) ? "openai" as const : "local" as const))
+    switch (chosen) {
+      case "off":
+        return Either.right({ _tag: "Off" })
+      case "local":
+        return Option.isSome(endpoint)
+          ? Either.left(ConfigError.InvalidData(["EMBEDDER"], "is local but ENGRAM_EMBED_BASE_URL is set: unset ENGRAM_EMBED_* or use openai"))
+          : Either.right({ _tag: "Local", settings: { timeout } })
+      case "openai":
+        return Option.isSome(endpoint)
+          ? Either.right({ _tag: "OpenAi", settings: endpoint.value })
+          : Either.left(ConfigError.MissingData(["EMBED_BASE_URL"], "is required when ENGRAM_EMBEDDER is openai (with ENGRAM_EMBED_MODEL and ENGRAM_EMBED_DIMENSIONS)"))
+    }
   }),
   Config.nested("ENGRAM")
 )
@@ -150,7 +193,19 @@ export interface MemorizeSettings {
   /** `None` turns the idle flush off. */
   readonly idleFlushAfter: Option.Option<Duration.Duration>
   readonly idleFlushInterval: Duration.Duration
+  /**
+   * When the boundary model is asked (with an LLM configured): `selective` (default) only when it
+   * matters, `every_add` about the whole buffer on every add, as EverOS does.
+   */
+  readonly boundaryStrategy: BoundaryStrategy
+  /** Selective strategy: unseen text (cl100k tokens) that is worth a question on its own. */
+  readonly boundaryAskTokens: number
 }
+
+export const BOUNDARY_STRATEGIES = ["selective", "every_add"] as const
+export type BoundaryStrategy = typeof BOUNDARY_STRATEGIES[number]
+
+const boundaryStrategy = Config.literal(...BOUNDARY_STRATEGIES)("BOUNDARY_STRATEGY").pipe(Config.withDefault("selective" as const))
 
 export const MemorizeSettingsConfig: Config.Config<MemorizeSettings> = Config.all({
   maxCellTokens: positiveInt("MAX_CELL_TOKENS", 65_536),
@@ -158,7 +213,9 @@ export const MemorizeSettingsConfig: Config.Config<MemorizeSettings> = Config.al
   timeZone,
   lockTimeout: duration("LOCK_TIMEOUT", "360 seconds"),
   idleFlushAfter: Config.option(Config.duration("IDLE_FLUSH_AFTER")),
-  idleFlushInterval: duration("IDLE_FLUSH_INTERVAL", "30 seconds")
+  idleFlushInterval: duration("IDLE_FLUSH_INTERVAL", "30 seconds"),
+  boundaryStrategy,
+  boundaryAskTokens: positiveInt("BOUNDARY_ASK_TOKENS", 400)
 }).pipe(Config.nested("ENGRAM"))
 
 export const DataDirConfig = Config.string("DATA_DIR").pipe(Config.withDefault("./.engram"), Config.nested("ENGRAM"))
@@ -216,7 +273,15 @@ export interface ExtractionSettings {
   readonly pollInterval: Duration.Duration
   /** Upper bound of `flush`'s optional wait for extraction. */
   readonly flushWaitMax: Duration.Duration
+  /**
+   * With an LLM: `combined` (default) extracts a memcell's episodes, facts and foresight in one
+   * call (one `memcell` job); `per_kind` asks once per kind and user (three jobs), as EverOS does.
+   */
+  readonly extractionCalls: ExtractionCalls
 }
+
+export const EXTRACTION_CALLS = ["combined", "per_kind"] as const
+export type ExtractionCalls = typeof EXTRACTION_CALLS[number]
 
 export const ExtractionSettingsConfig: Config.Config<ExtractionSettings> = Config.all({
   concurrency: positiveInt("EXTRACTION_CONCURRENCY", 4),
@@ -225,7 +290,8 @@ export const ExtractionSettingsConfig: Config.Config<ExtractionSettings> = Confi
   backoffCap: duration("EXTRACTION_BACKOFF_CAP", "5 minutes"),
   lease: duration("EXTRACTION_LEASE", "5 minutes"),
   pollInterval: duration("EXTRACTION_POLL_INTERVAL", "1 second"),
-  flushWaitMax: duration("FLUSH_WAIT_MAX", "120 seconds")
+  flushWaitMax: duration("FLUSH_WAIT_MAX", "120 seconds"),
+  extractionCalls: Config.literal(...EXTRACTION_CALLS)("EXTRACTION_CALLS").pipe(Config.withDefault("combined" as const))
 }).pipe(Config.nested("ENGRAM"))
 
 /** Minimum level of log lines (`DEBUG`, `INFO`, `WARN`, `ERROR`, `NONE`...); default INFO. */
@@ -236,6 +302,7 @@ const ALL_SETTINGS = Config.all([
   DataDirConfig,
   LlmSettingsConfig,
   EmbedderSettingsConfig,
+  EmbedderChoiceConfig,
   MemorizeSettingsConfig,
   ExtractionSettingsConfig,
   ServerSettingsConfig,

@@ -1,15 +1,20 @@
 import { Schema } from "effect"
 
 /**
- * What an extraction job produces from its memcell. The `embed_*` kinds compute the vectors of
+ * What an extraction job produces from its memcell: `episode`, `facts`, `foresight` one kind
+ * each; `memcell` all three at once (one model call when the model can). The `embed_*` kinds compute the vectors of
  * the memcell's episodes / facts; they are enqueued (only when an embedder is configured) in the
  * transaction that writes those rows.
  */
-export const JobKind = Schema.Literal("episode", "facts", "foresight", "embed_episodes", "embed_facts")
+export const JobKind = Schema.Literal("episode", "facts", "foresight", "memcell", "embed_episodes", "embed_facts")
 export type JobKind = typeof JobKind.Type
 
-/** Every memcell gets one job of each kind, enqueued in the memcell's own commit. */
+/**
+ * The outbox: every memcell gets these jobs, enqueued in the memcell's own commit. One job per
+ * kind (offline, or `ENGRAM_EXTRACTION_CALLS=per_kind`), or one job for all three.
+ */
 export const EXTRACTION_KINDS: ReadonlyArray<JobKind> = ["episode", "facts", "foresight"]
+export const COMBINED_EXTRACTION_KINDS: ReadonlyArray<JobKind> = ["memcell"]
 
 export const EmbeddingJobKind = Schema.Literal("embed_episodes", "embed_facts")
 export type EmbeddingJobKind = typeof EmbeddingJobKind.Type

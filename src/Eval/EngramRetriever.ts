@@ -104,10 +104,10 @@ export const mergeAnswers = (answers: ReadonlyArray<EvalSearchAnswer>, depth: nu
 export const ENGRAM_TOP_K = 20
 /**
  * Context asked of each speaker's search (`max_tokens`): more than the eval's largest budget
- * (1000 words of `[date] Speaker: text` lines are about 1,500 tokens), so the reader's cut, not
- * the packing, ends what is read.
+ * (1000 words of `[date] Speaker: text` lines are about 1,500 tokens; the two speakers' contexts
+ * are merged), so the reader's cut, not the packing, ends what is read.
  */
-export const ENGRAM_CONTEXT_TOKENS = 2000
+export const ENGRAM_CONTEXT_TOKENS = 1600
 
 /** What the eval reads of Engram's answers: the packed `context`, or the EverOS-shaped arrays. */
 export type EngramReading = "context" | "arrays"

@@ -8,7 +8,7 @@ import { Console, Effect, type Layer, Option, Schema } from "effect"
 import * as Fs from "node:fs/promises"
 import * as Os from "node:os"
 import * as Path from "node:path"
-import { EmbedderSettingsConfig, LlmSettingsConfig } from "../Config/EngramConfig.js"
+import { EmbedderChoiceConfig, LlmSettingsConfig } from "../Config/EngramConfig.js"
 import { makeEngram } from "../Engram.js"
 import * as Database from "../Storage/Database.js"
 import { JobQueue } from "../Jobs/JobQueue.js"
@@ -33,6 +33,8 @@ export interface LocomoEvalOptions {
   readonly out: Option.Option<string>
   /** Also report the tuning half (conversations 1–5) and the held-out half apart. */
   readonly split: boolean
+  /** Also score Engram read through its EverOS-shaped arrays (`engram-arrays`; twice the searches). */
+  readonly arrays: boolean
   /** Keep Engram's database here (must not hold one yet) instead of a temporary directory. */
   readonly workDir: Option.Option<string>
 }
@@ -67,16 +69,15 @@ const workDirectory = (workDir: Option.Option<string>) =>
 
 /** What Engram runs with: the models from ENGRAM_LLM_*, and whether search has an embedder. */
 const describeModels = Effect.map(
-  Effect.all([LlmSettingsConfig, EmbedderSettingsConfig]),
+  Effect.all([LlmSettingsConfig, EmbedderChoiceConfig]),
   ([llm, embedder]) =>
     Option.match(llm, {
       onNone: () => "offline (local boundary detector and extractors)",
       onSome: (settings) => `LLM ${settings.model} at ${settings.baseUrl}`
     }) +
-    Option.match(embedder, {
-      onNone: () => ", no embedder (search method keyword)",
-      onSome: (settings) => `, embedder ${settings.model} (search method hybrid)`
-    })
+    (embedder._tag === "Off"
+      ? ", no embedder (search method keyword)"
+      : `, embedder ${embedder._tag === "Local" ? "local" : embedder.settings.model} (search method hybrid)`)
 )
 
 const writeJson = (path: string, value: unknown) =>
@@ -108,8 +109,10 @@ export const runLocomoProgram = <E>(
     yield* progress(`engram eval locomo: ${conversations.length} conversation(s); Engram ${models}; database in ${dir}`)
     return yield* Effect.gen(function*() {
       const engramRetrievers = yield* makeEngramRetrievers([
-        { name: "engram", description: `${engram.description}, reading the packed context; ${models}`, reading: "context" },
-        { name: "engram-arrays", description: `${engram.description}, reading the EverOS-shaped arrays; ${models}`, reading: "arrays" }
+        { name: "engram", description: `${engram.description}, reading the packed context; ${models}`, reading: "context" as const },
+        ...(options.arrays
+          ? [{ name: "engram-arrays", description: `${engram.description}, reading the EverOS-shaped arrays; ${models}`, reading: "arrays" as const }]
+          : [])
       ], yield* engram.search)
       const retrievers = [
         ...engramRetrievers,

@@ -77,6 +77,25 @@ export class ForesightExtractor extends Context.Tag("engram/ForesightExtractor")
   }
 >() {}
 
+/** Everything one memcell gives: what the three extractors give, together. */
+export interface MemcellDrafts {
+  readonly episodes: ReadonlyArray<EpisodeDraft>
+  readonly facts: ReadonlyArray<FactDraft>
+  readonly foresight: ReadonlyArray<ForesightDraft>
+}
+
+/**
+ * Episodes, facts and foresight of a memcell at once: the `memcell` job. With an LLM it is one
+ * call; without this service the job runs the three extractors above.
+ */
+export class MemcellExtractor extends Context.Tag("engram/MemcellExtractor")<
+  MemcellExtractor,
+  {
+    readonly name: string
+    readonly extract: (input: MemcellInput) => Effect.Effect<MemcellDrafts, LlmError>
+  }
+>() {}
+
 /** Options every implementation takes. */
 export interface ExtractorOptions {
   /** IANA zone dates are shown and resolved in (the user's calendar). Default UTC. */

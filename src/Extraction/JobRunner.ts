@@ -7,7 +7,16 @@ import { DerivedRepo } from "./DerivedRepo.js"
 import { JobQueue } from "../Jobs/JobQueue.js"
 import { MemcellRepo } from "../Memorize/MemcellRepo.js"
 import { EmbeddingIndexer } from "../Indexing/EmbeddingIndexer.js"
-import { EpisodeExtractor, FactExtractor, ForesightExtractor, type MemcellInput } from "./Extractors.js"
+import {
+  type EpisodeDraft,
+  EpisodeExtractor,
+  type FactDraft,
+  FactExtractor,
+  type ForesightDraft,
+  ForesightExtractor,
+  MemcellExtractor,
+  type MemcellInput
+} from "./Extractors.js"
 
 /**
  * Runs one claimed job: reads its memcell, calls the extractor (outside any transaction: it may
@@ -25,25 +34,51 @@ export class JobRunner extends Effect.Service<JobRunner>()("engram/JobRunner", {
     const episodes = yield* EpisodeExtractor
     const facts = yield* FactExtractor
     const foresight = yield* ForesightExtractor
+    // Present when the model extracts a memcell in one call; otherwise a `memcell` job runs the three extractors.
+    const combined = yield* Effect.serviceOption(MemcellExtractor)
     // Present only when an embedder is configured: then episode and fact writes queue their embedding.
     const indexer = yield* Effect.serviceOption(EmbeddingIndexer)
 
     const thenEmbed = (kind: EmbeddingJobKind, input: MemcellInput, now: number) => <E, R>(write: Effect.Effect<void, E, R>) =>
       Option.isSome(indexer) ? Effect.zipRight(write, jobs.requestEmbedding(kind, input.memcell, now)) : write
 
+    const writeEpisodes = (input: MemcellInput, drafts: ReadonlyArray<EpisodeDraft>, extractor: string, now: number) =>
+      derived.replaceEpisodes(input.memcell, drafts.map((d) => ({ ...d, user_id: d.sender_id })), extractor, now, input.messages).pipe(
+        thenEmbed("embed_episodes", input, now)
+      )
+    const writeFacts = (input: MemcellInput, drafts: ReadonlyArray<FactDraft>, extractor: string, now: number) =>
+      derived.replaceFacts(input.memcell, drafts.map((d) => ({ ...d, user_id: d.sender_id })), extractor, now).pipe(
+        thenEmbed("embed_facts", input, now)
+      )
+    const writeForesight = (input: MemcellInput, drafts: ReadonlyArray<ForesightDraft>, extractor: string, now: number) =>
+      derived.replaceForesight(input.memcell, drafts.map((d) => ({ ...d, user_id: d.sender_id })), extractor, now)
+
+    /** All three kinds of a memcell: one call when the model can, else one per kind. */
+    const extractMemcell = (input: MemcellInput) =>
+      Option.match(combined, {
+        onSome: (extractor) => Effect.map(extractor.extract(input), (drafts) => ({ drafts, name: extractor.name })),
+        onNone: () =>
+          Effect.map(
+            Effect.all({ episodes: episodes.extract(input), facts: facts.extract(input), foresight: foresight.extract(input) }),
+            (drafts) => ({ drafts, name: episodes.name })
+          )
+      })
+
     const resultWriter = (job: Job, input: MemcellInput, now: number) => {
       const cell = input.memcell
       switch (job.kind) {
         case "episode":
-          return Effect.map(episodes.extract(input), (drafts) =>
-            derived.replaceEpisodes(cell, drafts.map((d) => ({ ...d, user_id: d.sender_id })), episodes.name, now, input.messages).pipe(
-              thenEmbed("embed_episodes", input, now)
-            ))
+          return Effect.map(episodes.extract(input), (drafts) => writeEpisodes(input, drafts, episodes.name, now))
         case "facts":
-          return Effect.map(facts.extract(input), (drafts) =>
-            derived.replaceFacts(cell, drafts.map((d) => ({ ...d, user_id: d.sender_id })), facts.name, now).pipe(
-              thenEmbed("embed_facts", input, now)
-            ))
+          return Effect.map(facts.extract(input), (drafts) => writeFacts(input, drafts, facts.name, now))
+        case "memcell":
+          // One transaction writes all three, so the memcell's memory appears whole, exactly once.
+          return Effect.map(extractMemcell(input), ({ drafts, name }) =>
+            Effect.all([
+              writeEpisodes(input, drafts.episodes, name, now),
+              writeFacts(input, drafts.facts, name, now),
+              writeForesight(input, drafts.foresight, name, now)
+            ], { discard: true }))
         case "embed_episodes":
         case "embed_facts":
           // Queued while an embedder was configured, run without one: nothing to compute.
@@ -52,8 +87,7 @@ export class JobRunner extends Effect.Service<JobRunner>()("engram/JobRunner", {
             onSome: (embedding) => embedding.prepareJob(job.kind as EmbeddingJobKind, cell.memcell_id)
           })
         case "foresight":
-          return Effect.map(foresight.extract(input), (drafts) =>
-            derived.replaceForesight(cell, drafts.map((d) => ({ ...d, user_id: d.sender_id })), foresight.name, now))
+          return Effect.map(foresight.extract(input), (drafts) => writeForesight(input, drafts, foresight.name, now))
       }
     }
 

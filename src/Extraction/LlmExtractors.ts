@@ -18,7 +18,6 @@ import type { StoredMessage } from "../Domain/Message.js"
 import { decodeJsonAnswer } from "../Llm/JsonAnswer.js"
 import { type ChatRequest, LlmClient } from "../Llm/LlmClient.js"
 import {
-  type BoundaryPromptLine,
   EPISODE_PROMPT_VERSION,
   EPISODE_SYSTEM_PROMPT,
   EpisodeAnswer,
@@ -31,7 +30,8 @@ import {
   FORESIGHT_PROMPT_VERSION,
   FORESIGHT_SYSTEM_PROMPT,
   ForesightAnswer,
-  foresightUserPrompt
+  foresightUserPrompt,
+  type TranscriptLine
 } from "../Llm/Prompts.js"
 import { makeZonedCalendar, type ZonedCalendar } from "../Text/Calendar.js"
 import {
@@ -61,9 +61,9 @@ export const EXTRACTION_MAX_ATTEMPTS = 3
 // ---------------------------------------------------------------------------------------------
 
 /** One prompt line per message of the cell, numbered by the caller in cell order. */
-export const extractionLines = (input: MemcellInput, calendar: ZonedCalendar): ReadonlyArray<BoundaryPromptLine> =>
+export const extractionLines = (input: MemcellInput): ReadonlyArray<TranscriptLine> =>
   input.messages.map((message) => ({
-    timestamp: calendar.isoWithOffset(message.timestamp),
+    at: message.timestamp,
     sender: senderLabel(message),
     content: promptText(message, input.messages)
   }))
@@ -96,7 +96,7 @@ export const messageIdsOf = (
  * Asks until the answer decodes, at most `EXTRACTION_MAX_ATTEMPTS` times. Each attempt is a fresh
  * call with the same request.
  */
-const askUntilDecoded = <A>(
+export const askUntilDecoded = <A>(
   llm: LlmClient["Type"],
   request: ChatRequest,
   version: string,
@@ -123,7 +123,7 @@ const askUntilDecoded = <A>(
     })
   })
 
-const chatRequest = (purpose: string, system: string, user: string): ChatRequest => ({
+export const chatRequest = (purpose: string, system: string, user: string): ChatRequest => ({
   purpose,
   temperature: 0,
   json: true,
@@ -137,19 +137,19 @@ const decodeEpisode = decodeJsonAnswer(EpisodeAnswer)
 const decodeFacts = decodeJsonAnswer(FactAnswer)
 const decodeForesight = decodeJsonAnswer(ForesightAnswer)
 
-interface Setup {
+export interface Setup {
   readonly llm: LlmClient["Type"]
   readonly calendar: ZonedCalendar
   readonly timeZone: string
 }
 
-const setup = (options: ExtractorOptions) =>
+export const setup = (options: ExtractorOptions) =>
   Effect.map(LlmClient, (llm): Setup => {
     const timeZone = options.timeZone ?? "UTC"
     return { llm, timeZone, calendar: makeZonedCalendar(timeZone) }
   })
 
-const participantFor = (participants: ReadonlyArray<ExtractionParticipant>, sender: string): ExtractionParticipant =>
+export const participantFor = (participants: ReadonlyArray<ExtractionParticipant>, sender: string): ExtractionParticipant =>
   participants.find((p) => p.sender_id === sender) ?? { label: sender, sender_id: sender, role: "user" }
 
 // ---------------------------------------------------------------------------------------------
@@ -168,11 +168,11 @@ export const makeLlmEpisodeExtractor = (options: ExtractorOptions = {}) =>
         "engram.prompt_version": EPISODE_PROMPT_VERSION
       })
       if (senders.length === 0) return [] as ReadonlyArray<EpisodeDraft>
-      const lines = extractionLines(input, calendar)
+      const lines = extractionLines(input)
       const participants = participantsOf(input)
       const episodes: Array<EpisodeDraft> = []
       for (const sender of senders) {
-        const user = episodeUserPrompt(participantFor(participants, sender), participants, lines, timeZone)
+        const user = episodeUserPrompt(participantFor(participants, sender), participants, lines, calendar, timeZone)
         const answer = yield* askUntilDecoded(
           llm,
           chatRequest("episode", EPISODE_SYSTEM_PROMPT, user),
@@ -210,6 +210,23 @@ const factSender = (
   return senders.length === 1 ? senders[0] : undefined
 }
 
+/** Answered facts with their sources resolved; blank, unsourced and unattributable ones dropped. */
+export const factDrafts = (
+  answered: ReadonlyArray<{ readonly content: string; readonly message_numbers: ReadonlyArray<number> }>,
+  input: MemcellInput,
+  senders: ReadonlyArray<string>
+): ReadonlyArray<FactDraft> => {
+  const facts: Array<FactDraft> = []
+  for (const fact of answered) {
+    const content = fact.content.trim()
+    const message_ids = messageIdsOf(fact.message_numbers, input.messages)
+    const sender_id = factSender(message_ids, input, senders)
+    if (content.length === 0 || message_ids.length === 0 || sender_id === undefined) continue
+    facts.push({ sender_id, content, message_ids })
+  }
+  return facts
+}
+
 export const makeLlmFactExtractor = (options: ExtractorOptions = {}) =>
   Effect.gen(function*() {
     const { calendar, llm, timeZone } = yield* setup(options)
@@ -222,21 +239,14 @@ export const makeLlmFactExtractor = (options: ExtractorOptions = {}) =>
         "engram.prompt_version": FACT_PROMPT_VERSION
       })
       if (senders.length === 0) return [] as ReadonlyArray<FactDraft>
-      const user = factUserPrompt(participantsOf(input), extractionLines(input, calendar), timeZone)
+      const user = factUserPrompt(participantsOf(input), extractionLines(input), calendar, timeZone)
       const answer = yield* askUntilDecoded(
         llm,
         chatRequest("fact", FACT_SYSTEM_PROMPT, user),
         FACT_PROMPT_VERSION,
         decodeFacts
       )
-      const facts: Array<FactDraft> = []
-      for (const fact of answer.facts) {
-        const content = fact.content.trim()
-        const message_ids = messageIdsOf(fact.message_numbers, input.messages)
-        const sender_id = factSender(message_ids, input, senders)
-        if (content.length === 0 || message_ids.length === 0 || sender_id === undefined) continue
-        facts.push({ sender_id, content, message_ids })
-      }
+      const facts = factDrafts(answer.facts, input, senders)
       yield* Effect.annotateCurrentSpan({ "engram.facts": facts.length, "engram.facts_dropped": answer.facts.length - facts.length })
       return facts
     })
@@ -271,6 +281,21 @@ export const resolveForesightTimes = (
   return { start_time: start.epochMs, end_time: end !== null && end >= start.epochMs ? end : null }
 }
 
+/** A user's answered foresight with sources and times resolved; items without either dropped. */
+export const foresightDrafts = (
+  answered: ReadonlyArray<ForesightItem>,
+  sender: string,
+  input: MemcellInput,
+  calendar: ZonedCalendar
+): ReadonlyArray<ForesightDraft> =>
+  answered.flatMap((item) => {
+    const message_ids = messageIdsOf(item.message_numbers, input.messages)
+    const times = resolveForesightTimes(calendar, item)
+    if (message_ids.length === 0 || times === undefined) return []
+    const evidence = item.evidence.trim()
+    return [{ sender_id: sender, content: item.content, ...times, evidence: evidence.length > 0 ? evidence : item.content, message_ids }]
+  })
+
 export const makeLlmForesightExtractor = (options: ExtractorOptions = {}) =>
   Effect.gen(function*() {
     const { calendar, llm, timeZone } = yield* setup(options)
@@ -283,30 +308,18 @@ export const makeLlmForesightExtractor = (options: ExtractorOptions = {}) =>
         "engram.prompt_version": FORESIGHT_PROMPT_VERSION
       })
       if (senders.length === 0) return [] as ReadonlyArray<ForesightDraft>
-      const lines = extractionLines(input, calendar)
+      const lines = extractionLines(input)
       const participants = participantsOf(input)
       const items: Array<ForesightDraft> = []
       for (const sender of senders) {
-        const user = foresightUserPrompt(participantFor(participants, sender), participants, lines, timeZone)
+        const user = foresightUserPrompt(participantFor(participants, sender), participants, lines, calendar, timeZone)
         const answer = yield* askUntilDecoded(
           llm,
           chatRequest("foresight", FORESIGHT_SYSTEM_PROMPT, user),
           FORESIGHT_PROMPT_VERSION,
           decodeForesight
         )
-        for (const item of answer.items) {
-          const message_ids = messageIdsOf(item.message_numbers, input.messages)
-          const times = resolveForesightTimes(calendar, item)
-          if (message_ids.length === 0 || times === undefined) continue
-          const evidence = item.evidence.trim()
-          items.push({
-            sender_id: sender,
-            content: item.content,
-            ...times,
-            evidence: evidence.length > 0 ? evidence : item.content,
-            message_ids
-          })
-        }
+        items.push(...foresightDrafts(answer.items, sender, input, calendar))
       }
       yield* Effect.annotateCurrentSpan({ "engram.foresight": items.length })
       return items

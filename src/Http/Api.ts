@@ -95,9 +95,14 @@ const JobCountsData = Schema.Struct({
   dead: Schema.Number
 })
 
+/** The embedder in use: its model (recorded with the vectors) and vector width. */
+const EmbedderInUse = Schema.Struct({ model: Schema.String, dimensions: Schema.Number })
+
 const Capabilities = Schema.Struct({
   llm: Schema.Boolean,
   embed: Schema.Boolean,
+  /** null when ENGRAM_EMBEDDER is off. */
+  embedder: Schema.NullOr(EmbedderInUse),
   rerank: Schema.Boolean,
   boundary_detector: Schema.String
 })

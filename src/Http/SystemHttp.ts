@@ -20,7 +20,7 @@ const jobsGauge = Metric.gauge("engram_jobs", {
 export const SystemHttpLive = HttpApiBuilder.group(EngramApi, "system", (handlers) =>
   Effect.gen(function*() {
     const llm = yield* LlmSettingsConfig
-    // Provided only when ENGRAM_EMBED_* configures one (or a test supplies a fake).
+    // Absent when ENGRAM_EMBEDDER is off (or a test provides none).
     const embedder = yield* Effect.serviceOption(Embedder)
     const detector = yield* BoundaryDetector
     const buffers = yield* LedgerRepo
@@ -41,7 +41,16 @@ export const SystemHttpLive = HttpApiBuilder.group(EngramApi, "system", (handler
           ([now, jobCountsOrNull]) => ({
             status: "ok" as const,
             version: VERSION,
-            capabilities: { llm: Option.isSome(llm), embed: Option.isSome(embedder), rerank: false, boundary_detector: detector.name },
+            capabilities: {
+              llm: Option.isSome(llm),
+              embed: Option.isSome(embedder),
+              embedder: Option.match(embedder, {
+                onNone: () => null,
+                onSome: ({ dimensions, model }) => ({ model, dimensions })
+              }),
+              rerank: false,
+              boundary_detector: detector.name
+            },
             uptime_seconds: Math.round((now - startedAt) / 1000),
             jobs: jobCountsOrNull
           })

@@ -1,6 +1,6 @@
 import { SqlClient } from "@effect/sql"
 import { Array as Arr, Data, Effect, Schema } from "effect"
-import { EmbeddingJobKind, EXTRACTION_KINDS, Job, type JobKind, jobIdOf, JobStatus } from "../Domain/Job.js"
+import { EmbeddingJobKind, Job, type JobKind, jobIdOf, JobStatus } from "../Domain/Job.js"
 import type { SessionKey } from "../Domain/Message.js"
 import { withBusyRetry } from "../Storage/Database.js"
 
@@ -63,8 +63,8 @@ export class JobQueue extends Effect.Service<JobQueue>()("engram/JobQueue", {
      * Inside the memcell commit (the outbox): a memcell never exists without its extraction jobs.
      * A plain INSERT: the memcell is new, so are its jobs.
      */
-    const enqueueExtraction = (source: JobSource, now: number) =>
-      sql`INSERT INTO extraction_jobs ${sql.insert(EXTRACTION_KINDS.map((kind) => queuedRow(kind, source, now)))}`
+    const enqueueExtraction = (source: JobSource, kinds: ReadonlyArray<JobKind>, now: number) =>
+      sql`INSERT INTO extraction_jobs ${sql.insert(kinds.map((kind) => queuedRow(kind, source, now)))}`
 
     /** Queues `rows`; a job already there (any status) starts over, and a running one loses its lease. */
     const requeue = (rows: ReadonlyArray<ReturnType<typeof queuedRow>>) =>

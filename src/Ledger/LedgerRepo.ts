@@ -2,8 +2,14 @@ import { SqlClient, SqlSchema } from "@effect/sql"
 import { Array as Arr, Clock, Effect, Schema } from "effect"
 import { MessageIdConflict } from "../Domain/Errors.js"
 import { type IncomingMessage, MessageContent, ScopeId, type SessionKey, StoredMessage, ToolCalls } from "../Domain/Message.js"
+import type { SeenMark } from "../Memorize/BoundaryDetector.js"
 import { canonicalJson } from "./MessageIdentity.js"
 import { withBusyRetry } from "../Storage/Database.js"
+
+/** `messages.boundary_seen` values. */
+export const SEEN_MARK_CODES: Readonly<Record<SeenMark, number>> = { unseen: 0, seen: 1, topic_done: 2 }
+
+const SeenRow = Schema.Struct({ message_id: Schema.String, boundary_seen: Schema.Literal(1, 2) })
 
 /** A validated message with everything the ledger needs computed up front (outside any transaction). */
 export interface PreparedMessage {
@@ -116,6 +122,19 @@ export class LedgerRepo extends Effect.Service<LedgerRepo>()("engram/LedgerRepo"
       return yield* selectBuffer(key).pipe(Effect.catchTag("ParseError", Effect.die), withBusyRetry("read buffer"))
     })
 
+    /** What the boundary model already judged of the session's buffered messages (unlisted: unseen). */
+    const seenMarks = Effect.fn("LedgerRepo.seenMarks")(function*(key: SessionKey) {
+      const rows = yield* sql`
+        SELECT message_id, boundary_seen FROM messages
+        WHERE app_id = ${key.app_id} AND project_id = ${key.project_id} AND session_id = ${key.session_id}
+          AND memcell_id IS NULL AND boundary_seen > 0`.pipe(withBusyRetry("read boundary marks"))
+      const decoded = yield* Schema.decodeUnknown(Schema.Array(SeenRow))(rows).pipe(Effect.orDie)
+      return new Map(decoded.map((row) => [row.message_id, row.boundary_seen === 2 ? "topic_done" : "seen"] as const)) as ReadonlyMap<
+        string,
+        SeenMark
+      >
+    })
+
     /** Sessions holding buffered messages none of which arrived after `cutoff` (epoch ms). */
     const idleSessions = Effect.fn("LedgerRepo.idleSessions")(function*(cutoff: number) {
       const rows = yield* sql`
@@ -142,6 +161,6 @@ export class LedgerRepo extends Effect.Service<LedgerRepo>()("engram/LedgerRepo"
       withBusyRetry("count buffered messages")
     )
 
-    return { ingest, buffer, idleSessions, countBuffered, ofMemcell } as const
+    return { ingest, buffer, seenMarks, idleSessions, countBuffered, ofMemcell } as const
   })
 }) {}

@@ -13,10 +13,10 @@ export class EmbedderUnavailable extends Schema.TaggedError<EmbedderUnavailable>
 }
 
 /**
- * A text embedding model. Several implementations (the OpenAI-compatible HTTP client, the
- * deterministic fake of tests and benchmarks), hence a Tag. Optional in Engram: with no
- * ENGRAM_EMBED_* configured no Embedder is provided, and consumers read it with
- * `Effect.serviceOption(Embedder)`.
+ * A text embedding model. Several implementations (the bundled local model run in a worker
+ * thread, the OpenAI-compatible HTTP client, the deterministic fake of tests and benchmarks),
+ * hence a Tag. Optional in Engram: with ENGRAM_EMBEDDER=off no Embedder is provided, and
+ * consumers read it with `Effect.serviceOption(Embedder)`.
  */
 export class Embedder extends Context.Tag("engram/Embedder")<
   Embedder,
@@ -27,5 +27,10 @@ export class Embedder extends Context.Tag("engram/Embedder")<
     readonly dimensions: number
     /** One unit-length-or-not vector per text, in order. */
     readonly embed: (texts: ReadonlyArray<string>) => Effect.Effect<ReadonlyArray<Float32Array>, EmbedderUnavailable>
+    /**
+     * One search query's vector: served from a bounded cache of recent queries when it was asked
+     * before, and put ahead of queued batch work where the implementation queues. Never mutate it.
+     */
+    readonly embedQuery: (query: string) => Effect.Effect<Float32Array, EmbedderUnavailable>
   }
 >() {}

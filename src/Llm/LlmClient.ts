@@ -18,9 +18,17 @@ export interface ChatRequest {
   readonly json?: boolean
 }
 
+/** Token counts as the provider reported them (OpenAI's `usage`); either may be missing. */
+export interface ChatUsage {
+  readonly promptTokens: number | undefined
+  readonly completionTokens: number | undefined
+}
+
 export interface ChatResponse {
   readonly content: string
   readonly model: string
+  /** Absent when the provider sent no `usage`. */
+  readonly usage?: ChatUsage
 }
 
 /**

@@ -4,6 +4,7 @@ import { Clock, Duration, Effect, Either, Layer, Option, Random, Schema } from "
 import type { EmbedderSettings } from "../Config/EngramConfig.js"
 import { Embedder, EmbedderUnavailable } from "./Embedder.js"
 import { formatParseIssues } from "./JsonAnswer.js"
+import { cachedQueries } from "./QueryCache.js"
 import { isRetryableStatus, parseRetryAfter } from "./OpenAiLlmClient.js"
 
 /**
@@ -167,7 +168,9 @@ export const makeOpenAiEmbedder = (settings: EmbedderSettings, options: OpenAiEm
       return results.flat()
     })
 
-    return Embedder.of({ model: settings.model, dimensions: settings.dimensions, embed })
+    const embedQuery = yield* cachedQueries((query) => Effect.map(embed([query]), (vectors) => vectors[0]!))
+
+    return Embedder.of({ model: settings.model, dimensions: settings.dimensions, embed, embedQuery })
   })
 
 export const OpenAiEmbedder = {

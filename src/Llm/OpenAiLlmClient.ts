@@ -35,8 +35,16 @@ const ChatCompletionResponse = Schema.Struct({
     Schema.Struct({
       message: Schema.Struct({ content: Schema.String })
     })
-  )
+  ),
+  // Servers that count tokens say so here; a malformed count is ignored rather than failing the answer.
+  usage: Schema.optional(Schema.Struct({
+    prompt_tokens: Schema.optional(Schema.Unknown),
+    completion_tokens: Schema.optional(Schema.Unknown)
+  }))
 })
+
+const tokenCount = (value: unknown): number | undefined =>
+  typeof value === "number" && Number.isInteger(value) && value >= 0 ? value : undefined
 
 const decodeCompletion = Schema.decodeUnknownEither(Schema.parseJson(ChatCompletionResponse))
 
@@ -166,7 +174,12 @@ export const makeOpenAiLlmClient = (settings: LlmSettings, options: OpenAiLlmCli
             })
           ))
         }
-        return { content: decoded.right.choices[0].message.content, model: decoded.right.model ?? settings.model }
+        const { choices, model, usage } = decoded.right
+        const answer: ChatResponse = { content: choices[0].message.content, model: model ?? settings.model }
+        return usage === undefined ? answer : {
+          ...answer,
+          usage: { promptTokens: tokenCount(usage.prompt_tokens), completionTokens: tokenCount(usage.completion_tokens) }
+        }
       })
 
     /** One HTTP exchange, bounded by the timeout and holding one permit for its whole duration. */

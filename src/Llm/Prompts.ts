@@ -1,73 +1,88 @@
 import { Schema } from "effect"
+import type { ZonedCalendar } from "../Text/Calendar.js"
 
 /**
  * Every prompt Engram sends lives here, each with a version constant (bump it whenever the wording
  * or the contract changes, so stored results can say which prompt produced them) and the Schema of
  * the JSON answer it asks for.
+ *
+ * Prompt economy (what a remembered message costs is mostly these tokens): system prompts are
+ * constant strings sent first, so providers' prompt caching applies to them; an instruction is
+ * given once, in the system prompt, never repeated in the user prompt; transcripts use one compact
+ * line per message, `[N] HH:MM sender: text`, with the date written only on the first line and
+ * when it changes, and the time zone named once.
  */
+
+// ---------------------------------------------------------------------------------------------
+// Transcripts
+// ---------------------------------------------------------------------------------------------
+
+/** One transcript line: when, who, what (content kept on one line by the formatter). */
+export interface TranscriptLine {
+  /** Epoch milliseconds. */
+  readonly at: number
+  readonly sender: string
+  readonly content: string
+}
+
+/**
+ * `[N] YYYY-MM-DD HH:MM sender: text` for the first line and whenever the date changes, else
+ * `[N] HH:MM sender: text`; newlines in the text are written as `\n`, so one message is one line.
+ */
+export const formatTranscriptLines = (lines: ReadonlyArray<TranscriptLine>, calendar: ZonedCalendar): string => {
+  let previousDate = ""
+  return lines.map((line, i) => {
+    const iso = calendar.isoWithOffset(line.at)
+    const date = iso.slice(0, 10)
+    const time = iso.slice(11, 16)
+    const when = date === previousDate ? time : `${date} ${time}`
+    previousDate = date
+    return `[${i + 1}] ${when} ${line.sender}: ${line.content.replace(/\r?\n/g, "\\n")}`
+  }).join("\n")
+}
+
+/** The transcript with its one-line header naming the time zone of every time shown. */
+export const transcriptBlock = (lines: ReadonlyArray<TranscriptLine>, calendar: ZonedCalendar, timeZone: string): string =>
+  `Times in ${timeZone}.\n${formatTranscriptLines(lines, calendar)}`
 
 // ---------------------------------------------------------------------------------------------
 // Boundary detection
 // ---------------------------------------------------------------------------------------------
 
-export const BOUNDARY_PROMPT_VERSION = "boundary/1"
+export const BOUNDARY_PROMPT_VERSION = "boundary/2"
 
 /**
  * The boundary answer contract:
  *
  * ```json
- * {"reasoning": "one or two sentences", "boundaries": [3, 7], "should_wait": false}
+ * {"boundaries": [3, 7], "should_wait": false}
  * ```
  *
  * - `boundaries`: 1-based message numbers; `b` means "cut after message b". Required, an array of
  *   integers (may be empty). Out-of-range values and duplicates are dropped by the caller.
- * - `reasoning`: why; informational (useful in traces), not checked.
- * - `should_wait`: the model thinks the last topic is still open; informational, not checked.
+ * - `should_wait`: the model thinks the last topic is still open. Read when it is a boolean and
+ *   ignored otherwise: the selective strategy asks again as soon as new messages follow a topic the
+ *   model called finished.
+ * - `reasoning` (EverOS asks for it) is accepted and ignored; not asking for it saves tokens.
  *
- * Only `boundaries` is decoded strictly: a reply with a usable cut list but an odd `reasoning`
+ * Only `boundaries` is decoded strictly: a reply with a usable cut list but an odd `should_wait`
  * must not cost another model call.
  */
 export const BoundaryAnswer = Schema.Struct({
-  boundaries: Schema.Array(Schema.Int)
+  boundaries: Schema.Array(Schema.Int),
+  should_wait: Schema.optional(Schema.Unknown)
 })
 export type BoundaryAnswer = typeof BoundaryAnswer.Type
 
-export const BOUNDARY_SYSTEM_PROMPT = `You segment a chat transcript into topical episodes for a long-term memory system.
+export const BOUNDARY_SYSTEM_PROMPT = `You split a chat transcript into topical episodes for a long-term memory system.
+Input: numbered messages "[N] time sender: text"; a line shows the date when it changes.
+Boundary b means "cut after message b".
+Cut when the conversation turns to a substantively different topic, when a finished task (question answered, problem solved, plan agreed) is followed by a new topic, or when over 4 hours pass and the later message starts a new topic.
+Otherwise merge: messages about the same subject, task or thread stay together; greetings, thanks, acknowledgements and small talk join the neighbouring topic.
+Answer with JSON only: {"boundaries": [<message numbers, ascending; [] for one episode>], "should_wait": <true when the last topic still looks unfinished>}`
 
-You receive numbered messages, one per line, in the form:
-[N] [ISO-8601 timestamp] sender_name: content
-
-Decide after which messages one episode ends and the next begins. A boundary b means "cut after message b".
-
-Rules:
-1. Merge by default. Consecutive messages about the same subject, task or thread belong together.
-2. Split when the conversation changes to a substantively different topic.
-3. Split after a task is finished (a question answered, a problem solved, a plan agreed) when the next message starts a new topic.
-4. Split when more than 4 hours pass between two messages and the later message starts a new topic.
-5. Always split between two messages whose timestamps fall on different calendar dates.
-6. Never split because of greetings, thanks, acknowledgements or small talk alone; attach them to the neighbouring topic.
-7. Never put a boundary after the last message: the conversation may continue.
-
-Answer with a single JSON object and nothing else:
-{"reasoning": "<one or two sentences>", "boundaries": [<message numbers>], "should_wait": <true|false>}
-
-- "boundaries" lists message numbers in ascending order; use [] when everything is one episode.
-- "should_wait" is true when the last topic still looks unfinished.`
-
-/** One transcript line per message: `[N] [timestamp] sender: content`, content kept on one line. */
-export interface BoundaryPromptLine {
-  readonly timestamp: string
-  readonly sender: string
-  readonly content: string
-}
-
-export const formatBoundaryLines = (lines: ReadonlyArray<BoundaryPromptLine>): string =>
-  lines
-    .map((line, i) => `[${i + 1}] [${line.timestamp}] ${line.sender}: ${line.content.replace(/\r?\n/g, "\\n")}`)
-    .join("\n")
-
-export const boundaryUserPrompt = (lines: ReadonlyArray<BoundaryPromptLine>): string =>
-  `Messages (${lines.length}):\n${formatBoundaryLines(lines)}\n\nAnswer with the JSON object only.`
+export const boundaryUserPrompt = (lines: ReadonlyArray<TranscriptLine>, calendar: ZonedCalendar, timeZone: string): string =>
+  transcriptBlock(lines, calendar, timeZone)
 
 // ---------------------------------------------------------------------------------------------
 // Extraction: shared pieces
@@ -100,17 +115,15 @@ export interface ExtractionParticipant {
   readonly role: string
 }
 
-const participantsBlock = (participants: ReadonlyArray<ExtractionParticipant>): string =>
-  participants.map((p) => `- ${p.label} (sender_id "${p.sender_id}", ${p.role})`).join("\n")
-
-const transcriptBlock = (lines: ReadonlyArray<BoundaryPromptLine>, timeZone: string): string =>
-  `Messages (${lines.length}; timestamps in ${timeZone}):\n${formatBoundaryLines(lines)}`
+/** `Participants: Alice (alice, user); assistant (assistant, assistant)` on one line. */
+const participantsLine = (participants: ReadonlyArray<ExtractionParticipant>): string =>
+  `Participants: ${participants.map((p) => `${p.label} (${p.sender_id}, ${p.role})`).join("; ")}`
 
 // ---------------------------------------------------------------------------------------------
 // Extraction: episodes
 // ---------------------------------------------------------------------------------------------
 
-export const EPISODE_PROMPT_VERSION = "episode/1"
+export const EPISODE_PROMPT_VERSION = "episode/2"
 
 /**
  * The episode answer contract:
@@ -131,9 +144,7 @@ export type EpisodeAnswer = typeof EpisodeAnswer.Type
 
 export const EPISODE_SYSTEM_PROMPT = `You write episodic memories for a long-term memory system of an AI assistant.
 
-You receive one segment of a chat transcript, numbered one message per line:
-[N] [ISO-8601 timestamp] sender_name: content
-Tool calls and tool results appear as short notes in parentheses.
+Input: the participants, then one segment of a chat transcript, one message per line: "[N] time sender: text"; a line shows the date when it changes. Tool calls and results appear as short notes in parentheses.
 
 Write the episode from the perspective of the user named in the request: what happened in this segment, as that user would want it remembered.
 
@@ -152,18 +163,19 @@ Answer with a single JSON object and nothing else:
 export const episodeUserPrompt = (
   perspective: ExtractionParticipant,
   participants: ReadonlyArray<ExtractionParticipant>,
-  lines: ReadonlyArray<BoundaryPromptLine>,
+  lines: ReadonlyArray<TranscriptLine>,
+  calendar: ZonedCalendar,
   timeZone: string
 ): string =>
-  `Write the episode for ${perspective.label} (sender_id "${perspective.sender_id}").\n\nParticipants:\n${
-    participantsBlock(participants)
-  }\n\n${transcriptBlock(lines, timeZone)}\n\nAnswer with the JSON object only.`
+  `Write the episode for ${perspective.label} (sender_id "${perspective.sender_id}").\n${participantsLine(participants)}\n${
+    transcriptBlock(lines, calendar, timeZone)
+  }`
 
 // ---------------------------------------------------------------------------------------------
 // Extraction: facts
 // ---------------------------------------------------------------------------------------------
 
-export const FACT_PROMPT_VERSION = "fact/1"
+export const FACT_PROMPT_VERSION = "fact/2"
 
 /**
  * The fact answer contract:
@@ -189,9 +201,7 @@ export type FactAnswer = typeof FactAnswer.Type
 
 export const FACT_SYSTEM_PROMPT = `You extract atomic facts about the users of a chat for a long-term memory system.
 
-You receive one segment of a chat transcript, numbered one message per line:
-[N] [ISO-8601 timestamp] sender_name: content
-Tool calls and tool results appear as short notes in parentheses.
+Input: the participants, then one segment of a chat transcript, one message per line: "[N] time sender: text"; a line shows the date when it changes. Tool calls and results appear as short notes in parentheses.
 
 Extract facts about the users (never about the assistant): who they are, their relationships, work, places, health, preferences, possessions, habits, past events and decisions.
 
@@ -209,16 +219,16 @@ Use {"facts": []} when there is nothing worth remembering.`
 
 export const factUserPrompt = (
   participants: ReadonlyArray<ExtractionParticipant>,
-  lines: ReadonlyArray<BoundaryPromptLine>,
+  lines: ReadonlyArray<TranscriptLine>,
+  calendar: ZonedCalendar,
   timeZone: string
-): string =>
-  `Participants:\n${participantsBlock(participants)}\n\n${transcriptBlock(lines, timeZone)}\n\nAnswer with the JSON object only.`
+): string => `${participantsLine(participants)}\n${transcriptBlock(lines, calendar, timeZone)}`
 
 // ---------------------------------------------------------------------------------------------
 // Extraction: foresight
 // ---------------------------------------------------------------------------------------------
 
-export const FORESIGHT_PROMPT_VERSION = "foresight/1"
+export const FORESIGHT_PROMPT_VERSION = "foresight/2"
 
 /**
  * The foresight answer contract:
@@ -250,9 +260,7 @@ export type ForesightAnswer = typeof ForesightAnswer.Type
 
 export const FORESIGHT_SYSTEM_PROMPT = `You extract foresight for a long-term memory system: what a user plans, intends or expects to happen, with when.
 
-You receive one segment of a chat transcript, numbered one message per line:
-[N] [ISO-8601 timestamp] sender_name: content
-Tool calls and tool results appear as short notes in parentheses.
+Input: the participants, then one segment of a chat transcript, one message per line: "[N] time sender: text"; a line shows the date when it changes. Tool calls and results appear as short notes in parentheses.
 
 Extract only items about the user named in the request: their plans, appointments, trips, deadlines, intentions and expected events.
 
@@ -272,9 +280,75 @@ Use {"items": []} when there is none.`
 export const foresightUserPrompt = (
   perspective: ExtractionParticipant,
   participants: ReadonlyArray<ExtractionParticipant>,
-  lines: ReadonlyArray<BoundaryPromptLine>,
+  lines: ReadonlyArray<TranscriptLine>,
+  calendar: ZonedCalendar,
   timeZone: string
 ): string =>
-  `Extract foresight for ${perspective.label} (sender_id "${perspective.sender_id}"), whose time zone is ${timeZone}.\n\nParticipants:\n${
-    participantsBlock(participants)
-  }\n\n${transcriptBlock(lines, timeZone)}\n\nAnswer with the JSON object only.`
+  `Extract foresight for ${perspective.label} (sender_id "${perspective.sender_id}"), whose time zone is ${timeZone}.\n${
+    participantsLine(participants)
+  }\n${transcriptBlock(lines, calendar, timeZone)}`
+
+// ---------------------------------------------------------------------------------------------
+// Extraction: everything from one memcell in one call
+// ---------------------------------------------------------------------------------------------
+
+export const MEMCELL_EXTRACTION_PROMPT_VERSION = "memcell/1"
+
+/**
+ * The combined answer contract: an episode per user, the facts, and each user's foresight.
+ *
+ * ```json
+ * {"episodes": [{"user": "alice", "title": "...", "content": "...", "summary": "..."}],
+ *  "facts": [{"content": "Alice is allergic to peanuts.", "lines": [3]}],
+ *  "foresight": [{"user": "alice", "content": "Alice flies to Lisbon on 2024-05-10.", "start": "2024-05-10",
+ *    "end": null, "evidence": "Next Friday I'm flying to Lisbon", "lines": [1]}]}
+ * ```
+ *
+ * Episode fields as in `EpisodeAnswer`, foresight times as in `ForesightAnswer`, `lines` as their
+ * `message_numbers`. The caller checks that every user of the cell has exactly one episode (an
+ * answer missing one is malformed: asked again); items naming no user of the cell are dropped.
+ */
+export const MemcellExtractionAnswer = Schema.Struct({
+  episodes: Schema.Array(Schema.Struct({
+    user: Schema.String,
+    title: NonBlankText,
+    content: NonBlankText,
+    summary: NonBlankText
+  })),
+  facts: Schema.Array(Schema.Struct({
+    content: Schema.String,
+    lines: Schema.Array(Schema.Int)
+  })),
+  foresight: Schema.Array(Schema.Struct({
+    user: Schema.String,
+    content: NonBlankText,
+    start: IsoDateOrDateTime,
+    end: Schema.optional(Schema.NullOr(IsoDateOrDateTime)),
+    duration_days: Schema.optional(Schema.NullOr(Schema.Number.pipe(Schema.nonNegative()))),
+    evidence: Schema.String,
+    lines: Schema.Array(Schema.Int)
+  }))
+})
+export type MemcellExtractionAnswer = typeof MemcellExtractionAnswer.Type
+
+export const MEMCELL_EXTRACTION_SYSTEM_PROMPT = `You turn one segment of a chat into long-term memory about its users.
+Input: the users, the other participants, then the transcript, one message per line: "[N] time sender: text"; a line shows the date when it changes. Tool calls and results appear as short notes in parentheses.
+Everywhere: write in the third person and name people ("Alice asked...", "The assistant suggested..."), never "I" or "you"; resolve relative times ("tomorrow", "next Friday", "in two weeks") against the date of the message that says them, into absolute dates; keep concrete details (names, places, numbers, decisions, plans, preferences, tool results); state only what the transcript supports.
+1. "episodes": exactly one per user, from that user's perspective: "title" (at most 10 words), "content" (a faithful narrative of the whole segment in chronological order), "summary" (one to three sentences, at most 400 characters).
+2. "facts": atomic facts about the users, never the assistant (identity, relationships, work, places, health, preferences, possessions, habits, past events, decisions); one self-contained statement each; skip greetings, small talk, questions and requests to the assistant; "lines" lists the supporting message numbers.
+3. "foresight": per user, what they plan, intend or expect (appointments, trips, deadlines, intentions, expected events), not past events, habits, hypotheticals or cancelled plans: "content" states it with the absolute date; "start" is YYYY-MM-DD, or YYYY-MM-DDTHH:MM when a time of day is known (the user's local time; the message date when the intent is clear but no time is stated); "end" the same or null ("duration_days" may give the length instead); "evidence" quotes the transcript briefly; "lines" as for facts.
+Answer with JSON only:
+{"episodes": [{"user": "<sender id>", "title": "", "content": "", "summary": ""}], "facts": [{"content": "", "lines": [<N>]}], "foresight": [{"user": "<sender id>", "content": "", "start": "", "end": null, "evidence": "", "lines": [<N>]}]}`
+
+export const memcellExtractionUserPrompt = (
+  users: ReadonlyArray<ExtractionParticipant>,
+  others: ReadonlyArray<ExtractionParticipant>,
+  lines: ReadonlyArray<TranscriptLine>,
+  calendar: ZonedCalendar,
+  timeZone: string
+): string => {
+  const named = (p: ExtractionParticipant) => p.label === p.sender_id ? p.sender_id : `${p.sender_id} (${p.label})`
+  const header = `Users: ${users.map(named).join("; ")}` +
+    (others.length > 0 ? `\nOthers: ${others.map((p) => `${named(p)}, ${p.role}`).join("; ")}` : "")
+  return `${header}\n${transcriptBlock(lines, calendar, timeZone)}`
+}

@@ -14,15 +14,49 @@ export interface DetectorMessage {
 }
 
 /**
+ * What the boundary model already knows of a buffered message, stored with the message
+ * (`messages.boundary_seen`): `unseen`; `seen` (it was in a window the model judged, and no cut
+ * was made before it); `topic_done` (seen, and the model answered `should_wait: false` with this
+ * message last: its topic looked finished, so whatever follows deserves a question at once).
+ */
+export type SeenMark = "unseen" | "seen" | "topic_done"
+
+/** A chat turn of one calendar-date run of the buffer, with what the model knows of it. */
+export interface RunTurn extends DetectorMessage {
+  readonly seen: SeenMark
+  /** cl100k tokens of the message. */
+  readonly tokens: number
+}
+
+/** A detector's verdict on one run. */
+export interface RunDecision {
+  /** Cuts, 1-based over the run's turns (`b` = cut after turn b); filtered by the caller. */
+  readonly boundaries: ReadonlyArray<number>
+  /**
+   * Present when the model judged the run's trailing turns now: they become `seen`, the last one
+   * `topic_done` when the model said the topic looked finished. Absent: nothing new was judged.
+   */
+  readonly judged?: { readonly topicDone: boolean }
+}
+
+/**
  * Decides where one topic ends and the next begins. Answers 1-based boundaries: `b` means
  * "cut after message b". The caller keeps only `1 <= b < n`, so the last message is never
  * closed by a detector; only a flush closes it.
+ *
+ * A detector with `decide` chooses itself when a run is worth a question (see
+ * `SelectiveBoundaryDetector`); one without is asked through `detect` on every add.
  */
 export class BoundaryDetector extends Context.Tag("engram/BoundaryDetector")<
   BoundaryDetector,
   {
     readonly name: string
     readonly detect: (messages: ReadonlyArray<DetectorMessage>) => Effect.Effect<ReadonlyArray<number>, LlmError>
+    /**
+     * One calendar-date run's chat turns; `closing` when the run closes whatever the answer
+     * (a flush, or a later date follows), so every unseen turn must be judged now.
+     */
+    readonly decide?: (turns: ReadonlyArray<RunTurn>, closing: boolean) => Effect.Effect<RunDecision, LlmError>
   }
 >() {}
 

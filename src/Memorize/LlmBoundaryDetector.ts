@@ -7,11 +7,13 @@ import {
   BOUNDARY_PROMPT_VERSION,
   BOUNDARY_SYSTEM_PROMPT,
   BoundaryAnswer,
-  type BoundaryPromptLine,
-  boundaryUserPrompt
+  boundaryUserPrompt,
+  type TranscriptLine
 } from "../Llm/Prompts.js"
-import { makeZonedCalendar, type ZonedCalendar } from "../Text/Calendar.js"
+import { Lexicon } from "../Text/Lexicon.js"
+import { makeZonedCalendar } from "../Text/Calendar.js"
 import { BoundaryDetector, type DetectorMessage, normalizeBoundaries } from "./BoundaryDetector.js"
+import { makeSelectiveDecide } from "./SelectiveBoundaryDetector.js"
 
 /** Malformed answers are often one-off sampling accidents; a few fresh calls usually fix them. */
 export const BOUNDARY_MAX_ATTEMPTS = 3
@@ -28,29 +30,33 @@ export interface LlmBoundaryDetectorOptions {
 export const formatTimestamp = (epochMs: number, timeZone: string): string =>
   makeZonedCalendar(timeZone).isoWithOffset(epochMs)
 
-export const toPromptLines = (
-  messages: ReadonlyArray<DetectorMessage>,
-  calendar: ZonedCalendar
-): ReadonlyArray<BoundaryPromptLine> =>
+export const toPromptLines = (messages: ReadonlyArray<DetectorMessage>): ReadonlyArray<TranscriptLine> =>
   messages.map((message) => ({
-    timestamp: calendar.isoWithOffset(message.timestamp),
+    at: message.timestamp,
     sender: message.sender_name !== null && message.sender_name.trim().length > 0 ? message.sender_name : message.sender_id,
     content: message.text
   }))
 
 const decodeBoundaryAnswer = decodeJsonAnswer(BoundaryAnswer)
 
-/** A `BoundaryDetector` that asks the configured model where the topics change. */
-export const makeLlmBoundaryDetector = (options: LlmBoundaryDetectorOptions = {}) =>
+/** The model's verdict on a window: in-range cuts, and `should_wait` when it answered a boolean. */
+export interface BoundaryJudgement {
+  readonly boundaries: ReadonlyArray<number>
+  readonly shouldWait: boolean | undefined
+}
+
+/** Asks the configured model where the topics of `messages` change (one call, retried while malformed). */
+export const makeLlmBoundaryJudge = (options: LlmBoundaryDetectorOptions = {}) =>
   Effect.gen(function*() {
     const llm = yield* LlmClient
-    const calendar = makeZonedCalendar(options.timeZone ?? "UTC")
+    const timeZone = options.timeZone ?? "UTC"
+    const calendar = makeZonedCalendar(timeZone)
 
-    const detect = Effect.fn("LlmBoundaryDetector.detect")(function*(messages: ReadonlyArray<DetectorMessage>) {
+    return Effect.fn("LlmBoundaryDetector.judge")(function*(messages: ReadonlyArray<DetectorMessage>) {
       const n = messages.length
       yield* Effect.annotateCurrentSpan({ "engram.messages": n, "engram.prompt_version": BOUNDARY_PROMPT_VERSION })
       // One message (or none) has nowhere to cut: no model call.
-      if (n < 2) return [] as ReadonlyArray<number>
+      if (n < 2) return { boundaries: [], shouldWait: undefined } satisfies BoundaryJudgement as BoundaryJudgement
 
       const request = {
         purpose: "boundary",
@@ -58,7 +64,7 @@ export const makeLlmBoundaryDetector = (options: LlmBoundaryDetectorOptions = {}
         json: true,
         messages: [
           { role: "system", content: BOUNDARY_SYSTEM_PROMPT },
-          { role: "user", content: boundaryUserPrompt(toPromptLines(messages, calendar)) }
+          { role: "user", content: boundaryUserPrompt(toPromptLines(messages), calendar, timeZone) }
         ]
       } as const
 
@@ -69,7 +75,11 @@ export const makeLlmBoundaryDetector = (options: LlmBoundaryDetectorOptions = {}
         const answer = decodeBoundaryAnswer(response.content)
         if (Either.isRight(answer)) {
           yield* Effect.annotateCurrentSpan({ "engram.attempts": attempt })
-          return normalizeBoundaries(answer.right.boundaries, n)
+          const shouldWait = answer.right.should_wait
+          return {
+            boundaries: normalizeBoundaries(answer.right.boundaries, n),
+            shouldWait: typeof shouldWait === "boolean" ? shouldWait : undefined
+          } satisfies BoundaryJudgement as BoundaryJudgement
         }
         lastReason = answer.left
         yield* Effect.logWarning("boundary answer malformed").pipe(
@@ -78,16 +88,46 @@ export const makeLlmBoundaryDetector = (options: LlmBoundaryDetectorOptions = {}
       }
       return yield* new LlmMalformedAnswer({ purpose: "boundary", attempts: BOUNDARY_MAX_ATTEMPTS, reason: lastReason })
     })
+  })
 
-    return BoundaryDetector.of({ name: "llm", detect })
+/** A `BoundaryDetector` that asks the configured model about the whole buffer on every add (EverOS's way). */
+export const makeLlmBoundaryDetector = (options: LlmBoundaryDetectorOptions = {}) =>
+  Effect.map(makeLlmBoundaryJudge(options), (judge) =>
+    BoundaryDetector.of({
+      name: "llm",
+      detect: (messages) => Effect.map(judge(messages), (judgement) => judgement.boundaries)
+    }))
+
+/**
+ * The model, asked only when it matters (see `SelectiveBoundaryDetector.ts`); `detect` still asks
+ * about whatever it is given.
+ */
+export const makeSelectiveLlmBoundaryDetector = (options: LlmBoundaryDetectorOptions & { readonly askAfterTokens: number }) =>
+  Effect.gen(function*() {
+    const judge = yield* makeLlmBoundaryJudge(options)
+    const lexicon = yield* Lexicon
+    return BoundaryDetector.of({
+      name: "llm-selective",
+      detect: (messages) => Effect.map(judge(messages), (judgement) => judgement.boundaries),
+      decide: makeSelectiveDecide({ judge, terms: lexicon.terms, askAfterTokens: options.askAfterTokens })
+    })
   })
 
 export const LlmBoundaryDetector = {
+  /** Asks on every add; dates in UTC. */
   layer: Layer.effect(BoundaryDetector, makeLlmBoundaryDetector()),
   layerWith: (options: LlmBoundaryDetectorOptions) => Layer.effect(BoundaryDetector, makeLlmBoundaryDetector(options)),
-  /** Shows timestamps in ENGRAM_TIME_ZONE, the zone whose dates also force cuts in code. */
+  /**
+   * ENGRAM_BOUNDARY_STRATEGY picks when the model is asked (`selective` by default, `every_add`);
+   * timestamps are shown in ENGRAM_TIME_ZONE, the zone whose dates also force cuts in code.
+   */
   layerConfig: Layer.unwrapEffect(
     Effect.map(MemorizeSettingsConfig, (settings) =>
-      Layer.effect(BoundaryDetector, makeLlmBoundaryDetector({ timeZone: settings.timeZone })))
+      settings.boundaryStrategy === "every_add"
+        ? Layer.effect(BoundaryDetector, makeLlmBoundaryDetector({ timeZone: settings.timeZone }))
+        : Layer.effect(
+          BoundaryDetector,
+          makeSelectiveLlmBoundaryDetector({ timeZone: settings.timeZone, askAfterTokens: settings.boundaryAskTokens })
+        ))
   )
 } as const

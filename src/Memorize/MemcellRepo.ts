@@ -1,8 +1,11 @@
 import { SqlClient } from "@effect/sql"
 import { Clock, Data, Effect, Option, Schema } from "effect"
 import { Memcell } from "../Domain/Memcell.js"
+import { EXTRACTION_KINDS, type JobKind } from "../Domain/Job.js"
 import type { SessionKey } from "../Domain/Message.js"
 import { JobQueue } from "../Jobs/JobQueue.js"
+import { SEEN_MARK_CODES } from "../Ledger/LedgerRepo.js"
+import type { SeenMark } from "./BoundaryDetector.js"
 import { withBusyRetry } from "../Storage/Database.js"
 
 /** A memcell about to be committed. */
@@ -11,6 +14,19 @@ export interface NewMemcell {
   readonly message_ids: ReadonlyArray<string>
   readonly sender_ids: ReadonlyArray<string>
   readonly timestamp: number
+}
+
+/** What the boundary model now knows of a message that stays buffered. */
+export interface SeenUpdate {
+  readonly message_id: string
+  readonly mark: SeenMark
+}
+
+export interface CommitOptions {
+  /** Extraction jobs each memcell gets (the outbox); default one per kind (`EXTRACTION_KINDS`). */
+  readonly jobKinds?: ReadonlyArray<JobKind>
+  /** Marks of still-buffered messages, written in the same transaction (a message consumed meanwhile is skipped). */
+  readonly seen?: ReadonlyArray<SeenUpdate>
 }
 
 /**
@@ -38,9 +54,15 @@ export class MemcellRepo extends Effect.Service<MemcellRepo>()("engram/MemcellRe
      */
     // INDEXED BY: with bound parameters the planner otherwise walks the session's whole buffer
     // through the partial buffer index (measured: 1.2 ms instead of 0.02 ms at 10k buffered rows).
-    const commit = Effect.fn("MemcellRepo.commit")(function*(key: SessionKey, cells: ReadonlyArray<NewMemcell>) {
+    const commit = Effect.fn("MemcellRepo.commit")(function*(
+      key: SessionKey,
+      cells: ReadonlyArray<NewMemcell>,
+      options: CommitOptions = {}
+    ) {
       const createdAt = yield* Clock.currentTimeMillis
-      const write = Effect.forEach(cells, (cell) =>
+      const jobKinds = options.jobKinds ?? EXTRACTION_KINDS
+      const seen = options.seen ?? []
+      const writeCells = Effect.forEach(cells, (cell) =>
         Effect.gen(function*() {
           const claimed = yield* sql<{ message_id: string }>`
             UPDATE messages INDEXED BY messages_identity SET memcell_id = ${cell.memcell_id}
@@ -63,9 +85,17 @@ export class MemcellRepo extends Effect.Service<MemcellRepo>()("engram/MemcellRe
             })
           }`
           // The outbox: a memcell never exists without its extraction jobs.
-          yield* jobs.enqueueExtraction({ ...key, memcell_id: cell.memcell_id }, createdAt)
+          yield* jobs.enqueueExtraction({ ...key, memcell_id: cell.memcell_id }, jobKinds, createdAt)
         }), { discard: true })
-      yield* sql.withTransaction(write).pipe(withBusyRetry("commit memcells"))
+      const writeSeen = Effect.forEach(["seen", "topic_done"] as const, (mark) => {
+        const ids = seen.filter((s) => s.mark === mark).map((s) => s.message_id)
+        return ids.length === 0 ? Effect.void : sql`
+          UPDATE messages INDEXED BY messages_identity SET boundary_seen = ${SEEN_MARK_CODES[mark]}
+          WHERE app_id = ${key.app_id} AND project_id = ${key.project_id} AND session_id = ${key.session_id}
+            AND memcell_id IS NULL AND ${sql.in("message_id", ids)}`
+      }, { discard: true })
+      if (cells.length === 0 && seen.length === 0) return
+      yield* sql.withTransaction(Effect.zipRight(writeCells, writeSeen)).pipe(withBusyRetry("commit memcells"))
     })
 
     /** A session's memcells in creation order. */

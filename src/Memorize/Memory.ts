@@ -1,4 +1,6 @@
-import { Duration, Effect, Schedule } from "effect"
+import { Duration, Effect, Option, Schedule } from "effect"
+import { EXTRACTION_KINDS } from "../Domain/Job.js"
+import { ExtractionPlan } from "../Jobs/ExtractionPlan.js"
 import type { MemorizeSettings } from "../Config/EngramConfig.js"
 import { ExtractionSettingsConfig, MemorizeSettingsConfig } from "../Config/EngramConfig.js"
 import { ExtractionSignal } from "../Jobs/ExtractionSignal.js"
@@ -49,6 +51,11 @@ export class Memory extends Effect.Service<Memory>()("engram/Memory", {
     const signal = yield* ExtractionSignal
     const jobs = yield* JobQueue
     const extraction = yield* ExtractionSettingsConfig
+    // Which extraction jobs a memcell gets depends on the extractors wired in (see ExtractionPlan).
+    const jobKinds = Option.match(yield* Effect.serviceOption(ExtractionPlan), {
+      onNone: () => EXTRACTION_KINDS,
+      onSome: (plan) => plan.jobKinds
+    })
     const rules = { maxCellTokens: settings.maxCellTokens, maxCellMessages: settings.maxCellMessages, calendar: makeZonedCalendar(settings.timeZone) }
 
     const prepare = (key: SessionKey, request: AddRequest): ReadonlyArray<PreparedMessage> =>
@@ -68,12 +75,11 @@ export class Memory extends Effect.Service<Memory>()("engram/Memory", {
       Effect.gen(function*() {
         const buffered = yield* buffers.buffer(key)
         if (buffered.length === 0) return []
-        const segments = yield* planSegments(buffered, detector.detect, { ...rules, final })
-        const cells = segments.map((segment) => toNewMemcell(key, segment))
-        if (cells.length > 0) {
-          yield* memcells.commit(key, cells)
-          yield* signal.notify
-        }
+        const marks = detector.decide === undefined ? new Map() : yield* buffers.seenMarks(key)
+        const plan = yield* planSegments(buffered, detector, { ...rules, final }, marks)
+        const cells = plan.closed.map((segment) => toNewMemcell(key, segment))
+        yield* memcells.commit(key, cells, { jobKinds, seen: plan.seen })
+        if (cells.length > 0) yield* signal.notify
         return cells.map((cell) => cell.memcell_id)
       }).pipe(
         Effect.retry({

@@ -2,7 +2,8 @@ import { Effect } from "effect"
 import type { LlmError } from "../Domain/Errors.js"
 import { messageText, type StoredMessage } from "../Domain/Message.js"
 import type { ZonedCalendar } from "../Text/Calendar.js"
-import { type DetectorMessage, normalizeBoundaries } from "./BoundaryDetector.js"
+import type { SeenUpdate } from "./MemcellRepo.js"
+import { type BoundaryDetector, type DetectorMessage, normalizeBoundaries, type RunTurn, type SeenMark } from "./BoundaryDetector.js"
 
 export interface SegmentationRules {
   /** Close every buffered message (flush), not only what the detector closes. */
@@ -13,7 +14,13 @@ export interface SegmentationRules {
   readonly calendar: ZonedCalendar
 }
 
-export type Detect = (messages: ReadonlyArray<DetectorMessage>) => Effect.Effect<ReadonlyArray<number>, LlmError>
+export type Detector = BoundaryDetector["Type"]
+
+/** The plan of one cycle: what closes into memcells, and what the model now knows of what stays. */
+export interface SegmentPlan {
+  readonly closed: ReadonlyArray<ReadonlyArray<StoredMessage>>
+  readonly seen: ReadonlyArray<SeenUpdate>
+}
 
 /**
  * Chat mode: the detector sees user and assistant turns that carry no tool calls. Tool traffic is
@@ -99,34 +106,55 @@ const cutAtChatBoundaries = (
  * 2. with no user turn left in the buffer nothing more closes (assistant-only chatter waits), unless final;
  * 3. a change of calendar date closes everything before it;
  * 4. within each date run the detector proposes cuts; the run's trailing segment stays open unless
- *    the run is followed by another date or this is a flush.
- * Returns the closed segments in order; what is not returned stays buffered.
+ *    the run is followed by another date or this is a flush. A detector with `decide` is told what
+ *    it already judged (`marks`, by message id) and whether the run closes, and may not ask at all.
+ * Returns the closed segments in order (what is not returned stays buffered) and the new marks of
+ * the turns that stay buffered after a judgement.
  */
 export const planSegments = (
   buffer: ReadonlyArray<StoredMessage>,
-  detect: Detect,
-  rules: SegmentationRules
-): Effect.Effect<ReadonlyArray<ReadonlyArray<StoredMessage>>, LlmError> =>
+  detector: Detector,
+  rules: SegmentationRules,
+  marks: ReadonlyMap<string, SeenMark> = new Map()
+): Effect.Effect<SegmentPlan, LlmError> =>
   Effect.gen(function*() {
     const closed: Array<ReadonlyArray<StoredMessage>> = []
+    const seen: Array<SeenUpdate> = []
     let rest = buffer
     while (rest.length > 0 && reachesCaps(rest, rules)) {
       const length = fittingPrefixLength(rest, rules)
       closed.push(rest.slice(0, length))
       rest = rest.slice(length)
     }
-    if (rest.length === 0) return closed
-    if (!rules.final && !rest.some((m) => isChatTurn(m) && m.role === "user")) return closed
+    if (rest.length === 0) return { closed, seen }
+    if (!rules.final && !rest.some((m) => isChatTurn(m) && m.role === "user")) return { closed, seen }
 
     const runs = splitByCalendarDate(rest, rules.calendar)
     for (const [index, run] of runs.entries()) {
       const chat = run.filter(isChatTurn)
-      const boundaries = chat.length >= 2
-        ? normalizeBoundaries(yield* detect(chat.map(toDetectorMessage)), chat.length)
-        : []
-      const segments = cutAtChatBoundaries(run, boundaries)
       const runIsClosed = rules.final || index < runs.length - 1
+      let boundaries: ReadonlyArray<number> = []
+      if (chat.length >= 2 && detector.decide !== undefined) {
+        const turns: ReadonlyArray<RunTurn> = chat.map((m) => ({
+          ...toDetectorMessage(m),
+          seen: marks.get(m.message_id) ?? "unseen",
+          tokens: m.token_count
+        }))
+        const decision = yield* detector.decide(turns, runIsClosed)
+        boundaries = normalizeBoundaries(decision.boundaries, chat.length)
+        if (decision.judged !== undefined && !runIsClosed) {
+          // The trailing turns stay buffered, judged: a later add need not show them again.
+          const trailing = chat.slice(boundaries.at(-1) ?? 0)
+          trailing.forEach((m, i) => {
+            const mark: SeenMark = i === trailing.length - 1 && decision.judged!.topicDone ? "topic_done" : "seen"
+            if ((marks.get(m.message_id) ?? "unseen") !== mark) seen.push({ message_id: m.message_id, mark })
+          })
+        }
+      } else if (chat.length >= 2) {
+        boundaries = normalizeBoundaries(yield* detector.detect(chat.map(toDetectorMessage)), chat.length)
+      }
+      const segments = cutAtChatBoundaries(run, boundaries)
       closed.push(...(runIsClosed ? segments : segments.slice(0, -1)))
     }
-    return closed
+    return { closed, seen }
   })

@@ -24,3 +24,13 @@ export const llmFailures = Metric.counter("engram_llm_failures_total", {
   description: "LLM calls that failed after retries, by purpose and reason",
   incremental: true
 })
+
+export const llmPromptTokens = Metric.counter("engram_llm_prompt_tokens_total", {
+  description: "Prompt tokens of successful LLM calls, by purpose; source=provider when the answer's usage gave them, estimated (cl100k of what was sent) otherwise",
+  incremental: true
+})
+
+export const llmCompletionTokens = Metric.counter("engram_llm_completion_tokens_total", {
+  description: "Completion tokens of successful LLM calls, by purpose; source=provider when the answer's usage gave them, estimated (cl100k of the answer) otherwise",
+  incremental: true
+})

@@ -10,8 +10,8 @@
  *   through its episode).
  * - `collectEvidence`: ranked windows to ranked groups of new lines (a line already shown by a
  *   better window is never shown again), optionally within a token budget.
- * - `evidenceSpans`: those lines merged into spans of adjacent lines of one episode (conversation
- *   order inside a span), spans ordered by their best window, best first.
+ * - `evidenceSpans`: those groups in rank order, a group touching the span before it merged into
+ *   it (conversation order inside a span).
  */
 
 /** One stored line of an episode: `[2024-05-06] Alice: text`. */
@@ -78,10 +78,14 @@ export interface EvidenceBudget {
   readonly count: (text: string) => number
 }
 
+/** With a budget, reading stops after this many groups in a row did not fit (the budget is as good as full). */
+export const MISSES_BEFORE_FULL = 8
+
 /**
  * Ranked windows (best first) to groups of new lines, skipping lines already shown (by message:
  * one message is one line whichever episode holds it). With a budget, a group that does not fit
- * is left out and smaller ones further down may still fit.
+ * is left out and smaller ones further down may still fit, until `MISSES_BEFORE_FULL` in a row
+ * did not; each line is counted once (counting is the costly part).
  */
 export const collectEvidence = (
   windows: ReadonlyArray<RankedWindow>,
@@ -91,15 +95,26 @@ export const collectEvidence = (
 ): ReadonlyArray<EvidenceGroup> => {
   const shown = new Set<string>()
   const groups: Array<EvidenceGroup> = []
+  const costs = new Map<string, number>()
+  const costOf = (line: EvidenceLine, count: (text: string) => number) => {
+    let cost = costs.get(line.message_id)
+    if (cost === undefined) costs.set(line.message_id, cost = count(line.line) + 1)
+    return cost
+  }
   let tokens = 0
+  let misses = 0
   for (const window of windows) {
     const lines = positionsOf(window)
       .map((p) => source.lineAt(window.episode_id, p))
       .filter((line): line is EvidenceLine => line !== undefined && !shown.has(line.message_id))
     if (lines.length === 0) continue
     if (budget !== undefined) {
-      const cost = lines.reduce((sum, line) => sum + budget.count(line.line) + 1, 0)
-      if (tokens + cost > budget.maxTokens) continue
+      const cost = lines.reduce((sum, line) => sum + costOf(line, budget.count), 0)
+      if (tokens + cost > budget.maxTokens) {
+        if (++misses >= MISSES_BEFORE_FULL) break
+        continue
+      }
+      misses = 0
       tokens += cost
     }
     for (const line of lines) shown.add(line.message_id)
@@ -115,32 +130,24 @@ export interface EvidenceSpan {
   readonly lines: ReadonlyArray<EvidenceLine>
 }
 
-/** Groups merged into spans of adjacent lines per episode; spans best first, lines in order. */
+/**
+ * Groups as spans in rank order (best first, so any prefix of the context is the best evidence
+ * for its length): a group adjacent to the span just before it (same episode, touching positions)
+ * joins it, in conversation order; any other group starts a span.
+ */
 export const evidenceSpans = (groups: ReadonlyArray<EvidenceGroup>): ReadonlyArray<EvidenceSpan> => {
-  // Union of adjacent positions per episode; a span's rank is that of its first (best) group.
-  const byEpisode = new Map<string, Map<number, { line: EvidenceLine; rank: number; score: number }>>()
-  groups.forEach((group, rank) => {
-    const lines = byEpisode.get(group.window.episode_id) ?? new Map()
-    for (const line of group.lines) {
-      if (!lines.has(line.position)) lines.set(line.position, { line, rank, score: group.window.score })
+  const spans: Array<{ episode_id: string; score: number; lines: Array<EvidenceLine> }> = []
+  for (const group of groups) {
+    const positions = group.lines.map((l) => l.position)
+    const last = spans[spans.length - 1]
+    const touches = last !== undefined && last.episode_id === group.window.episode_id &&
+      last.lines.some((l) => positions.some((p) => Math.abs(p - l.position) <= 1))
+    if (touches) {
+      last.lines.push(...group.lines)
+      last.lines.sort((a, b) => a.position - b.position)
+    } else {
+      spans.push({ episode_id: group.window.episode_id, score: group.window.score, lines: [...group.lines] })
     }
-    byEpisode.set(group.window.episode_id, lines)
-  })
-  const spans: Array<EvidenceSpan & { rank: number }> = []
-  for (const [episode_id, lines] of byEpisode) {
-    const positions = [...lines.keys()].sort((a, b) => a - b)
-    let current: Array<{ line: EvidenceLine; rank: number; score: number }> = []
-    const close = () => {
-      if (current.length === 0) return
-      const best = current.reduce((x, y) => (y.rank < x.rank ? y : x))
-      spans.push({ episode_id, score: best.score, rank: best.rank, lines: current.map((c) => c.line) })
-      current = []
-    }
-    for (const p of positions) {
-      if (current.length > 0 && current[current.length - 1]!.line.position !== p - 1) close()
-      current.push(lines.get(p)!)
-    }
-    close()
   }
-  return spans.sort((a, b) => a.rank - b.rank).map(({ episode_id, lines, score }) => ({ episode_id, score, lines }))
+  return spans
 }

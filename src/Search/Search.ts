@@ -70,6 +70,7 @@ const noCandidates: Candidates = { episodes: [], facts: [], passages: [] }
  *   passage, and which of its lines an excerpt and the context show (see `Evidence.windowPositions`).
  * - `contextWindows`: ranked windows considered at most for excerpts and the context.
  * - `contextEpisodeWeight`: share of its episode's fused score added to a window's score.
+ * - `factWindowWeight`: share of a matching fact's fused score added to the windows of its sources.
  * - `nestedFacts` / `dropQuotedFacts`: facts nested per episode at most (best first), leaving out
  *   those whose source lines the excerpt already quotes (restatements cost words, add nothing).
  */
@@ -85,6 +86,7 @@ export const SEARCH_TUNING = {
   contextNeighbours: "all" as NeighbourRule,
   contextWindows: 400,
   contextEpisodeWeight: 0,
+  factWindowWeight: 0,
   nestedFacts: 2,
   dropQuotedFacts: true
 }
@@ -99,7 +101,7 @@ interface Excerpt {
 const passageDepth = (depth: number) => Math.min(2000, depth * 8)
 
 const NO_EMBEDDER_HINT =
-  "no embedder is configured: set ENGRAM_EMBED_BASE_URL, ENGRAM_EMBED_MODEL and ENGRAM_EMBED_DIMENSIONS (or use method keyword)"
+  "no embedder: ENGRAM_EMBEDDER is off (unset it for the local model, or set ENGRAM_EMBED_BASE_URL, ENGRAM_EMBED_MODEL and ENGRAM_EMBED_DIMENSIONS for an endpoint), or use method keyword"
 
 /**
  * Search over a user's episodes and atomic facts: keyword (FTS5 bm25, English stemming and CJK
@@ -276,10 +278,10 @@ export class Search extends Effect.Service<Search>()("engram/Search", {
       depth: number
     ) =>
       Effect.gen(function*() {
-        const [vector] = yield* model.embed([request.query])
-        if (vector === undefined || vector.length !== model.dimensions) {
+        const vector = yield* model.embedQuery(request.query)
+        if (vector.length !== model.dimensions) {
           return yield* new EmbedderUnavailable({
-            reason: `query vector has ${vector?.length ?? 0} dimensions, expected ${model.dimensions}`,
+            reason: `query vector has ${vector.length} dimensions, expected ${model.dimensions}`,
             retryable: false
           })
         }
@@ -302,21 +304,43 @@ export class Search extends Effect.Service<Search>()("engram/Search", {
       chosen: ReadonlyArray<string>,
       episodeScores: ReadonlyMap<string, number>,
       passages: ReadonlyArray<PassageHit>,
+      facts: ReadonlyArray<{ readonly episode_id: string; readonly message_ids: ReadonlyArray<string>; readonly score: number }>,
       factSources: ReadonlyMap<string, ReadonlyArray<string>>,
       queryTerms: ReadonlySet<string>,
       maxTokens: number | undefined
     ) =>
       Effect.gen(function*() {
         const chosenSet = new Set(chosen)
-        const windows: Array<RankedWindow> = passages
-          .filter((p) => chosenSet.has(p.episode_id))
-          .slice(0, SEARCH_TUNING.contextWindows)
-          .map((p) => ({
+        const byKey = new Map<string, { episode_id: string; position: number; score: number }>()
+        for (const p of passages) {
+          if (!chosenSet.has(p.episode_id)) continue
+          if (byKey.size >= SEARCH_TUNING.contextWindows) break
+          byKey.set(`${p.episode_id}#${p.position}`, {
             episode_id: p.episode_id,
             position: p.position,
             score: -p.rank + SEARCH_TUNING.contextEpisodeWeight * (episodeScores.get(p.episode_id) ?? 0)
-          }))
-          .sort((a, b) => b.score - a.score)
+          })
+        }
+        // A matching fact (keyword or vector) vouches for the lines it was made from.
+        const vouching = facts.filter((f) => chosenSet.has(f.episode_id) && f.message_ids.length > 0)
+        if (SEARCH_TUNING.factWindowWeight > 0 && vouching.length > 0) {
+          const rows = yield* repo.passagePositions([...new Set(vouching.map((f) => f.episode_id))], [
+            ...new Set(vouching.flatMap((f) => f.message_ids))
+          ])
+          const positionOf = new Map(rows.map((row) => [`${row.episode_id}#${row.message_id}`, row.position]))
+          for (const fact of vouching) {
+            for (const id of fact.message_ids) {
+              const position = positionOf.get(`${fact.episode_id}#${id}`)
+              if (position === undefined) continue
+              const key = `${fact.episode_id}#${position}`
+              const window = byKey.get(key) ??
+                { episode_id: fact.episode_id, position, score: SEARCH_TUNING.contextEpisodeWeight * (episodeScores.get(fact.episode_id) ?? 0) }
+              window.score += SEARCH_TUNING.factWindowWeight * fact.score
+              byKey.set(key, window)
+            }
+          }
+        }
+        const windows: Array<RankedWindow> = [...byKey.values()].sort((a, b) => b.score - a.score)
         const matched = new Set(windows.map((w) => w.episode_id))
         const unmatched = chosen.filter((id) => !matched.has(id))
         if (unmatched.length > 0) {
@@ -337,7 +361,8 @@ export class Search extends Effect.Service<Search>()("engram/Search", {
         for (const window of windows) {
           const mine = excerptWindows.get(window.episode_id) ?? []
           if (mine.length >= SEARCH_TUNING.excerptPassages) continue
-          if (mine.length > 0 && window.score < SEARCH_TUNING.excerptMinRelative * mine[0]!.score) continue
+          // Relative to a positive best only (windows of unmatched episodes score below zero).
+          if (mine.length > 0 && mine[0]!.score > 0 && window.score < SEARCH_TUNING.excerptMinRelative * mine[0]!.score) continue
           mine.push(window)
           excerptWindows.set(window.episode_id, mine)
         }
@@ -433,7 +458,8 @@ export class Search extends Effect.Service<Search>()("engram/Search", {
             .sort((a, b) => b.score - a.score)
             .slice(0, SEARCH_TUNING.nestedFacts)
         const factSources = new Map(chosen.map((id) => [id, factsOf(id).flatMap((fact) => fact.message_ids)]))
-        const shown = yield* evidence(chosen, episodeScores, keyword.passages, factSources, new Set(lexicon.terms(query)), maxTokens)
+        const matchingFacts = factRows.map((row) => ({ episode_id: row.episode_id, message_ids: row.message_ids, score: factScores.get(row.fact_id) ?? 0 }))
+        const shown = yield* evidence(chosen, episodeScores, keyword.passages, matchingFacts, factSources, new Set(lexicon.terms(query)), maxTokens)
         const excerptOf = shown.excerptOf
         // A fact restating only lines the excerpt already quotes adds words, not information.
         const nestedFacts = (id: string) => {

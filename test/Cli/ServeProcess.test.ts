@@ -19,7 +19,7 @@ const freePort = () =>
 /** The environment of a fresh machine: no ENGRAM_* variables at all. */
 const cleanEnv = () => Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith("ENGRAM_")))
 
-it("the real entry point serves on an empty data dir with no LLM configured and stops cleanly on SIGTERM", async () => {
+it("the real entry point serves on an empty data dir with no LLM configured, embeds with the local model, and stops cleanly on SIGTERM", async () => {
   const dataDir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "engram-serve-"))
   const port = await freePort()
   const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts", "serve", "--port", String(port), "--data-dir", dataDir], {
@@ -33,7 +33,8 @@ it("the real entry point serves on an empty data dir with no LLM configured and 
   const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)))
   try {
     const url = `http://127.0.0.1:${port}`
-    for (let attempt = 0; attempt < 100 && !output.includes("Listening on"); attempt++) {
+    // tsx transpiles on start: ~2 s on a quiet machine, over 30 s on a saturated one.
+    for (let attempt = 0; attempt < 1200 && !output.includes("Listening on") && child.exitCode === null; attempt++) {
       await new Promise((resolve) => setTimeout(resolve, 100))
     }
     expect(output).toContain(`Listening on ${url}`)
@@ -63,10 +64,52 @@ it("the real entry point serves on an empty data dir with no LLM configured and 
     expect(session.data.memcells.flatMap((c: { message_ids: Array<string> }) => c.message_ids)).toHaveLength(4)
     expect(Fs.existsSync(Path.join(dataDir, "engram.db"))).toBe(true)
 
+    // The default embedder is the bundled local model: vectors are computed offline, and hybrid
+    // search finds a paraphrase that shares no word with the conversation.
+    const embedding: any = await (await fetch(`${url}/health`)).json()
+    expect(embedding.capabilities).toMatchObject({
+      embed: true,
+      embedder: { model: "local/universal-sentence-encoder-lite-en@0.2.0", dimensions: 512 }
+    })
+    // Two sessions alike in shape (each also yields one fact), unlike in meaning.
+    const conversation = (start: number, said: ReadonlyArray<string>) =>
+      said.map((content, i) => ({
+        sender_id: i % 2 === 0 ? "alice" : "assistant",
+        role: i % 2 === 0 ? "user" : "assistant",
+        timestamp: start + i * 60_000,
+        content
+      }))
+    await post("/api/v2/memory/add", {
+      session_id: "car",
+      messages: conversation(1_700_000_600_000, [
+        "My car needs new tires and the brakes squeak when I stop.",
+        "Take it to the garage on Tuesday; they can look at the brakes as well."
+      ])
+    })
+    await post("/api/v2/memory/add", {
+      session_id: "garden",
+      messages: conversation(1_700_000_900_000, [
+        "I planted tomatoes and basil in my backyard garden.",
+        "Water them every morning while the weather is hot."
+      ])
+    })
+    for (const session_id of ["car", "garden", "trip"]) {
+      const waited: any = await (await post("/api/v2/memory/flush", { session_id, wait: true, wait_timeout_ms: 120_000 })).json()
+      expect(waited.data).toMatchObject({ extraction_complete: true })
+    }
+    const search = async (query: string, method?: string) =>
+      ((await (await post("/api/v2/memory/search", { user_id: "alice", query, ...(method ? { method } : {}) })).json()) as any).data
+    for (const [query, session] of [["vehicle maintenance appointment", "car"], ["growing vegetables at home", "garden"]] as const) {
+      expect((await search(query, "keyword")).episodes).toEqual([])
+      const hybrid = await search(query)
+      expect(hybrid.method).toBe("hybrid")
+      expect(hybrid.episodes[0]?.session_id).toBe(session)
+    }
+
     child.kill("SIGTERM")
     expect(await exited).toBe(0)
   } finally {
     child.kill("SIGKILL")
     Fs.rmSync(dataDir, { recursive: true, force: true })
   }
-}, 60_000)
+}, 300_000)

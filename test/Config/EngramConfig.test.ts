@@ -2,6 +2,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { ConfigProvider, Effect, Either, Option } from "effect"
 import {
   checkUnknownVariables,
+  ExtractionSettingsConfig,
   knownVariables,
   LlmSettingsConfig,
   MemorizeSettingsConfig,
@@ -21,6 +22,29 @@ describe("configuration", () => {
       expect(memorize).toMatchObject({ maxCellTokens: 65_536, maxCellMessages: 500, timeZone: "UTC" })
       expect(Option.isNone(memorize.idleFlushAfter)).toBe(true)
       expect(yield* Effect.withConfigProvider(ServerSettingsConfig, fromEnv({}))).toMatchObject({ host: "127.0.0.1", port: 8000 })
+    }))
+
+  it.effect("the boundary strategy and extraction calls: selective and combined by default, EverOS's way on request", () =>
+    Effect.gen(function*() {
+      expect(yield* Effect.withConfigProvider(MemorizeSettingsConfig, fromEnv({}))).toMatchObject({
+        boundaryStrategy: "selective",
+        boundaryAskTokens: 400
+      })
+      expect(yield* Effect.withConfigProvider(ExtractionSettingsConfig, fromEnv({}))).toMatchObject({ extractionCalls: "combined" })
+      expect(
+        yield* Effect.withConfigProvider(MemorizeSettingsConfig, fromEnv({ ENGRAM_BOUNDARY_STRATEGY: "every_add", ENGRAM_BOUNDARY_ASK_TOKENS: "50" }))
+      ).toMatchObject({ boundaryStrategy: "every_add", boundaryAskTokens: 50 })
+      expect(yield* Effect.withConfigProvider(ExtractionSettingsConfig, fromEnv({ ENGRAM_EXTRACTION_CALLS: "per_kind" }))).toMatchObject({
+        extractionCalls: "per_kind"
+      })
+      for (const env of [{ ENGRAM_BOUNDARY_STRATEGY: "sometimes" }, { ENGRAM_BOUNDARY_ASK_TOKENS: "0" }]) {
+        const result = yield* load(MemorizeSettingsConfig, env)
+        expect(Either.isLeft(result)).toBe(true)
+        if (Either.isLeft(result)) expect(String(result.left)).toContain(Object.keys(env)[0]!.slice("ENGRAM_".length))
+      }
+      expect(Either.isLeft(yield* load(ExtractionSettingsConfig, { ENGRAM_EXTRACTION_CALLS: "some" }))).toBe(true)
+      expect(yield* Effect.either(checkUnknownVariables({ ENGRAM_BOUNDARY_STRATEGY: "x", ENGRAM_BOUNDARY_ASK_TOKENS: "1", ENGRAM_EXTRACTION_CALLS: "x" })))
+        .toEqual(Either.right(undefined))
     }))
 
   it.effect("half an LLM configuration is an error, never silently offline", () =>

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { type EvalSearchAnswer, mergeAnswers } from "../../src/Eval/EngramRetriever.js"
+import { type EvalSearchAnswer, mergeAnswers, mergeContexts } from "../../src/Eval/EngramRetriever.js"
 import { scopeIdOf, senderIdOf } from "../../src/Eval/EngramIngest.js"
 
 type Episode = EvalSearchAnswer["episodes"][number]
@@ -51,5 +51,17 @@ describe("ids made from LoCoMo labels", () => {
     expect(senderIdOf("Caroline")).toBe("Caroline")
     expect(senderIdOf("Mary Ann O'Neil")).toBe("Mary_Ann_O_Neil")
     expect(senderIdOf("  ")).toBe("speaker")
+  })
+})
+
+describe("mergeContexts", () => {
+  const line = (text: string, score: number, kind: "message" | "fact" = "message") => ({ kind, text, message_ids: [text], score })
+  it("reads both speakers' context lines by score, each line once, facts as facts", () => {
+    const merged = mergeContexts([
+      { episodes: [], unprocessed_messages: [], context_lines: [line("a", 0.9), line("b", 0.5), line("f", 0.4, "fact")] },
+      { episodes: [], unprocessed_messages: [], context_lines: [line("a", 0.9), line("c", 0.7)] },
+      { episodes: [], unprocessed_messages: [] }
+    ])
+    expect(merged.map((r) => r.parts.map((p) => [p.text, p.kind]))).toEqual([[["a", "text"]], [["c", "text"]], [["b", "text"]], [["f", "fact"]]])
   })
 })

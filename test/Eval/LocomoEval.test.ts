@@ -39,7 +39,7 @@ describe("engram eval locomo", () => {
       const out = Path.join(dir, "report.json")
       const workDir = Path.join(dir, "work")
       const markdown = yield* runLocomoProgram(
-        { data: Path.join(dir, "mini.json"), conversations: Option.none(), out: Option.some(out), workDir: Option.some(workDir), split: true },
+        { data: Path.join(dir, "mini.json"), conversations: Option.none(), out: Option.some(out), workDir: Option.some(workDir), split: true, arrays: true },
         { description: "search", search: engramSearch }
       ).pipe(defaultsOnly)
 
@@ -47,13 +47,13 @@ describe("engram eval locomo", () => {
       // --split: the tuning half holds both conversations of the mini set; the held-out half none.
       expect(markdown).toContain("## conversations 1–5 (tuning half)")
       expect(markdown).not.toContain("held-out half)")
-      for (const name of ["engram", "bm25-turns", "bm25-windows"]) expect(markdown).toContain(`| ${name} | 7 |`)
+      for (const name of ["engram", "engram-arrays", "bm25-turns", "bm25-windows"]) expect(markdown).toContain(`| ${name} | 7 |`)
       expect(markdown).toContain("1 without usable evidence skipped; 1 malformed and 1 unknown evidence ids dropped")
 
       const report = JSON.parse(yield* Effect.promise(() => Fs.readFile(out, "utf8"))) as JsonReport
       expect(report.dataset).toMatchObject({ scoredQuestions: 7, unscoredQuestions: 1, malformedEvidence: 1, unknownEvidence: 1 })
       const puppy = report.questions.find((q) => q.question === "What is the name of Alice's puppy?")!
-      for (const name of ["engram", "bm25-turns", "bm25-windows"]) expect(puppy.answers[name]!.recallAtWords["1000"]).toBe(1)
+      for (const name of ["engram", "engram-arrays", "bm25-turns", "bm25-windows"]) expect(puppy.answers[name]!.recallAtWords["1000"]).toBe(1)
       const tahoe = report.questions.find((q) => q.question === "Where will Dan sail his sailboat?")!
       expect(tahoe.answers["bm25-windows"]!.wordsToEvidence).toEqual({
         "D1:2": { words: expect.any(Number), rule: "verbatim" },
@@ -90,7 +90,7 @@ describe("engram eval locomo", () => {
       const workDir = Path.join(dir, "work")
       const run = (conversations: Option.Option<number>) =>
         runLocomoProgram(
-          { data: Path.join(dir, "mini.json"), conversations, out: Option.none(), workDir: Option.some(workDir), split: false },
+          { data: Path.join(dir, "mini.json"), conversations, out: Option.none(), workDir: Option.some(workDir), split: false, arrays: false },
           { description: "search", search: engramSearch }
         ).pipe(defaultsOnly)
       const markdown = yield* run(Option.some(1))

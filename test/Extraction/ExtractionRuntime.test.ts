@@ -6,9 +6,14 @@ import { JobRunner } from "../../src/Extraction/JobRunner.js"
 import { ExtractionWorkersLive } from "../../src/Extraction/ExtractionWorkers.js"
 import { Memory } from "../../src/Memorize/Memory.js"
 import { JobQueue } from "../../src/Jobs/JobQueue.js"
+import { FakeLlm } from "../support/FakeLlm.js"
 import { extractionTestLayer } from "../support/ExtractionTestLayer.js"
 import { boundaryAnswer } from "../support/MemoryTestLayer.js"
 import { addRequest, keyOf } from "../support/Messages.js"
+import { vi } from "vitest"
+
+// Each test builds a database, the tokenizer and the lexicon and ingests a conversation: seconds on a busy 2-core machine.
+vi.setConfig({ testTimeout: 60_000 })
 
 const MONDAY = Date.UTC(2024, 4, 6, 18, 0)
 
@@ -170,6 +175,46 @@ describe("extraction runtime", () => {
         extractors: "llm",
         env: { ENGRAM_EXTRACTION_CONCURRENCY: "2" }
       })
+    )))
+})
+
+describe("extraction runtime, one combined call per memcell", () => {
+  const combinedModel = modelWith((r) =>
+    r.purpose === "extraction"
+      ? JSON.stringify({
+        episodes: [{ user: "alice", title: "Berlin and Lisbon", content: "Alice moved to Berlin and plans a trip.", summary: "Alice's move and trip." }],
+        facts: [{ content: "Alice moved to Berlin last year.", lines: [1] }],
+        foresight: [{ user: "alice", content: "Alice flies to Lisbon on 2024-05-10.", start: "2024-05-10", end: null, evidence: "Next Friday", lines: [3] }]
+      })
+      : undefined
+  )
+
+  it.effect("one memcell job, one model call, everything written once; a worker that lost its lease writes nothing", () =>
+    Effect.gen(function*() {
+      const memory = yield* Memory
+      const jobs = yield* JobQueue
+      const runner = yield* JobRunner
+      yield* memory.add(addRequest("one", conversation))
+      yield* memory.flush(keyOf("one"))
+      const stale = yield* jobs.claim("dead-worker", yield* TestClock.currentTimeMillis, 30_000, 10)
+      expect(stale.map((j) => j.kind)).toEqual(["memcell"])
+
+      const scope = yield* Scope.make()
+      yield* Layer.buildWithScope(ExtractionWorkersLive, scope)
+      yield* TestClock.adjust("35 seconds")
+      expect((yield* jobStates).map((j) => [j.kind, j.status])).toEqual([["memcell", "done"]])
+      yield* Scope.close(scope, Exit.void)
+      expect((yield* Effect.flip(runner.run(stale[0]!)))._tag).toBe("LeaseLost")
+
+      const counts = yield* rows<{ episodes: number; facts: number; foresight: number }>(
+        "SELECT (SELECT COUNT(*) FROM episodes) AS episodes, (SELECT COUNT(*) FROM atomic_facts) AS facts, (SELECT COUNT(*) FROM foresight) AS foresight"
+      )
+      expect(counts[0]).toEqual({ episodes: 1, facts: 1, foresight: 1 })
+      const extractionCalls = (yield* Effect.flatMap(FakeLlm, (fake) => fake.calls)).filter((c) => c.purpose === "extraction")
+      // One call per run of the job: the worker that took over, and the stale worker whose answer was dropped.
+      expect(extractionCalls.length).toBe(2)
+    }).pipe(Effect.provide(
+      extractionTestLayer({ llm: combinedModel, extractors: "llm-combined", workers: false, env: { ENGRAM_EXTRACTION_LEASE: "30 seconds" } })
     )))
 })
 

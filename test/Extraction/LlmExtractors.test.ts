@@ -62,9 +62,10 @@ describe("LlmEpisodeExtractor", () => {
       expect(call?.messages[0]).toEqual({ role: "system", content: EPISODE_SYSTEM_PROMPT })
       const user = call?.messages[1]?.content ?? ""
       expect(user).toContain(`Write the episode for Alice (sender_id "alice")`)
-      expect(user).toContain("[1] [2024-05-06T20:00:00Z] Alice: Hi! Next Friday I'm flying to Lisbon for a long weekend.")
-      expect(user).toContain(`[4] [2024-05-06T20:03:00Z] assistant: (called tool get_weather with {"city":"Lisbon","date":"2024-05-10"})`)
-      expect(user).toContain(`[5] [2024-05-06T20:03:00Z] weather: (tool get_weather returned: {"city":"Lisbon"`)
+      // Compact lines: the zone once, the date on the first line (and when it changes), then times.
+      expect(user).toContain("Times in UTC.\n[1] 2024-05-06 20:00 Alice: Hi! Next Friday I'm flying to Lisbon for a long weekend.")
+      expect(user).toContain(`\n[4] 20:03 assistant: (called tool get_weather with {"city":"Lisbon","date":"2024-05-10"})`)
+      expect(user).toContain(`\n[5] 20:03 weather: (tool get_weather returned: {"city":"Lisbon"`)
     }).pipe(Effect.provide(extractorsWith(() => "Here you go:\n```json\n" + episodeAnswer() + "\n```"))))
 
   it.effect("asks again when the summary is missing", () =>
@@ -182,7 +183,7 @@ describe("LlmForesightExtractor", () => {
       expect(asked.map((c) => c.purpose)).toEqual(["foresight", "foresight"])
       expect(asked[0]?.messages[0]?.content).toBe(FORESIGHT_SYSTEM_PROMPT)
       expect(asked[1]?.messages[1]?.content).toContain(`Extract foresight for Bob (sender_id "bob"), whose time zone is Europe/Berlin.`)
-      expect(asked[0]?.messages[1]?.content).toContain("[1] [2024-05-06T22:00:00+02:00] Alice: Hi!")
+      expect(asked[0]?.messages[1]?.content).toContain("Times in Europe/Berlin.\n[1] 2024-05-06 22:00 Alice: Hi!")
 
       const alice = drafts.filter((d) => d.sender_id === "alice")
       expect(alice).toEqual([

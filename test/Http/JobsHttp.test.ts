@@ -22,7 +22,7 @@ const jobGauges = (text: string) =>
   )
 
 // No extraction workers run here: the test moves jobs through the queue itself with JobQueue.
-layer(httpTestLayer({ llm: () => boundaryAnswer([]) }), { excludeTestServices: true })("HTTP jobs API", (it) => {
+layer(httpTestLayer({ llm: () => boundaryAnswer([]) }), { excludeTestServices: true, timeout: "60 seconds" })("HTTP jobs API", (it) => {
   describe("dead letters", () => {
     it.effect("are listed with their last error, counted in /health and /metrics, and re-queued by retry", () =>
       Effect.gen(function*() {

@@ -32,7 +32,11 @@ const sessionIds = (reply: Reply): ReadonlyArray<string> => [
 /** A model that takes a moment and cuts after its second message when it can. */
 const slowCutter = () => Effect.as(Effect.sleep("2 millis"), boundaryAnswer([2]))
 
-layer(httpTestLayer({ llm: slowCutter, maxBodyBytes: 64 * 1024 }), { excludeTestServices: true })("HTTP memory API", (it) => {
+// These tests pin the EverOS protocol over HTTP (a model call on every add); the default selective
+// strategy is raced in MemoryRace.test.ts and tested in SelectiveBoundary.test.ts.
+const EVERY_ADD = { ENGRAM_BOUNDARY_STRATEGY: "every_add" }
+
+layer(httpTestLayer({ llm: slowCutter, maxBodyBytes: 64 * 1024, env: EVERY_ADD }), { excludeTestServices: true, timeout: "60 seconds" })("HTTP memory API", (it) => {
   describe("round trips", () => {
     it.effect("add, flush and the session view, with the success envelope", () =>
       Effect.gen(function*() {
@@ -191,7 +195,7 @@ layer(httpTestLayer({ llm: slowCutter, maxBodyBytes: 64 * 1024 }), { excludeTest
 })
 
 layer(
-  httpTestLayer({ llm: () => Effect.as(Effect.sleep("5 seconds"), boundaryAnswer([])), env: { ENGRAM_LOCK_TIMEOUT: "200 millis" } }),
+  httpTestLayer({ llm: () => Effect.as(Effect.sleep("5 seconds"), boundaryAnswer([])), env: { ...EVERY_ADD, ENGRAM_LOCK_TIMEOUT: "200 millis" } }),
   { excludeTestServices: true }
 )("HTTP when the model is stuck", (it) => {
   it.effect("a lock timeout is 503 EXTERNAL_SERVICE_UNAVAILABLE and the messages stay stored", () =>

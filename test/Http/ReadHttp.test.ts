@@ -44,7 +44,7 @@ const remember = (url: string, user: string, session_id: string) =>
     return yield* request(`${url}/api/v2/memory/flush`, { body: { session_id, wait: true, wait_timeout_ms: 20_000 } })
   })
 
-layer(serverLayer, { excludeTestServices: true })("HTTP read API", (it) => {
+layer(serverLayer, { excludeTestServices: true, timeout: "60 seconds" })("HTTP read API", (it) => {
   describe("get", () => {
     it.effect("reads back what a waited flush extracted: episodes with facts, facts, foresight (v1 alias too)", () =>
       Effect.gen(function*() {

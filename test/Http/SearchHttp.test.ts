@@ -24,7 +24,7 @@ const expectError = (reply: Reply, status: number, code: string, messagePart: st
   expect(reply.body.error.message).toContain(messagePart)
 }
 
-layer(seededServer, { excludeTestServices: true })("POST /memory/search", (it) => {
+layer(seededServer, { excludeTestServices: true, timeout: "60 seconds" })("POST /memory/search", (it) => {
   it.effect("answers the contract: envelope, method, all five arrays, episodes with provenance (v1 alias too)", () =>
     Effect.gen(function*() {
       const url = yield* baseUrl
@@ -87,7 +87,7 @@ layer(seededServer, { excludeTestServices: true })("POST /memory/search", (it) =
     }))
 })
 
-layer(embeddingServer, { excludeTestServices: true })("search with an embedder configured", (it) => {
+layer(embeddingServer, { excludeTestServices: true, timeout: "60 seconds" })("search with an embedder configured", (it) => {
   it.effect("/health says embed: true and search defaults to hybrid", () =>
     Effect.gen(function*() {
       const url = yield* baseUrl

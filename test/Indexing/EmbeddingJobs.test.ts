@@ -6,6 +6,7 @@ import * as Os from "node:os"
 import * as Path from "node:path"
 import { SearchRequest, type SearchRequestInput } from "../../src/Domain/SearchRequest.js"
 import { fakeEmbedderLayer } from "../support/FakeEmbedder.js"
+import { LOCAL_MODEL, LocalEmbedder } from "../../src/Llm/LocalEmbedder.js"
 import { Memory } from "../../src/Memorize/Memory.js"
 import { Search } from "../../src/Search/Search.js"
 import * as Database from "../../src/Storage/Database.js"
@@ -42,7 +43,8 @@ const derivedCount = Effect.flatMap(SqlClient.SqlClient, (sql) =>
     Effect.map((rows) => rows[0]!.n)
   )
 
-describe("embedding in the extraction runtime", () => {
+// Real extraction workers on real SQLite: seconds on a saturated machine, not the default 5 s.
+describe("embedding in the extraction runtime", { timeout: 60_000 }, () => {
   it.live("with an embedder, episode and fact writes queue embedding jobs that store one vector per item", () =>
     Effect.gen(function*() {
       yield* remember("trip")
@@ -67,7 +69,7 @@ describe("embedding in the extraction runtime", () => {
     }).pipe(Effect.provide(keywordSearchTestLayer({ workers: true, env }))))
 })
 
-describe("a change of embedding model", () => {
+describe("a change of embedding model", { timeout: 60_000 }, () => {
   const withDatabaseFile = <A, E, R>(test: (file: string) => Effect.Effect<A, E, R>) =>
     Effect.acquireUseRelease(
       Effect.sync(() => Fs.mkdtempSync(Path.join(Os.tmpdir(), "engram-embed-"))),
@@ -121,5 +123,31 @@ describe("a change of embedding model", () => {
         )
       })
     ))
-})
 
+  it.live("moves a database embedded by an endpoint's model to the default local model, and back", () =>
+    withDatabaseFile((file) =>
+      Effect.gen(function*() {
+        yield* remember("trip").pipe(Effect.provide(onFile(file, "text-embedding-3-small", 1536)))
+        const local = vectorSearchTestLayer(LocalEmbedder.layer({ timeout: Duration.seconds(60) }), {
+          workers: true,
+          env,
+          database: Database.layerFile(file)
+        })
+        yield* Effect.gen(function*() {
+          const refused = yield* Effect.flip(search({ user_id: "alice", query: "Where does my sister live?", method: "vector" }))
+          expect(refused._tag).toBe("CapabilityUnavailable")
+          expect(refused.message).toContain(`'${LOCAL_MODEL}' (512 dimensions)`)
+          expect(refused.message).toContain("engram reembed")
+          expect(yield* (yield* embeddingIndexer).reembedAll()).toBe(2)
+          yield* embeddingSettled
+          expect(yield* (yield* VectorStore).count).toBe(yield* derivedCount)
+          const result = yield* search({ user_id: "alice", query: "Where does my sister live?", method: "vector" })
+          expect(result.episodes.map((e) => e.message_ids)).toEqual([["trip-c0", "trip-c1", "trip-c2"]])
+        }).pipe(Effect.provide(local))
+        yield* Effect.flip(search({ user_id: "alice", query: "Hamburg", method: "hybrid" })).pipe(
+          Effect.map((error) => expect(error.message).toContain(`'${LOCAL_MODEL}' (512 dimensions)`)),
+          Effect.provide(onFile(file, "text-embedding-3-small", 1536))
+        )
+      })
+    ), 120_000)
+})

@@ -1,8 +1,8 @@
 import { NodeHttpClient } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
 import type { HttpClient } from "@effect/platform"
-import { ConfigProvider, Duration, Effect, Either, Option, Redacted, type Scope } from "effect"
-import { type EmbedderSettings, EmbedderSettingsConfig } from "../../src/Config/EngramConfig.js"
+import { Cause, ConfigProvider, Duration, Effect, Either, Option, Redacted, type Scope } from "effect"
+import { EmbedderChoiceConfig, type EmbedderSettings, EmbedderSettingsConfig } from "../../src/Config/EngramConfig.js"
 import { fakeEmbedding } from "../support/FakeEmbedder.js"
 import { makeOpenAiEmbedder, type OpenAiEmbedderOptions, vectorsOfAnswer } from "../../src/Llm/OpenAiEmbedder.js"
 import { FakeReply, makeFakeLlmServer, type RecordedRequest } from "../support/FakeLlmServer.js"
@@ -56,6 +56,15 @@ describe("OpenAiEmbedder", () => {
       expect(requests[0]!.body).toMatchObject({ model: "embed-test" })
       expect(requests[0]!.headers["authorization"]).toBe("Bearer sk-embed")
       expect(yield* embedder.embed([])).toEqual([])
+    }))
+
+  live("embedQuery asks the endpoint once for a repeated query",
+    Effect.gen(function*() {
+      const { embedder, server } = yield* setup()
+      const first = yield* embedder.embedQuery("where does Maria live")
+      expect(Array.from(first)).toEqual(vectorOf("where does Maria live"))
+      expect(yield* embedder.embedQuery("where does Maria live")).toBe(first)
+      expect(yield* embeddingRequests(server)).toHaveLength(1)
     }))
 
   live("orders vectors by their index, whatever order the server sends them in",
@@ -150,6 +159,35 @@ describe("EmbedderSettingsConfig", () => {
     expect(read({ ENGRAM_EMBED_BASE_URL: "http://x/v1", ENGRAM_EMBED_MODEL: "m" })._tag).toBe("Failure")
     expect(read({ ENGRAM_EMBED_API_KEY: "k" })._tag).toBe("Failure")
     expect(read({ ENGRAM_EMBED_BASE_URL: "http://x/v1", ENGRAM_EMBED_MODEL: "m", ENGRAM_EMBED_DIMENSIONS: "0" })._tag).toBe("Failure")
+  })
+})
+
+describe("EmbedderChoiceConfig (ENGRAM_EMBEDDER)", () => {
+  const read = (env: Record<string, string>) =>
+    Effect.runSyncExit(Effect.withConfigProvider(EmbedderChoiceConfig, ConfigProvider.fromMap(new Map(Object.entries(env)), { pathDelim: "_" })))
+  const endpoint = { ENGRAM_EMBED_BASE_URL: "http://localhost:11434/v1", ENGRAM_EMBED_MODEL: "nomic-embed-text", ENGRAM_EMBED_DIMENSIONS: "768" }
+  const failure = (env: Record<string, string>) => {
+    const exit = read(env)
+    return exit._tag === "Failure" ? String(Cause.squash(exit.cause)) : "no failure"
+  }
+
+  it("defaults to the local model, or to the endpoint when ENGRAM_EMBED_BASE_URL is set", () => {
+    expect(read({})).toMatchObject({ _tag: "Success", value: { _tag: "Local", settings: { timeout: Duration.seconds(30) } } })
+    expect(read({ ENGRAM_EMBED_TIMEOUT: "5 seconds" })).toMatchObject({ value: { _tag: "Local", settings: { timeout: Duration.seconds(5) } } })
+    expect(read(endpoint)).toMatchObject({ _tag: "Success", value: { _tag: "OpenAi", settings: { model: "nomic-embed-text", dimensions: 768 } } })
+    expect(read({ ...endpoint, ENGRAM_EMBEDDER: "openai" })).toMatchObject({ value: { _tag: "OpenAi" } })
+    expect(read({ ENGRAM_EMBEDDER: "local" })).toMatchObject({ value: { _tag: "Local" } })
+  })
+
+  it("off switches embedding off, even with an endpoint configured", () => {
+    expect(read({ ENGRAM_EMBEDDER: "off" })).toMatchObject({ _tag: "Success", value: { _tag: "Off" } })
+    expect(read({ ...endpoint, ENGRAM_EMBEDDER: "off" })).toMatchObject({ _tag: "Success", value: { _tag: "Off" } })
+  })
+
+  it("contradictions and unknown kinds are errors naming the variable", () => {
+    expect(failure({ ENGRAM_EMBEDDER: "openai" })).toContain("EMBED_BASE_URL")
+    expect(failure({ ...endpoint, ENGRAM_EMBEDDER: "local" })).toContain("EMBEDDER")
+    expect(failure({ ENGRAM_EMBEDDER: "bert" })).toContain("EMBEDDER")
   })
 })
 

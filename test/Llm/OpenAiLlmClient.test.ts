@@ -53,7 +53,8 @@ describe("OpenAiLlmClient", () => {
 
       const response = yield* llm.chat({ ...request, temperature: 0, json: true })
 
-      expect(response).toEqual({ content: "{\"ok\":true}", model: "served-model" })
+      // The fake reports usage {prompt_tokens: 1, completion_tokens: 1}: passed on for /metrics.
+      expect(response).toEqual({ content: "{\"ok\":true}", model: "served-model", usage: { promptTokens: 1, completionTokens: 1 } })
       const [recorded] = yield* server.requests
       expect(recorded?.path).toBe("/chat/completions")
       expect(recorded?.headers["authorization"]).toBe("Bearer sk-secret")

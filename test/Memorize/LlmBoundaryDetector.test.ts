@@ -45,11 +45,15 @@ describe("LlmBoundaryDetector", () => {
       expect(call?.json).toBe(true)
       expect(call?.messages[0]).toEqual({ role: "system", content: BOUNDARY_SYSTEM_PROMPT })
       const user = call?.messages[1]?.content ?? ""
-      expect(user).toContain("[1] [2024-05-01T09:00:00Z] Alice: hi")
+      // Compact lines: the zone once, the date on the first line and when it changes, then times;
       // sender_name null falls back to sender_id; newlines stay on one line.
-      expect(user).toContain("[2] [2024-05-01T09:01:00Z] user_1: can you help me plan the trip?")
-      expect(user).toContain("[3] [2024-05-01T09:02:00Z] Alice: sure, where to?\\nsomewhere warm")
-      expect(user).toContain("[4] [2024-05-01T09:03:00Z] user_1: unrelated: what's a monad?")
+      expect(user).toBe([
+        "Times in UTC.",
+        "[1] 2024-05-01 09:00 Alice: hi",
+        "[2] 09:01 user_1: can you help me plan the trip?",
+        "[3] 09:02 Alice: sure, where to?\\nsomewhere warm",
+        "[4] 09:03 user_1: unrelated: what's a monad?"
+      ].join("\n"))
     }).pipe(Effect.provide(detectorWith(() => answer([2])))))
 
   it.effect("drops out-of-range boundaries and duplicates", () =>

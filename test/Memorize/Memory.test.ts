@@ -6,8 +6,16 @@ import { FakeLlm } from "../support/FakeLlm.js"
 import { IdleFlusherLive } from "../../src/Memorize/IdleFlusher.js"
 import { Memory } from "../../src/Memorize/Memory.js"
 import { SessionLock } from "../../src/Memorize/SessionLock.js"
-import { boundaryAnswer, configLayer, memoryTestLayer, textServices } from "../support/MemoryTestLayer.js"
+import { boundaryAnswer, configLayer, memoryTestLayer, type MemoryTestOptions, textServices } from "../support/MemoryTestLayer.js"
 import { addRequest, BASE_TS, keyOf, locateIds, userMessage } from "../support/Messages.js"
+
+/**
+ * These tests pin the EverOS protocol (the model is asked about the whole buffer on every add),
+ * `ENGRAM_BOUNDARY_STRATEGY=every_add`; the default selective strategy has its own tests
+ * (SelectiveBoundary.test.ts) and runs the race tests.
+ */
+const everyAddLayer = (options: MemoryTestOptions) =>
+  memoryTestLayer({ ...options, env: { ENGRAM_BOUNDARY_STRATEGY: "every_add", ...options.env } })
 
 const answering = (boundaries: ReadonlyArray<number>): FakeLlmHandler => () => boundaryAnswer(boundaries)
 
@@ -37,7 +45,7 @@ layer(textServices)("Memory", (it) => {
         const found = yield* locateIds(memory, "s")
         expect(found.buffered).toEqual(["m0", "m1", "m2"])
         expect(found.memcells).toEqual([])
-      }).pipe(Effect.provide(memoryTestLayer({ llm: answering([]) }))))
+      }).pipe(Effect.provide(everyAddLayer({ llm: answering([]) }))))
 
     it.effect("[2] of 3 closes a memcell of 2 and keeps 1; a later add merges the old tail; flush drains", () =>
       Effect.gen(function*() {
@@ -65,7 +73,7 @@ layer(textServices)("Memory", (it) => {
 
         const again = yield* memory.flush(keyOf("s"))
         expect(again).toEqual({ status: "no_extraction", memcell_ids: [] })
-      }).pipe(Effect.provide(memoryTestLayer({ llm: () => boundaryAnswer([2]) }))))
+      }).pipe(Effect.provide(everyAddLayer({ llm: () => boundaryAnswer([2]) }))))
 
     it.effect("ids are conserved across many rounds of adds and flushes", () =>
       Effect.gen(function*() {
@@ -83,7 +91,7 @@ layer(textServices)("Memory", (it) => {
           expect(found.all.length).toBe(sent.length)
           expect([...found.all].sort()).toEqual([...sent].sort())
         }
-      }).pipe(Effect.provide(memoryTestLayer({ llm: seededModel(42) }))))
+      }).pipe(Effect.provide(everyAddLayer({ llm: seededModel(42) }))))
 
     it.effect("retrying an already consumed batch creates nothing", () =>
       Effect.gen(function*() {
@@ -99,7 +107,7 @@ layer(textServices)("Memory", (it) => {
         expect(after.memcells).toEqual(before.memcells)
         expect(after.buffered).toEqual([])
         expect(first.message_count).toBe(4)
-      }).pipe(Effect.provide(memoryTestLayer({ llm: answering([2]) }))))
+      }).pipe(Effect.provide(everyAddLayer({ llm: answering([2]) }))))
 
     it.effect("two different messages with equal timestamps and batch positions never collide", () =>
       Effect.gen(function*() {
@@ -108,7 +116,7 @@ layer(textServices)("Memory", (it) => {
         const b = yield* memory.add(addRequest("s", [{ ...userMessage(0, "alice", BASE_TS), content: "another" }]))
         expect([a.message_count, b.message_count]).toEqual([1, 1])
         expect((yield* locateIds(memory, "s")).buffered.length).toBe(2)
-      }).pipe(Effect.provide(memoryTestLayer({ llm: answering([]) }))))
+      }).pipe(Effect.provide(everyAddLayer({ llm: answering([]) }))))
   })
 
   describe("message id conflicts", () => {
@@ -123,7 +131,7 @@ layer(textServices)("Memory", (it) => {
         expect(error._tag).toBe("MessageIdConflict")
         expect(error.message).toContain("messages.1")
         expect((yield* locateIds(memory, "s")).buffered).toEqual(["m0", "m1"])
-      }).pipe(Effect.provide(memoryTestLayer({ llm: answering([]) }))))
+      }).pipe(Effect.provide(everyAddLayer({ llm: answering([]) }))))
 
     it.effect("the same id in another session of the scope is a conflict", () =>
       Effect.gen(function*() {
@@ -132,7 +140,7 @@ layer(textServices)("Memory", (it) => {
         const error = yield* memory.add(addRequest("s2", batch(0, 1))).pipe(Effect.flip)
         expect(error._tag).toBe("MessageIdConflict")
         expect((yield* locateIds(memory, "s2")).all).toEqual([])
-      }).pipe(Effect.provide(memoryTestLayer({ llm: answering([]) }))))
+      }).pipe(Effect.provide(everyAddLayer({ llm: answering([]) }))))
   })
 
   describe("model failures leave messages buffered", () => {
@@ -144,7 +152,7 @@ layer(textServices)("Memory", (it) => {
         expect(error._tag).toBe("LlmMalformedAnswer")
         expect((yield* fake.calls).length).toBe(3)
         expect((yield* locateIds(memory, "s")).buffered).toEqual(["m0", "m1", "m2"])
-      }).pipe(Effect.provide(memoryTestLayer({ llm: () => "I think you should cut after two" }))))
+      }).pipe(Effect.provide(everyAddLayer({ llm: () => "I think you should cut after two" }))))
 
     it.effect("an unreachable model fails typed; the next add after recovery consumes the backlog", () =>
       Effect.gen(function*() {
@@ -155,7 +163,7 @@ layer(textServices)("Memory", (it) => {
         const retried = yield* memory.add(addRequest("s", batch(0, 3)))
         expect(retried).toMatchObject({ message_count: 0, status: "extracted" })
         expect((yield* locateIds(memory, "s")).memcells.map((c) => c.message_ids)).toEqual([["m0", "m1"]])
-      }).pipe(Effect.provide(memoryTestLayer({
+      }).pipe(Effect.provide(everyAddLayer({
         llm: (_r, call) =>
           call === 0 ? Effect.fail(new LlmUnavailable({ reason: "connection refused", retryable: true })) : boundaryAnswer([2])
       }))))
@@ -169,7 +177,7 @@ layer(textServices)("Memory", (it) => {
         const found = yield* locateIds(memory, "s")
         expect(found.memcells.map((c) => c.message_ids.length)).toEqual([3, 3, 3])
         expect(found.buffered).toEqual(["m9"])
-      }).pipe(Effect.provide(memoryTestLayer({ llm: answering([]), env: { ENGRAM_MAX_CELL_MESSAGES: "4" } }))))
+      }).pipe(Effect.provide(everyAddLayer({ llm: answering([]), env: { ENGRAM_MAX_CELL_MESSAGES: "4" } }))))
 
     it.effect("the token cap bounds every memcell and every prompt", () =>
       Effect.gen(function*() {
@@ -183,7 +191,7 @@ layer(textServices)("Memory", (it) => {
         for (const cell of found.memcells) expect(cell.message_ids.length).toBeLessThanOrEqual(2)
         for (const call of yield* fake.calls) expect(promptLineCount(call.messages[1]!.content)).toBeLessThanOrEqual(2)
         expect(found.all.length).toBe(6)
-      }).pipe(Effect.provide(memoryTestLayer({ llm: answering([]), env: { ENGRAM_MAX_CELL_TOKENS: "25" } }))))
+      }).pipe(Effect.provide(everyAddLayer({ llm: answering([]), env: { ENGRAM_MAX_CELL_TOKENS: "25" } }))))
 
     it.effect("a change of calendar date closes the earlier day even when the model says merge", () =>
       Effect.gen(function*() {
@@ -199,7 +207,7 @@ layer(textServices)("Memory", (it) => {
         const found = yield* locateIds(memory, "s")
         expect(found.memcells.map((c) => c.message_ids)).toEqual([["mon-1", "mon-2"]])
         expect(found.buffered).toEqual(["tue-1", "tue-2"])
-      }).pipe(Effect.provide(memoryTestLayer({ llm: answering([]) }))))
+      }).pipe(Effect.provide(everyAddLayer({ llm: answering([]) }))))
 
     it.effect("calendar dates are those of the configured time zone", () =>
       Effect.gen(function*() {
@@ -211,7 +219,7 @@ layer(textServices)("Memory", (it) => {
           userMessage(1, "alice", lateUtc + 3_600_000, { message_id: "b" })
         ]))
         expect((yield* locateIds(memory, "s")).buffered).toEqual(["a", "b"])
-      }).pipe(Effect.provide(memoryTestLayer({ llm: answering([]), env: { ENGRAM_TIME_ZONE: "America/New_York" } }))))
+      }).pipe(Effect.provide(everyAddLayer({ llm: answering([]), env: { ENGRAM_TIME_ZONE: "America/New_York" } }))))
   })
 
   describe("chat mode", () => {
@@ -225,7 +233,7 @@ layer(textServices)("Memory", (it) => {
         expect((yield* fake.calls).length).toBe(0)
         yield* memory.flush(keyOf("s"))
         expect((yield* locateIds(memory, "s")).buffered).toEqual([])
-      }).pipe(Effect.provide(memoryTestLayer({ llm: answering([1]) }))))
+      }).pipe(Effect.provide(everyAddLayer({ llm: answering([1]) }))))
 
     it.effect("tool traffic is hidden from the detector and rides with the conversation around it", () =>
       Effect.gen(function*() {
@@ -251,7 +259,7 @@ layer(textServices)("Memory", (it) => {
         expect(found.memcells.map((c) => c.message_ids)).toEqual([["ask", "call", "result", "answer"]])
         expect(found.memcells[0]!.sender_ids).toEqual(["alice", "bot", "weather"])
         expect(found.buffered).toEqual(["next-topic"])
-      }).pipe(Effect.provide(memoryTestLayer({ llm: answering([2]) }))))
+      }).pipe(Effect.provide(everyAddLayer({ llm: answering([2]) }))))
   })
 
   describe("the session lock under TestClock", () => {
@@ -268,7 +276,7 @@ layer(textServices)("Memory", (it) => {
         yield* TestClock.adjust("1 second")
         const done = yield* Fiber.join(fiber)
         expect(done.map((r) => r.message_count)).toEqual([2, 2, 2])
-      }).pipe(Effect.provide(memoryTestLayer({ llm: tenSecondModel }))))
+      }).pipe(Effect.provide(everyAddLayer({ llm: tenSecondModel }))))
 
     it.effect("three calls on one session take 30 s", () =>
       Effect.gen(function*() {
@@ -282,7 +290,7 @@ layer(textServices)("Memory", (it) => {
         expect(yield* Fiber.poll(fiber)).toMatchObject({ _tag: "None" })
         yield* TestClock.adjust("1 second")
         yield* Fiber.join(fiber)
-      }).pipe(Effect.provide(memoryTestLayer({ llm: tenSecondModel }))))
+      }).pipe(Effect.provide(everyAddLayer({ llm: tenSecondModel }))))
 
     it.effect("the lock timeout fires at its configured time and leaves the messages buffered", () =>
       Effect.gen(function*() {
@@ -298,7 +306,7 @@ layer(textServices)("Memory", (it) => {
           if (Exit.isFailure(exit)) expect(JSON.stringify(exit.cause)).toContain("SessionLockTimeout")
         }
         expect((yield* locateIds(memory, "s")).buffered).toEqual(["m0", "m1", "m2", "m3"])
-      }).pipe(Effect.provide(memoryTestLayer({
+      }).pipe(Effect.provide(everyAddLayer({
         llm: () => Effect.as(Effect.sleep("60 seconds"), boundaryAnswer([])),
         env: { ENGRAM_LOCK_TIMEOUT: "15 seconds" }
       }))))
@@ -310,7 +318,7 @@ layer(textServices)("Memory", (it) => {
         yield* Effect.forEach(Array.from({ length: 50 }, (_, i) => `s${i}`), (sid) => memory.add(addRequest(sid, batch(0, 1, "alice", sid))))
         yield* TestClock.adjust("1 minute")
         expect(yield* lock.activeKeys).toBe(0)
-      }).pipe(Effect.provide(memoryTestLayer({ llm: answering([]) }))))
+      }).pipe(Effect.provide(everyAddLayer({ llm: answering([]) }))))
   })
 
   describe("idle flush", () => {
@@ -327,7 +335,7 @@ layer(textServices)("Memory", (it) => {
       }).pipe(
         Effect.provide(
           IdleFlusherLive.pipe(
-            Layer.provideMerge(memoryTestLayer({
+            Layer.provideMerge(everyAddLayer({
               llm: answering([]),
               env: { ENGRAM_IDLE_FLUSH_AFTER: "1 minute", ENGRAM_IDLE_FLUSH_INTERVAL: "10 seconds" }
             })),

@@ -57,15 +57,26 @@ const fourBatchesOfThree = Array.from({ length: 4 }, (_, b) =>
 const tenBatchesWithoutIds = Array.from({ length: 10 }, (_, b) =>
   Array.from({ length: 5 }, (_, i) => userMessage(b * 10 + i, `p${b % 3}`, BASE_TS + (b * 10 + i) * 997)))
 
+/**
+ * Each race under the default selective strategy (which often does not ask on add: the flush
+ * asks), under it asking about every new message (so concurrent cycles read, judge and write the
+ * seen marks), and under the EverOS every-add strategy.
+ */
+const strategies: ReadonlyArray<[string, Record<string, string>]> = [
+  ["selective (default)", {}],
+  ["selective asking on every new message", { ENGRAM_BOUNDARY_ASK_TOKENS: "1" }],
+  ["every_add", { ENGRAM_BOUNDARY_STRATEGY: "every_add" }]
+]
+
 layer(textServices, { excludeTestServices: true })("concurrent adds on one session", (it) => {
-  for (const lock of ["real", "noop"] as const) {
-    describe(`with the ${lock} lock`, () => {
+  for (const [strategy, env] of strategies) for (const lock of ["real", "noop"] as const) {
+    describe(`${strategy}, with the ${lock} lock`, () => {
       for (const [name, handler] of handlers) {
         it.effect(`2 concurrent batches of 4, ${name}`, () =>
-          runRace(twoBatchesOfFour).pipe(Effect.provide(memoryTestLayer({ llm: handler, lock }))))
+          runRace(twoBatchesOfFour).pipe(Effect.provide(memoryTestLayer({ llm: handler, lock, env }))))
 
         it.effect(`4 concurrent batches of 3, ${name}`, () =>
-          runRace(fourBatchesOfThree).pipe(Effect.provide(memoryTestLayer({ llm: handler, lock }))))
+          runRace(fourBatchesOfThree).pipe(Effect.provide(memoryTestLayer({ llm: handler, lock, env }))))
       }
 
       it.effect("10 concurrent batches of 5 with derived ids and cuts that vary per call", () =>
@@ -82,7 +93,7 @@ layer(textServices, { excludeTestServices: true })("concurrent adds on one sessi
           expect(after.buffered).toEqual([])
           expect(new Set(after.inCells).size).toBe(50)
           expect(after.inCells.length).toBe(50)
-        }).pipe(Effect.provide(memoryTestLayer({ llm: (_request, call) => slowly(boundaryAnswer([1 + (call % 3)])), lock }))))
+        }).pipe(Effect.provide(memoryTestLayer({ llm: (_request, call) => slowly(boundaryAnswer([1 + (call % 3)])), lock, env }))))
 
       it.effect("3 different sessions", () =>
         Effect.gen(function*() {
@@ -95,7 +106,7 @@ layer(textServices, { excludeTestServices: true })("concurrent adds on one sessi
             const found = yield* locateIds(memory, sid)
             expectExactlyOnce(found.all, batchOf(sid).map((m) => m.message_id!))
           }
-        }).pipe(Effect.provide(memoryTestLayer({ llm: answering([2]), lock }))))
+        }).pipe(Effect.provide(memoryTestLayer({ llm: answering([2]), lock, env }))))
     })
   }
 })

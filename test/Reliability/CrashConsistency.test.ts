@@ -27,7 +27,9 @@ const ENV = {
   // A job claimed by a killed process is claimable again soon after.
   ENGRAM_EXTRACTION_LEASE: "2 seconds",
   ENGRAM_EXTRACTION_POLL_INTERVAL: "200 millis",
-  ENGRAM_EXTRACTION_BACKOFF_BASE: "100 millis"
+  ENGRAM_EXTRACTION_BACKOFF_BASE: "100 millis",
+  // Not about embeddings: no model thread in each of the many restarted processes.
+  ENGRAM_EMBEDDER: "off"
 }
 
 interface Attempt {

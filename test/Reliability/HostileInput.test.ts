@@ -184,9 +184,10 @@ const guardedSnapshot = (url: string) =>
     (reply) => reply.body.data
   )
 
-const server = configuredHttpLayer({ maxBodyBytes: MAX_BODY_BYTES }, { llm: () => boundaryAnswer([1]) })
+// The selective strategy asking about every new message, so the guard's add cuts a memcell at once.
+const server = configuredHttpLayer({ maxBodyBytes: MAX_BODY_BYTES }, { llm: () => boundaryAnswer([1]), env: { ENGRAM_BOUNDARY_ASK_TOKENS: "1" } })
 
-layer(server, { excludeTestServices: true })("hostile input over HTTP", (it) => {
+layer(server, { excludeTestServices: true, timeout: "60 seconds" })("hostile input over HTTP", (it) => {
   it.effect("setup: another tenant's data, which nothing below may change", () =>
     Effect.gen(function*() {
       const url = yield* baseUrl

@@ -35,6 +35,8 @@ const serve = (llm: FakeLlmServer, env: Record<string, string> = {}, file?: stri
       ENGRAM_LLM_MAX_RETRIES: String(LLM_MAX_RETRIES),
       ENGRAM_EXTRACTION_BACKOFF_BASE: "50 millis",
       ENGRAM_EXTRACTION_POLL_INTERVAL: "100 millis",
+      // Not about embeddings (the local model has its own tests): no embedding jobs among the counted ones.
+      ENGRAM_EMBEDDER: "off",
       ...env
     }, database)).pipe(Effect.orDie)
     return yield* Effect.provide(baseUrl, context)
@@ -79,7 +81,8 @@ describe("LLM faults through the real client", () => {
   it.scopedLive("each fault mode on the boundary call: transient ones are retried, the others are a 503; nothing is lost", () =>
     Effect.gen(function*() {
       const llm = yield* makeFakeLlmServer({ handler: cooperative })
-      const url = yield* serve(llm)
+      // The selective strategy asking about every new message: every add makes the boundary call.
+      const url = yield* serve(llm, { ENGRAM_BOUNDARY_ASK_TOKENS: "1" })
       const modes: ReadonlyArray<readonly [string, FakeReply, 200 | 503]> = [
         ["status-500", FakeReply.status(500), 200],
         ["status-502", FakeReply.status(502), 200],
@@ -114,7 +117,7 @@ describe("LLM faults through the real client", () => {
   it.scopedLive("a model that is down: adds and flushes are a bounded 503 after retries with backoff; recovery extracts", () =>
     Effect.gen(function*() {
       const llm = yield* makeFakeLlmServer({ handler: () => FakeReply.status(500) })
-      const url = yield* serve(llm)
+      const url = yield* serve(llm, { ENGRAM_BOUNDARY_ASK_TOKENS: "1" })
 
       const before = (yield* llm.requests).length
       const added = yield* add(url, "down", 4)
@@ -145,7 +148,9 @@ describe("LLM faults through the real client", () => {
       expect(JSON.stringify(episodes)).toContain("A conversation")
     }), 60_000)
 
-  it.scopedLive("extraction failing: dead letters only after the attempt budget, re-queued by POST /jobs/retry", () =>
+  // One job per kind (three per memcell, the episode call made per user), or one combined job per memcell.
+  for (const [calls, jobsPerCell, purpose] of [["per_kind", 3, "episode"], ["combined", 1, "extraction"]] as const) {
+  it.scopedLive(`extraction failing (${calls}): dead letters only after the attempt budget, re-queued by POST /jobs/retry`, () =>
     Effect.gen(function*() {
       const MAX_ATTEMPTS = 2
       let extractionDown = true
@@ -153,7 +158,7 @@ describe("LLM faults through the real client", () => {
         handler: (request) =>
           extractionDown && purposeOf(request.body) !== "boundary" ? FakeReply.status(503) : cooperative(request)
       })
-      const url = yield* serve(llm, { ENGRAM_EXTRACTION_MAX_ATTEMPTS: String(MAX_ATTEMPTS) })
+      const url = yield* serve(llm, { ENGRAM_EXTRACTION_MAX_ATTEMPTS: String(MAX_ATTEMPTS), ENGRAM_EXTRACTION_CALLS: calls })
 
       // Three messages: no cut on add, one memcell (with a user sender, so every kind calls the model) on flush.
       expect((yield* add(url, "dead", 3)).status).toBe(200)
@@ -164,22 +169,23 @@ describe("LLM faults through the real client", () => {
       expect(cells).toBe(1)
       const dead = yield* call(`${url}/api/v2/jobs`).pipe(
         Effect.map((reply) => reply.body.data.jobs as ReadonlyArray<{ job_id: string; attempts: number; kind: string }>),
-        Effect.filterOrFail((jobs) => jobs.length === cells * 3),
+        Effect.filterOrFail((jobs) => jobs.length === cells * jobsPerCell),
         Effect.retry(Schedule.spaced("100 millis").pipe(Schedule.upTo("30 seconds"))),
         Effect.orDie
       )
       expect(dead.map((job) => job.attempts)).toEqual(dead.map(() => MAX_ATTEMPTS))
       // Each attempt was a client call with its own retries: the budget is attempts x (1 + retries).
-      const episodeCalls = (yield* llm.requests).filter((r) => purposeOf(r.body) === "episode").length
+      const episodeCalls = (yield* llm.requests).filter((r) => purposeOf(r.body) === purpose).length
       expect(episodeCalls).toBe(cells * MAX_ATTEMPTS * (1 + LLM_MAX_RETRIES))
 
       extractionDown = false
       const retry = yield* call(`${url}/api/v2/jobs/retry`, { json: {} }).pipe(Effect.orDie)
-      expect(retry.body.data).toEqual({ retried: cells * 3 })
+      expect(retry.body.data).toEqual({ retried: cells * jobsPerCell })
       expect((yield* flushAndWait(url, "dead")).body.data.extraction_complete).toBe(true)
       expect((yield* call(`${url}/api/v2/jobs`).pipe(Effect.orDie)).body.data.jobs).toEqual([])
       expect(JSON.stringify(yield* episodesOf(url, "alice"))).toContain("A conversation")
     }), 60_000)
+  }
 
   it.scopedLive("seeded chaos on every model call: clients retrying 503s lose nothing, and extraction happens once per memcell", () =>
     Effect.gen(function*() {
@@ -202,7 +208,14 @@ describe("LLM faults through the real client", () => {
       const dir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "engram-chaos-"))
       yield* Effect.addFinalizer(() => Effect.sync(() => Fs.rmSync(dir, { recursive: true, force: true })))
       const file = Path.join(dir, "engram.db")
-      const url = yield* serve(llm, { ENGRAM_LLM_MAX_RETRIES: "1", ENGRAM_EXTRACTION_MAX_ATTEMPTS: "8" }, file)
+      // The selective strategy asking about every new message and per-kind extraction: as many model
+      // calls as EverOS's way makes, so the 150-call faulty phase ends and the model is seen to heal.
+      const url = yield* serve(llm, {
+        ENGRAM_LLM_MAX_RETRIES: "1",
+        ENGRAM_EXTRACTION_MAX_ATTEMPTS: "8",
+        ENGRAM_BOUNDARY_ASK_TOKENS: "1",
+        ENGRAM_EXTRACTION_CALLS: "per_kind"
+      }, file)
 
       /** An agent's contract: retry a 503 (same request, so a no-op plus a new attempt), boundedly. */
       let unavailable = 0

@@ -28,6 +28,7 @@ it.scopedLive("no secrets, no payloads and no error lines for client faults in t
       dataDir,
       env: {
         ENGRAM_API_KEY: API_KEY,
+        ENGRAM_EMBEDDER: "off",
         ENGRAM_LLM_BASE_URL: llm.baseUrl,
         ENGRAM_LLM_MODEL: "fake-model",
         ENGRAM_LLM_API_KEY: LLM_API_KEY,

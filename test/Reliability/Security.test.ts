@@ -37,7 +37,7 @@ const secured = configuredHttpLayer(
   { llm: () => boundaryAnswer([]) }
 )
 
-layer(secured, { excludeTestServices: true })("with ENGRAM_API_KEY, CORS and a 1 s read timeout", (it) => {
+layer(secured, { excludeTestServices: true, timeout: "60 seconds" })("with ENGRAM_API_KEY, CORS and a 1 s read timeout", (it) => {
   describe("bearer-token auth", () => {
     it.effect("/health and the API description stay open; everything else needs the token", () =>
       Effect.gen(function*() {
@@ -170,7 +170,7 @@ layer(secured, { excludeTestServices: true })("with ENGRAM_API_KEY, CORS and a 1
   })
 })
 
-layer(configuredHttpLayer({}, { llm: () => boundaryAnswer([]) }), { excludeTestServices: true })("defaults", (it) => {
+layer(configuredHttpLayer({}, { llm: () => boundaryAnswer([]) }), { excludeTestServices: true, timeout: "60 seconds" })("defaults", (it) => {
   it.effect("without ENGRAM_API_KEY no token is needed and without ENGRAM_CORS_ORIGINS no CORS header is sent", () =>
     Effect.gen(function*() {
       const url = yield* baseUrl

@@ -59,7 +59,7 @@ const foreignMarkers = (text: string, own: ReadonlyArray<string>) =>
 
 it.scopedLive("concurrent ingestion into 12 scopes with colliding session and message ids: no read or delete crosses a scope", () =>
   Effect.gen(function*() {
-    const context = yield* Layer.build(productionHttpLayer({ ENGRAM_EXTRACTION_POLL_INTERVAL: "100 millis" })).pipe(Effect.orDie)
+    const context = yield* Layer.build(productionHttpLayer({ ENGRAM_EXTRACTION_POLL_INTERVAL: "100 millis", ENGRAM_EMBEDDER: "off" })).pipe(Effect.orDie)
     const url = yield* Effect.provide(baseUrl, context)
     const post = (path: string, json: unknown) => call(`${url}${path}`, { json }).pipe(Effect.orDie)
 

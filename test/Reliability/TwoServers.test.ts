@@ -20,7 +20,8 @@ const BATCHES_PER_CLIENT = 25
 const SESSIONS = ["both-0", "both-1"]
 const TS = 1_700_000_000_000
 
-const ENV = { ENGRAM_MAX_CELL_MESSAGES: "5", ENGRAM_EXTRACTION_POLL_INTERVAL: "100 millis" }
+// Not about embeddings: no model thread in each process.
+const ENV = { ENGRAM_MAX_CELL_MESSAGES: "5", ENGRAM_EXTRACTION_POLL_INTERVAL: "100 millis", ENGRAM_EMBEDDER: "off" }
 
 it.scopedLive("two servers on one database, concurrent adds on the same sessions through both: no loss, no duplicates", () =>
   Effect.gen(function*() {

@@ -36,16 +36,17 @@ describe("collectEvidence and evidenceSpans", () => {
   const all = source([])
   const positions = (w: { readonly position: number }) => [w.position - 1, w.position, w.position + 1].filter((p) => p >= 0 && p < 7)
 
-  it("never shows a line twice and merges adjacent lines into one span, best span first", () => {
+  it("never shows a line twice and merges a group touching the span before it, keeping rank order", () => {
     const groups = collectEvidence([window(5, 3), window(2, 2), window(3, 1)], positions, all)
     expect(groups.map((g) => g.lines.map((l) => l.position))).toEqual([[4, 5, 6], [1, 2, 3]])
     const spans = evidenceSpans(groups)
-    // 1..6 are adjacent: one span, in conversation order, scored by its best window.
+    // 1..3 touch 4..6: one span, in conversation order, scored by its best window.
     expect(spans).toHaveLength(1)
     expect(spans[0]!.lines.map((l) => l.position)).toEqual([1, 2, 3, 4, 5, 6])
     expect(spans[0]!.score).toBe(3)
-    const apart = evidenceSpans(collectEvidence([window(5, 3), window(1, 2)], (w) => [w.position], all))
-    expect(apart.map((s) => [s.score, s.lines.map((l) => l.position)])).toEqual([[3, [5]], [2, [1]]])
+    // A group touching an earlier span but not the last one starts its own span: best evidence stays first.
+    const apart = evidenceSpans(collectEvidence([window(5, 3), window(1, 2), window(4, 1)], (w) => [w.position], all))
+    expect(apart.map((s) => [s.score, s.lines.map((l) => l.position)])).toEqual([[3, [5]], [2, [1]], [1, [4]]])
   })
 
   it("keeps within a token budget, skipping a group that does not fit for smaller ones further down", () => {

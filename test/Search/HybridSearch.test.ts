@@ -43,18 +43,20 @@ const cells = (user: string, prefix: string): ReadonlyArray<CorpusCell> => [
 ]
 
 /** Vectors keyed by what a text is about; anything else (the queries) points along the first axis. */
+const keyedVector = (text: string) => {
+  if (text.startsWith("Lantern festival")) return Float32Array.from([0, 1, 0, 0])
+  if (text.startsWith("Evening walk")) return Float32Array.from([1, 0.1, 0, 0])
+  if (text.startsWith("Night lights")) return Float32Array.from([1, 0.5, 0, 0])
+  if (text.includes("glowing jar")) return Float32Array.from([0, 0, 1, 0])
+  if (text === "jar") return Float32Array.from([0, 0, 1, 0.1])
+  return Float32Array.from([1, 0, 0, 0])
+}
+
 const keyedEmbedder = Layer.succeed(Embedder, {
   model: "keyed",
   dimensions: 4,
-  embed: (texts) =>
-    Effect.succeed(texts.map((text) => {
-      if (text.startsWith("Lantern festival")) return Float32Array.from([0, 1, 0, 0])
-      if (text.startsWith("Evening walk")) return Float32Array.from([1, 0.1, 0, 0])
-      if (text.startsWith("Night lights")) return Float32Array.from([1, 0.5, 0, 0])
-      if (text.includes("glowing jar")) return Float32Array.from([0, 0, 1, 0])
-      if (text === "jar") return Float32Array.from([0, 0, 1, 0.1])
-      return Float32Array.from([1, 0, 0, 0])
-    }))
+  embed: (texts) => Effect.succeed(texts.map(keyedVector)),
+  embedQuery: (query) => Effect.succeed(keyedVector(query))
 })
 
 const allCells = [...cells("vera", "v"), ...cells("walt", "w")]

@@ -7,6 +7,10 @@ import { SearchRequest, type SearchRequestInput } from "../../src/Domain/SearchR
 import { Search } from "../../src/Search/Search.js"
 import { DerivedRepo, episodeIdOf } from "../../src/Extraction/DerivedRepo.js"
 import { keywordSearchTestLayer } from "../support/SearchTestLayer.js"
+import { vi } from "vitest"
+
+// Each test builds a database, the tokenizer and the lexicon: seconds on a busy 2-core machine.
+vi.setConfig({ testTimeout: 60_000 })
 
 const T0 = Date.UTC(2024, 4, 6, 12, 0)
 

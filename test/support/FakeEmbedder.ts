@@ -67,7 +67,8 @@ export const fakeEmbedderLayer = (options: FakeEmbedderOptions = {}): Layer.Laye
     Embedder.of({
       model: options.model ?? "fake-embedder",
       dimensions,
-      embed: (texts) => Effect.sync(() => texts.map((text) => fakeEmbedding(text, dimensions)))
+      embed: (texts) => Effect.sync(() => texts.map((text) => fakeEmbedding(text, dimensions))),
+      embedQuery: (query) => Effect.sync(() => fakeEmbedding(query, dimensions))
     })
   )
 }

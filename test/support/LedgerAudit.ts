@@ -1,7 +1,7 @@
 import { SqlClient } from "@effect/sql"
 import { SqliteClient } from "@effect/sql-sqlite-node"
 import { Effect, Schema } from "effect"
-import { EXTRACTION_KINDS } from "../../src/Domain/Job.js"
+import { COMBINED_EXTRACTION_KINDS, EXTRACTION_KINDS } from "../../src/Domain/Job.js"
 
 /**
  * Reads a stopped server's database file (read-only) and lists every way it breaks the ledger's
@@ -102,7 +102,9 @@ export const ledgerViolations = (ledger: LedgerSnapshot, options: AuditOptions):
   for (const episode of ledger.episodes) episodesOf.set(episode.memcell_id, [...(episodesOf.get(episode.memcell_id) ?? []), episode.user_id])
   for (const cell of ledger.memcells) {
     const kinds = (jobsOf.get(cell.memcell_id) ?? []).map((j) => j.kind).sort()
-    if (kinds.join(",") !== [...EXTRACTION_KINDS].sort().join(",")) problems.push(`memcell ${cell.memcell_id} has jobs [${kinds}]`)
+    // Exactly one outbox: one job per kind, or the single job that extracts all three.
+    const outboxes = [EXTRACTION_KINDS, COMBINED_EXTRACTION_KINDS].map((outbox) => [...outbox].sort().join(","))
+    if (!outboxes.includes(kinds.join(","))) problems.push(`memcell ${cell.memcell_id} has jobs [${kinds}]`)
     if (!options.extracted) continue
     const notDone = (jobsOf.get(cell.memcell_id) ?? []).filter((j) => j.status !== "done")
     if (notDone.length > 0) problems.push(`memcell ${cell.memcell_id} has unfinished jobs ${notDone.map((j) => `${j.kind}:${j.status}`)}`)

@@ -24,8 +24,11 @@ export interface MemoryTestOptions {
   readonly database?: Layer.Layer<SqlClient.SqlClient>
   /** Defaults to none (keyword search only). */
   readonly embedder?: Layer.Layer<Embedder>
-  /** "llm" (default): extraction over the fake model too; "local": the offline extractors. */
-  readonly extractors?: "llm" | "local"
+  /**
+   * "llm" (default): extraction over the fake model too, one job per kind; "llm-combined": one
+   * `memcell` job per memcell, one combined call; "local": the offline extractors.
+   */
+  readonly extractors?: "llm" | "llm-combined" | "local"
   /** Run the extraction workers and the idle flush (default false). */
   readonly background?: boolean
   readonly env?: Record<string, string>
@@ -33,7 +36,8 @@ export interface MemoryTestOptions {
 
 /**
  * The application from the composition root on real SQLite, with the deterministic fake model as
- * its LLM and no background work. The text services (`textServices`) are left to the caller so a
+ * its LLM (boundaries asked as ENGRAM_BOUNDARY_STRATEGY says, default `selective` as in
+ * production) and no background work. The text services (`textServices`) are left to the caller so a
  * test file can build them once (together about 750 ms).
  */
 export const memoryTestLayer = (options: MemoryTestOptions) =>

@@ -2,7 +2,8 @@ import {
   BOUNDARY_SYSTEM_PROMPT,
   EPISODE_SYSTEM_PROMPT,
   FACT_SYSTEM_PROMPT,
-  FORESIGHT_SYSTEM_PROMPT
+  FORESIGHT_SYSTEM_PROMPT,
+  MEMCELL_EXTRACTION_SYSTEM_PROMPT
 } from "../../src/Llm/Prompts.js"
 
 /**
@@ -11,7 +12,7 @@ import {
  * the real OpenAI client path without a real model.
  */
 
-export type ModelPurpose = "boundary" | "episode" | "facts" | "foresight" | "unknown"
+export type ModelPurpose = "boundary" | "episode" | "facts" | "foresight" | "extraction" | "unknown"
 
 interface ChatBody {
   readonly messages?: ReadonlyArray<{ readonly role?: string; readonly content?: string }>
@@ -28,10 +29,22 @@ export const purposeOf = (body: unknown): ModelPurpose => {
       return "facts"
     case FORESIGHT_SYSTEM_PROMPT:
       return "foresight"
+    case MEMCELL_EXTRACTION_SYSTEM_PROMPT:
+      return "extraction"
     default:
       return "unknown"
   }
 }
+
+/** The sender ids of the `Users:` line of a combined extraction prompt. */
+export const promptUsers = (body: unknown): ReadonlyArray<string> => {
+  const prompt = (body as ChatBody | undefined)?.messages?.[1]?.content ?? ""
+  const line = prompt.split("\n").find((l) => l.startsWith("Users: ")) ?? "Users: "
+  return line.slice("Users: ".length).split("; ").filter((u) => u.length > 0).map((u) => u.replace(/ \(.*\)$/, ""))
+}
+
+const EPISODE = { title: "A conversation", content: "They talked about their plans.", summary: "They talked." }
+const FACT = { content: "The user talked about plans.", message_numbers: [1] }
 
 /** Numbered transcript lines (`[N] ...`) in the user prompt. */
 const transcriptLength = (body: unknown): number =>
@@ -51,9 +64,16 @@ export const scriptedAnswer = (body: unknown, options: ScriptedModelOptions = {}
       return JSON.stringify({ reasoning: "scripted", boundaries, should_wait: false })
     }
     case "episode":
-      return JSON.stringify({ title: "A conversation", content: "They talked about their plans.", summary: "They talked." })
+      return JSON.stringify(EPISODE)
     case "facts":
-      return JSON.stringify({ facts: [{ content: "The user talked about plans.", message_numbers: [1] }] })
+      return JSON.stringify({ facts: [FACT] })
+    case "extraction":
+      // The same memory the per-kind answers give, in the combined contract.
+      return JSON.stringify({
+        episodes: promptUsers(body).map((user) => ({ user, ...EPISODE })),
+        facts: [{ content: FACT.content, lines: FACT.message_numbers }],
+        foresight: []
+      })
     case "foresight":
       return JSON.stringify({ items: [] })
     case "unknown":

@@ -98,7 +98,8 @@ export const startServerProcess = (options: ServerProcessOptions): Effect.Effect
     ).pipe(
       Effect.retry({ schedule: Schedule.spaced("50 millis"), while: (e) => e.reason === "not listening yet" }),
       Effect.timeoutFail({
-        duration: options.startTimeout ?? Duration.seconds(30),
+        // tsx transpiles on start: ~2 s on a quiet machine, over 30 s on a saturated one.
+        duration: options.startTimeout ?? Duration.seconds(120),
         onTimeout: () => new ServerStartFailed({ reason: "not listening in time", output })
       })
     )
