@@ -192,6 +192,19 @@ export const safeText = (content: unknown): string => {
   return content.flatMap((item) => (isRecord(item) && typeof item.text === "string" ? [item.text] : [])).join("\n")
 }
 
+/**
+ * Characters of a message the local extractors analyze (title words, summary sentences, facts,
+ * foresight): sentence splitting and date parsing cost a few microseconds per character on the
+ * event loop, so a pasted file is read only this far. The transcript keeps the whole text.
+ */
+export const MAX_ANALYZED_CHARS = 32_000
+
+/** `safeText` cut to `MAX_ANALYZED_CHARS`. */
+export const analyzedText = (content: unknown): string => {
+  const text = safeText(content)
+  return text.length > MAX_ANALYZED_CHARS ? text.slice(0, MAX_ANALYZED_CHARS) : text
+}
+
 /** Types of the non-text items of a content array (`image_url`, ...), for a brief mention. */
 export const attachmentTypes = (content: unknown): ReadonlyArray<string> =>
   Array.isArray(content)
@@ -240,9 +253,15 @@ const safeJson = (u: unknown): string => {
  */
 export const toolNameOf = (message: StoredMessage, messages: ReadonlyArray<StoredMessage>): string => {
   if (typeof message.tool_call_id === "string") {
+    // Ids and names only: rendering every call's arguments for every tool result would be
+    // quadratic in the cell's size.
     for (const other of messages) {
-      const call = toolCallsOf(other).find((c) => c.id === message.tool_call_id)
-      if (call?.name !== undefined) return call.name
+      if (!Array.isArray(other.tool_calls)) continue
+      for (const call of other.tool_calls as ReadonlyArray<unknown>) {
+        if (!isRecord(call) || call.id !== message.tool_call_id) continue
+        const fn = isRecord(call.function) ? call.function : call
+        if (typeof fn.name === "string" && fn.name.length > 0) return fn.name
+      }
     }
   }
   return senderLabel(message)

@@ -9,6 +9,7 @@
  *   with its full text (a date prefix opens the cell and any message after a new day or an hour's
  *   silence); tool calls and tool results are summarised in one short line each
  *   (`(tool get_weather returned: …)`), attachments are named (`(Alice attached image_url)`).
+ *   A message over 32,000 characters shows its beginning (`clipLongText`).
  *   Senders are called by `sender_name`, else by id; an assistant without a name is "The assistant".
  * - `title`: the three most salient words of the cell. Each `Lexicon` term is weighted like
  *   tf-idf inside the cell: the summed `1 + ln tf` of the messages that use it (user messages count
@@ -34,6 +35,7 @@ import { Effect, Layer } from "effect"
 import { MemorizeSettingsConfig } from "../Config/EngramConfig.js"
 import type { StoredMessage } from "../Domain/Message.js"
 import { makeZonedCalendar, type ZonedCalendar } from "../Text/Calendar.js"
+import { clipLongText } from "../Text/Clip.js"
 import { Lexicon } from "../Text/Lexicon.js"
 import { hasFirstPerson, isGreeting, isQuestion, toThirdPerson } from "./EnglishFirstPerson.js"
 import {
@@ -46,6 +48,7 @@ import {
   formatWallTime,
   labelOfSender,
   type MemcellInput,
+  analyzedText,
   safeText,
   senderLabel,
   SUMMARY_MAX_CHARS,
@@ -94,7 +97,7 @@ const inSentence = (subject: string, prefixed: boolean): string =>
   prefixed && subject === "The assistant" ? "the assistant" : subject
 
 const lineOf = (message: StoredMessage, previous: StoredMessage | undefined, all: ReadonlyArray<StoredMessage>) => {
-  const text = safeText(message.content)
+  const text = clipLongText(safeText(message.content))
   if (message.role === "tool") {
     const result = text.trim()
     const name = toolNameOf(message, all)
@@ -175,7 +178,7 @@ export const salientWords = (
   let documents = 0
   for (const message of input.messages) {
     if (message.role === "tool") continue
-    const text = safeText(message.content)
+    const text = analyzedText(message.content)
     const counts = new Map<string, number>()
     for (const term of lexicon.terms(text)) counts.set(term, (counts.get(term) ?? 0) + 1)
     if (counts.size === 0) continue
@@ -253,7 +256,7 @@ const informativeSentences = (
   const out: Array<string> = []
   let length = 0
   for (const message of messages) {
-    for (const sentence of lexicon.sentences(safeText(message.content))) {
+    for (const sentence of lexicon.sentences(analyzedText(message.content))) {
       if (length > SUMMARY_MAX_CHARS) return out
       if (isGreeting(sentence) || lexicon.terms(sentence).length < MIN_SUMMARY_TERMS) continue
       const rendered = render(sentence)

@@ -31,7 +31,7 @@ import {
   FactExtractor,
   labelOfSender,
   type MemcellInput,
-  safeText,
+  analyzedText,
   userSenders
 } from "./Extractors.js"
 import { findFutureMention } from "./FutureTime.js"
@@ -53,7 +53,7 @@ export const localFacts = (
     const byContent = new Map<string, { sender_id: string; content: string; message_ids: Array<string> }>()
     for (const message of input.messages) {
       if (message.role !== "user" || message.sender_id !== sender) continue
-      for (const sentence of lexicon.sentences(safeText(message.content))) {
+      for (const sentence of lexicon.sentences(analyzedText(message.content))) {
         if (!isFirstPersonStatement(sentence)) continue
         if (lexicon.terms(sentence).length < MIN_FACT_TERMS) continue
         if (findFutureMention(sentence, message.timestamp, calendar) !== undefined) continue

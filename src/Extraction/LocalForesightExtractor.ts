@@ -38,7 +38,7 @@ import {
   ForesightExtractor,
   labelOfSender,
   type MemcellInput,
-  safeText,
+  analyzedText,
   userSenders
 } from "./Extractors.js"
 import { findFutureMention, type FutureMention } from "./FutureTime.js"
@@ -74,7 +74,7 @@ export const localForesight = (
     const seen = new Set<string>()
     for (const message of input.messages) {
       if (message.role !== "user" || message.sender_id !== sender) continue
-      for (const sentence of lexicon.sentences(safeText(message.content))) {
+      for (const sentence of lexicon.sentences(analyzedText(message.content))) {
         // "Thanks, I will book it tomorrow." is a plan once its greeting is set aside.
         const core = stripGreeting(sentence)
         if (lexicon.terms(core).length < MIN_FORESIGHT_TERMS) continue

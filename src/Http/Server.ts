@@ -8,6 +8,7 @@ import { makeBearerAuth } from "./Auth.js"
 import { makeCorsPolicy } from "./Cors.js"
 import { JobsHttpLive } from "./JobsHttp.js"
 import { MemoryHttpLive } from "./MemoryHttp.js"
+import { EventLoopMonitor } from "../Observability/EventLoop.js"
 import { edgeMiddleware } from "./Middleware.js"
 import { ReadHttpLive } from "./ReadHttp.js"
 import { SearchHttpLive } from "./SearchHttp.js"
@@ -24,7 +25,7 @@ const declaredRoutes = [
 ]
 
 /** The API with its handlers, OpenAPI at /openapi.json and Swagger UI at /docs. */
-export const ApiLive = HttpApiBuilder.api(EngramApi).pipe(Layer.provide([MemoryHttpLive, SystemHttpLive, ReadHttpLive, JobsHttpLive, SearchHttpLive]))
+export const ApiLive = HttpApiBuilder.api(EngramApi).pipe(Layer.provide([MemoryHttpLive, SystemHttpLive.pipe(Layer.provide(EventLoopMonitor.Default)), ReadHttpLive, JobsHttpLive, SearchHttpLive]))
 
 /**
  * Stops accepting, then lets in-flight requests finish for up to `timeout` before connections are

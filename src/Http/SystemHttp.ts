@@ -6,12 +6,16 @@ import { BoundaryDetector } from "../Memorize/BoundaryDetector.js"
 import { LedgerRepo } from "../Ledger/LedgerRepo.js"
 import { JobQueue } from "../Jobs/JobQueue.js"
 import { MemcellRepo } from "../Memorize/MemcellRepo.js"
+import { EventLoopMonitor } from "../Observability/EventLoop.js"
 import { EngramApi } from "./Api.js"
 import { VERSION } from "../Version.js"
 import { renderPrometheus } from "./Prometheus.js"
 
 const bufferedGauge = Metric.gauge("engram_buffered_messages", { description: "Messages waiting in session buffers" })
 const memcellGauge = Metric.gauge("engram_memcells", { description: "Memcells stored" })
+const eventLoopDelayGauge = Metric.gauge("engram_event_loop_delay_seconds", {
+  description: "Event-loop delay since the previous scrape (stat: max, p50, p99); a stall here delays every request"
+})
 const jobsGauge = Metric.gauge("engram_jobs", {
   description: "Extraction jobs by status (failed: queued again after a failed attempt, also counted in queued)"
 })
@@ -26,6 +30,7 @@ export const SystemHttpLive = HttpApiBuilder.group(EngramApi, "system", (handler
     const buffers = yield* LedgerRepo
     const memcells = yield* MemcellRepo
     const jobs = yield* JobQueue
+    const eventLoop = yield* EventLoopMonitor
     const jobCounts = Effect.map(Effect.all([jobs.counts, jobs.failedRetrying]), ([counts, failed]) => ({
       queued: counts.queued,
       running: counts.running,
@@ -65,6 +70,8 @@ export const SystemHttpLive = HttpApiBuilder.group(EngramApi, "system", (handler
           yield* Metric.set(memcellGauge, cells)
           const queue = yield* Effect.orElseSucceed(jobCounts, () => ({ queued: NaN, running: NaN, failed: NaN, dead: NaN }))
           for (const [status, n] of Object.entries(queue)) yield* Metric.set(Metric.tagged(jobsGauge, "status", status), n)
+          const delay = yield* eventLoop.read
+          for (const [stat, seconds] of Object.entries(delay)) yield* Metric.set(Metric.tagged(eventLoopDelayGauge, "stat", stat), seconds)
           return renderPrometheus(yield* Metric.snapshot)
         }))
   })

@@ -1,14 +1,15 @@
 import { SqlClient } from "@effect/sql"
 import { Effect } from "effect"
 import { messageText, type StoredMessage } from "../Domain/Message.js"
+import { clipLongText } from "../Text/Clip.js"
 
 /** Neighbours on each side a passage's indexed window spans (within its memcell). */
 export const PASSAGE_RADIUS = 1
 
-/** A message as one excerpt line: `[2024-05-06] Alice: text` (UTC date; name, else sender id). */
+/** A message as one excerpt line: `[2024-05-06] Alice: text` (UTC date; name, else sender id; long text clipped). */
 export const passageLine = (message: StoredMessage): string =>
   `[${new Date(message.timestamp).toISOString().slice(0, 10)}] ${message.sender_name ?? message.sender_id}: ${
-    messageText(message.content).replace(/\s+/g, " ").trim()
+    clipLongText(messageText(message.content)).replace(/\s+/g, " ").trim()
   }`
 
 /** The cell's messages worth a passage (text of a user or assistant), with their lines, in order. */

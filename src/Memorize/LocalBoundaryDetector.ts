@@ -32,9 +32,11 @@
  * suffix-stripped words; Chinese, Japanese and Korean only through character bigrams, with no
  * dictionary segmentation. Topics need a few messages of their own to be found: a two-turn aside
  * usually stays with its neighbours. It is pure, deterministic and never fails; a few hundred
- * messages take a few milliseconds once `Lexicon` has seen their text.
+ * messages take a few milliseconds once `Lexicon` has seen their text. Only the first
+ * `MAX_ANALYZED_CHARS` characters of a message are read.
  */
 import { Effect, Layer } from "effect"
+import { yieldToEventLoop } from "../Observability/EventLoop.js"
 import { Lexicon } from "../Text/Lexicon.js"
 import { BoundaryDetector, type DetectorMessage, normalizeBoundaries } from "./BoundaryDetector.js"
 
@@ -97,6 +99,13 @@ const MAX_BLOCK_SPAN_FACTOR = 3
 /** Messages with at most this many terms may be acknowledgements ("ok", "thanks!", "got it"). */
 const ACKNOWLEDGEMENT_MAX_TERMS = 2
 const TIE = 1e-9
+/**
+ * Characters of a message that are analyzed: its vector is normalized anyway, so a pasted file
+ * says no more about the topic than its beginning, and analysis time stays bounded per message.
+ */
+export const MAX_ANALYZED_CHARS = 16_000
+/** Analysis lets other work run (requests, /health) after about this many characters. */
+const YIELD_EVERY_CHARS = 32_000
 
 /** A message as term ids with weights; empty when it has no terms. */
 interface SparseVector {
@@ -340,8 +349,19 @@ export const makeLocalBoundaryDetector = (options: LocalBoundaryDetectorOptions 
     const lexicon = yield* Lexicon
 
     const detect = Effect.fn("LocalBoundaryDetector.detect")(function*(messages: ReadonlyArray<DetectorMessage>) {
+      const messageTerms: Array<ReadonlyArray<string>> = []
+      let sinceYield = 0
+      for (const message of messages) {
+        const text = message.text.length > MAX_ANALYZED_CHARS ? message.text.slice(0, MAX_ANALYZED_CHARS) : message.text
+        messageTerms.push(lexicon.terms(text))
+        sinceYield += text.length
+        if (sinceYield >= YIELD_EVERY_CHARS) {
+          sinceYield = 0
+          yield* yieldToEventLoop
+        }
+      }
       const boundaries = localBoundaries(
-        messages.map((m) => lexicon.terms(m.text)),
+        messageTerms,
         messages.map((m) => m.timestamp),
         options
       )

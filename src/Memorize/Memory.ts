@@ -58,17 +58,18 @@ export class Memory extends Effect.Service<Memory>()("engram/Memory", {
     })
     const rules = { maxCellTokens: settings.maxCellTokens, maxCellMessages: settings.maxCellMessages, calendar: makeZonedCalendar(settings.timeZone) }
 
-    const prepare = (key: SessionKey, request: AddRequest): ReadonlyArray<PreparedMessage> =>
-      request.messages.map((message) => {
-        const fingerprint = messageFingerprint(key, message)
-        const toolCallText = message.tool_calls === undefined ? "" : JSON.stringify(message.tool_calls)
-        return {
-          message_id: message.message_id ?? derivedMessageId(fingerprint),
-          fingerprint,
-          token_count: tokens.count(messageText(message.content)) + tokens.count(toolCallText),
-          message
-        }
-      })
+    /**
+     * Ids, fingerprints and token counts of a batch. Counting megabytes of text takes a while,
+     * so it yields to the event loop between slices (see `TokenCounter.countYielding`).
+     */
+    const prepare = (key: SessionKey, request: AddRequest): Effect.Effect<ReadonlyArray<PreparedMessage>> =>
+      Effect.forEach(request.messages, (message) =>
+        Effect.gen(function*() {
+          const fingerprint = messageFingerprint(key, message)
+          const toolCallText = message.tool_calls === undefined ? "" : JSON.stringify(message.tool_calls)
+          const token_count = (yield* tokens.countYielding(messageText(message.content))) + (yield* tokens.countYielding(toolCallText))
+          return { message_id: message.message_id ?? derivedMessageId(fingerprint), fingerprint, token_count, message }
+        }))
 
     /** One read → plan → commit pass; a lost compare-and-set is retried from a fresh read. */
     const cycle = (key: SessionKey, final: boolean) =>
@@ -95,7 +96,7 @@ export class Memory extends Effect.Service<Memory>()("engram/Memory", {
 
     const add = Effect.fn("Memory.add")(function*(request: AddRequest) {
       const key = sessionKeyOf(request)
-      const message_count = yield* buffers.ingest(key, prepare(key, request))
+      const message_count = yield* buffers.ingest(key, yield* prepare(key, request))
       const memcell_ids = yield* lock.withPermit(key, cycle(key, false))
       return { message_count, status: memcell_ids.length > 0 ? "extracted" : "accumulated", memcell_ids } satisfies AddResult
     })

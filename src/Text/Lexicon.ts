@@ -20,6 +20,30 @@ const NON_CJK_WORD = /[\p{L}\p{N}][\p{L}\p{N}'\u2019.-]*/gu
 /** CJK sentence enders, which wink's English sentence splitter does not know. */
 const CJK_SENTENCE_END = /(?<=[\u3002\uff01\uff1f])/u
 
+/**
+ * wink-nlp's tokenizer and sentence splitter are superlinear in the length of a run without
+ * whitespace (10,000 "x" took 3 s, 20,000 took 9 s). No word is this long: for terms, a longer
+ * run is a blob, hash, URL or minified code and is left out, unless it holds CJK text (written
+ * without spaces), whose punctuation then becomes spaces and whose letter runs are cut every
+ * `MAX_WORD_CHARS` characters.
+ */
+export const MAX_WORD_CHARS = 64
+const LONG_RUN = new RegExp(String.raw`\S{${MAX_WORD_CHARS + 1},}`, "gu")
+const HAS_CJK_CHARACTER = /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Hangul}]/u
+const NOT_WORD_CHARACTERS = /[^\p{L}\p{N}]+/gu
+const WORD_PIECE = new RegExp(String.raw`[\p{L}\p{N}]{${MAX_WORD_CHARS}}`, "gu")
+
+/** `text` with every run longer than `MAX_WORD_CHARS` broken into words (linear time); only for terms. */
+export const breakLongRuns = (text: string): string =>
+  text.replace(LONG_RUN, (run) => HAS_CJK_CHARACTER.test(run) ? run.replace(NOT_WORD_CHARACTERS, " ").replace(WORD_PIECE, "$& ") : " ")
+
+/**
+ * For sentence splitting, where the text itself is kept, each long run is swapped for this
+ * private-use character (which wink reads as one symbol) and restored in the sentences found.
+ */
+const RUN_PLACEHOLDER = "\ue000"
+const RUN_PLACEHOLDERS = /\ue000/g
+
 /** Above this many distinct entries a memo is simply dropped: cheap, bounded, and rarely hit. */
 const WORD_MEMO_LIMIT = 50_000
 /** The per-text memo holds at most this many characters of keys (about 8 MB), then starts over. */
@@ -117,7 +141,7 @@ export class Lexicon extends Effect.Service<Lexicon>()("engram/Lexicon", {
 
     const computeTerms = (text: string): ReadonlyArray<string> => {
       if (!HAS_WORD_CHARACTER.test(text)) return []
-      const tokens = nlp.readDoc(text).tokens()
+      const tokens = nlp.readDoc(breakLongRuns(text)).tokens()
       // Whole-column reads are several times faster than per-token `each` callbacks.
       const types = tokens.out(its.type) as ReadonlyArray<string>
       const normals = tokens.out(its.normal) as ReadonlyArray<string>
@@ -152,11 +176,25 @@ export class Lexicon extends Effect.Service<Lexicon>()("engram/Lexicon", {
       return cached
     }
 
-    /** Sentences of `text`, trimmed and non-empty; also split after CJK full stops (。！？). */
+    /**
+     * Sentences of `text`, trimmed and non-empty; also split after CJK full stops (。！？). Runs
+     * longer than `MAX_WORD_CHARS` stay whole inside their sentence, but wink sees each as one
+     * placeholder character; a text that already holds that character has them cut up instead.
+     */
     const sentences = (text: string): ReadonlyArray<string> => {
       if (text.trim().length === 0) return []
+      const runs: Array<string> = []
+      const canSwap = !text.includes(RUN_PLACEHOLDER)
+      const read = canSwap
+        ? text.replace(LONG_RUN, (run) => {
+          runs.push(run)
+          return RUN_PLACEHOLDER
+        })
+        : breakLongRuns(text)
+      let next = 0
       const out: Array<string> = []
-      for (const sentence of nlp.readDoc(text).sentences().out()) {
+      for (const found of nlp.readDoc(read).sentences().out()) {
+        const sentence = runs.length === 0 ? found : found.replace(RUN_PLACEHOLDERS, () => runs[next++] ?? "")
         for (const part of sentence.split(CJK_SENTENCE_END)) {
           const trimmed = part.trim()
           if (trimmed.length > 0) out.push(trimmed)
