@@ -6,6 +6,7 @@ import { EngramLive } from "../Engram.js"
 import { addCommand, flushCommand, sessionCommand } from "./Commands.js"
 import { evalCommand } from "./EvalCommands.js"
 import { jobsCommand } from "./JobCommands.js"
+import { mcpCommand } from "./Mcp.js"
 import { deleteCommand, getCommand } from "./ReadCommands.js"
 import { reembedCommand, searchCommand } from "./SearchCommands.js"
 import { serveCommand } from "./Serve.js"
@@ -24,7 +25,8 @@ export const engram = Command.make("engram").pipe(
     jobsCommand,
     evalCommand,
     searchCommand,
-    reembedCommand
+    reembedCommand,
+    mcpCommand
   ])
 )
 

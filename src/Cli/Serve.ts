@@ -4,7 +4,7 @@ import { EngramLive } from "../Engram.js"
 import { HttpServerLive } from "../Http/Server.js"
 
 /** Flags win over ENGRAM_* variables, which win over defaults. */
-const flagsOverEnv = (flags: Record<string, Option.Option<string>>) => {
+export const flagsOverEnv = (flags: Record<string, Option.Option<string>>) => {
   const entries = Object.entries(flags).flatMap(([key, value]) => (Option.isSome(value) ? [[key, value.value] as const] : []))
   return ConfigProvider.fromMap(new Map(entries), { pathDelim: "_" }).pipe(ConfigProvider.orElse(() => ConfigProvider.fromEnv()))
 }
@@ -27,4 +27,4 @@ export const serveCommand = Command.make(
         ENGRAM_DATA_DIR: dataDir
       }))
     )
-).pipe(Command.withDescription("Serve the HTTP API (memory add/flush/session, /health, /metrics, /docs)"))
+).pipe(Command.withDescription("Serve the HTTP API (memory add/flush/session, /health, /metrics, /docs) and MCP at /mcp"))

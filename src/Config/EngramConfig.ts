@@ -1,4 +1,5 @@
-import { Config, ConfigError, ConfigProvider, ConfigProviderPathPatch as PathPatch, Duration, Effect, Either, HashSet, LogLevel, Option, Redacted } from "effect"
+import { Config, ConfigError, ConfigProvider, ConfigProviderPathPatch as PathPatch, Duration, Effect, Either, HashSet, LogLevel, Option, ParseResult, Redacted, Schema } from "effect"
+import { ScopeId, SenderId } from "../Domain/Message.js"
 
 /**
  * Every setting Engram reads, all from `ENGRAM_*` environment variables (or any ConfigProvider a
@@ -294,6 +295,34 @@ export const ExtractionSettingsConfig: Config.Config<ExtractionSettings> = Confi
   extractionCalls: Config.literal(...EXTRACTION_CALLS)("EXTRACTION_CALLS").pipe(Config.withDefault("combined" as const))
 }).pipe(Config.nested("ENGRAM"))
 
+/** A variable decoded by a domain Schema (the same rules as in requests); the error names the variable. */
+const schemaValue = <A>(name: string, schema: Schema.Schema<A, string>) =>
+  Config.string(name).pipe(
+    Config.mapOrFail((text) =>
+      Either.mapLeft(
+        Schema.decodeUnknownEither(schema)(text),
+        (error) => ConfigError.InvalidData([name], ParseResult.TreeFormatter.formatErrorSync(error))
+      )
+    )
+  )
+
+/**
+ * What the MCP tools use when a client leaves a field out, so a desktop user configures their
+ * identity once: the user the memory belongs to, and the tenant scope. Unset: the tools ask for
+ * `user_id`, and `app_id`/`project_id` default to `default` as over HTTP.
+ */
+export interface McpDefaults {
+  readonly userId: Option.Option<string>
+  readonly appId: Option.Option<ScopeId>
+  readonly projectId: Option.Option<ScopeId>
+}
+
+export const McpDefaultsConfig: Config.Config<McpDefaults> = Config.all({
+  userId: Config.option(schemaValue("MCP_USER_ID", SenderId)),
+  appId: Config.option(schemaValue("MCP_APP_ID", ScopeId)),
+  projectId: Config.option(schemaValue("MCP_PROJECT_ID", ScopeId))
+}).pipe(Config.nested("ENGRAM"))
+
 /** Minimum level of log lines (`DEBUG`, `INFO`, `WARN`, `ERROR`, `NONE`...); default INFO. */
 export const LogLevelConfig = Config.logLevel("LOG_LEVEL").pipe(Config.withDefault(LogLevel.Info), Config.nested("ENGRAM"))
 
@@ -306,6 +335,7 @@ const ALL_SETTINGS = Config.all([
   MemorizeSettingsConfig,
   ExtractionSettingsConfig,
   ServerSettingsConfig,
+  McpDefaultsConfig,
   LogLevelConfig
 ])
 

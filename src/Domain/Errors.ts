@@ -75,6 +75,16 @@ export class CapabilityUnavailable extends Schema.TaggedError<CapabilityUnavaila
   }
 }
 
+/** A request that is well-formed but refused by a rule outside its Schema (e.g. a missing confirmation). */
+export class InvalidRequest extends Schema.TaggedError<InvalidRequest>()("InvalidRequest", {
+  field: Schema.String,
+  problem: Schema.String
+}) {
+  override get message() {
+    return `${this.problem}: ${this.field}`
+  }
+}
+
 /** The message of anything thrown or failed that has one (an Error, a tagged error), else undefined. */
 export const messageOf = (error: unknown): string | undefined =>
   typeof error === "object" && error !== null && "message" in error ? String(error.message) : undefined

@@ -14,7 +14,7 @@ export type SortOrder = typeof SortOrder.Type
 
 export const MAX_PAGE_SIZE = 100
 /** Deep enough for any real listing; keeps `(page - 1) * page_size` a small integer. */
-const MAX_PAGE = 1_000_000
+export const MAX_PAGE = 1_000_000
 
 const GetFields = Schema.Struct({
   user_id: Schema.optional(SenderId),

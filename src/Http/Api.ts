@@ -10,8 +10,8 @@ import { AddRequest, DEFAULT_SCOPE_ID, FlushRequest, MessageContent, Role, Scope
 import { VERSION } from "../Version.js"
 import { ErrorEnvelope, SuccessEnvelope } from "./Envelope.js"
 
-const AddData = Schema.Struct({ message_count: Schema.Number, status: AddStatus })
-const FlushData = Schema.Struct({
+export const AddData = Schema.Struct({ message_count: Schema.Number, status: AddStatus })
+export const FlushData = Schema.Struct({
   status: FlushStatus,
   /** Only when the flush waited: whether the session's memcells were extracted within the wait. */
   extraction_complete: Schema.optional(Schema.Boolean)
@@ -21,7 +21,7 @@ const FlushData = Schema.Struct({
 export const FLUSH_WAIT_TIMEOUT_MAX_MS = 600_000
 
 /** flush, optionally waiting (bounded) until the session's memcells are extracted: read-your-writes. */
-const FlushPayload = Schema.Struct({
+export const FlushPayload = Schema.Struct({
   ...FlushRequest.fields,
   wait: Schema.optional(Schema.Boolean),
   wait_timeout_ms: Schema.optional(

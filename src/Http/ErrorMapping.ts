@@ -3,6 +3,7 @@ import { Cause, Option } from "effect"
 import type {
   CapabilityUnavailable,
   CommitContention,
+  InvalidRequest,
   LlmMalformedAnswer,
   LlmUnavailable,
   MessageIdConflict,
@@ -52,6 +53,7 @@ const decodeFailureMessage = (error: HttpApiError.HttpApiDecodeError): string =>
 
 /** Every error a handler may fail with (`enveloped` refuses any other at compile time). */
 export type HandlerError =
+  | InvalidRequest
   | MessageIdConflict
   | SessionLockTimeout
   | CommitContention
@@ -73,6 +75,7 @@ type KnownError = HandlerError | EdgeError
  */
 const CODE_OF: { readonly [Tag in KnownError["_tag"]]: ErrorCode } = {
   HttpApiDecodeError: "INVALID_INPUT",
+  InvalidRequest: "INVALID_INPUT",
   MessageIdConflict: "CONFLICT",
   Unauthorized: "UNAUTHORIZED",
   UnsupportedContentType: "UNSUPPORTED_FORMAT",

@@ -3,6 +3,7 @@ import { NodeHttpServer } from "@effect/platform-node"
 import { Duration, Effect, Layer, Option } from "effect"
 import * as Http from "node:http"
 import { type ServerSettings, ServerSettingsConfig } from "../Config/EngramConfig.js"
+import { MCP_PATH, McpHttpLive } from "../Mcp/McpLive.js"
 import { EngramApi } from "./Api.js"
 import { makeBearerAuth } from "./Auth.js"
 import { makeCorsPolicy } from "./Cors.js"
@@ -21,7 +22,8 @@ const declaredRoutes = [
     Object.values(group.endpoints).map((endpoint) => ({ method: endpoint.method, path: endpoint.path }))
   ),
   { method: "GET", path: "/openapi.json" },
-  { method: "GET", path: "/docs" }
+  { method: "GET", path: "/docs" },
+  { method: "POST", path: MCP_PATH }
 ]
 
 /** The API with its handlers, OpenAPI at /openapi.json and Swagger UI at /docs. */
@@ -65,6 +67,8 @@ export const httpServerLayer = (settings: ServerSettings) =>
         cors: makeCorsPolicy(settings.corsOrigins ?? [])
       })),
       Layer.provide(ApiLive),
+      // MCP on the API's router, so the edge middleware above wraps it too.
+      Layer.provide(McpHttpLive),
       HttpServer.withLogAddress,
       Layer.provideMerge(NodeHttpServer.layer(() => server, { host: settings.host, port: settings.port }))
     )

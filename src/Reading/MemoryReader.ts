@@ -3,6 +3,7 @@ import { CapabilityUnavailable } from "../Domain/Errors.js"
 import { toFilterTree } from "../Domain/Filters.js"
 import type { GetRequest, MemoryType } from "../Domain/GetRequest.js"
 import type { AtomicFactItem, EpisodeItem, ForesightItem, GetResult } from "../Domain/MemoryItems.js"
+import type { SessionsRequest, SessionsResult } from "../Domain/SessionsRequest.js"
 import { ReadRepo, type ReadQuery } from "./ReadRepo.js"
 import { episodeView } from "../Extraction/DerivedRows.js"
 
@@ -108,7 +109,25 @@ export class MemoryReader extends Effect.Service<MemoryReader>()("engram/MemoryR
       }
     })
 
-    return { get } as const
+    /** A page of the sessions a user took part in, most recently active first. */
+    const sessions = Effect.fn("MemoryReader.sessions")(function*(request: SessionsRequest) {
+      const { rows, total } = yield* reads.sessions({
+        app_id: request.app_id,
+        project_id: request.project_id,
+        user_id: request.user_id,
+        limit: request.page_size,
+        offset: (request.page - 1) * request.page_size
+      })
+      return {
+        sessions: rows,
+        total_count: total,
+        count: rows.length,
+        page: request.page,
+        page_size: request.page_size
+      } satisfies SessionsResult
+    })
+
+    return { get, sessions } as const
   }),
   dependencies: [ReadRepo.Default]
 }) {}

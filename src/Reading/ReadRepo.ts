@@ -33,6 +33,24 @@ export interface Page<A> {
 
 const Count = Schema.Array(Schema.Struct({ n: Schema.Number }))
 
+const SessionRow = Schema.Struct({
+  session_id: Schema.String,
+  user_messages: Schema.Number,
+  user_messages_buffered: Schema.Number,
+  first_timestamp: Schema.Number,
+  last_timestamp: Schema.Number
+})
+export type SessionRow = typeof SessionRow.Type
+
+/** One page of the sessions a user sent messages in. */
+export interface SessionsQuery {
+  readonly app_id: string
+  readonly project_id: string
+  readonly user_id: string
+  readonly limit: number
+  readonly offset: number
+}
+
 /**
  * `sender_id` means "took part in the source conversation" for every type: episodes carry the
  * memcell's senders; facts and foresight read them from their memcell (which outlives neither).
@@ -138,6 +156,28 @@ export class ReadRepo extends Effect.Service<ReadRepo>()("engram/ReadRepo", {
       )
     })
 
-    return { episodes, facts, foresight } as const
+    /**
+     * The sessions `user_id` sent messages in, most recently active first, with counts of the
+     * user's messages (all, and still buffered). Reads only the user's rows (`messages_by_sender`).
+     */
+    const sessions = Effect.fn("ReadRepo.sessions")(function*(query: SessionsQuery) {
+      const where = sql`app_id = ${query.app_id} AND project_id = ${query.project_id} AND sender_id = ${query.user_id}`
+      const read = Effect.gen(function*() {
+        const rows = yield* sql`
+          SELECT session_id, COUNT(*) AS user_messages, SUM(memcell_id IS NULL) AS user_messages_buffered,
+                 MIN(timestamp) AS first_timestamp, MAX(timestamp) AS last_timestamp
+          FROM messages WHERE ${where}
+          GROUP BY session_id
+          ORDER BY last_timestamp DESC, session_id ASC
+          LIMIT ${query.limit} OFFSET ${query.offset}`.pipe(Effect.flatMap(decode(SessionRow)))
+        const counted = yield* sql`SELECT COUNT(DISTINCT session_id) AS n FROM messages WHERE ${where}`.pipe(
+          Effect.flatMap((r) => Effect.orDie(Schema.decodeUnknown(Count)(r)))
+        )
+        return { rows, total: counted[0]?.n ?? 0 } satisfies Page<SessionRow>
+      })
+      return yield* sql.withTransaction(read).pipe(withBusyRetry("read sessions"))
+    })
+
+    return { episodes, facts, foresight, sessions } as const
   })
 }) {}

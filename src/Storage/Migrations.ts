@@ -5,6 +5,7 @@ import extraction from "./migrations/0002_extraction.js"
 import search from "./migrations/0003_search.js"
 import passages from "./migrations/0004_passages.js"
 import boundarySeen from "./migrations/0005_boundary_seen.js"
+import messagesBySender from "./migrations/0006_messages_by_sender.js"
 
 /** Every schema change, in order. Add new ones at the end; never edit an applied one. */
 export const migrations = Migrator.fromRecord({
@@ -12,7 +13,8 @@ export const migrations = Migrator.fromRecord({
   "0002_extraction": extraction,
   "0003_search": search,
   "0004_passages": passages,
-  "0005_boundary_seen": boundarySeen
+  "0005_boundary_seen": boundarySeen,
+  "0006_messages_by_sender": messagesBySender
 })
 
 /** Runs pending migrations; no schema dump (that would shell out to the sqlite3 binary). */

@@ -5,6 +5,7 @@ import {
   ExtractionSettingsConfig,
   knownVariables,
   LlmSettingsConfig,
+  McpDefaultsConfig,
   MemorizeSettingsConfig,
   ServerSettingsConfig
 } from "../../src/Config/EngramConfig.js"
@@ -87,5 +88,20 @@ describe("configuration", () => {
         expect(known.has(name)).toBe(true)
       }
       expect(known.has("LLM")).toBe(false)
+    }))
+})
+
+describe("MCP defaults", () => {
+  it.effect("unset: no defaults; set: decoded by the request Schemas; a bad value names its variable", () =>
+    Effect.gen(function*() {
+      expect(yield* load(McpDefaultsConfig, {})).toEqual(Either.right({ userId: Option.none(), appId: Option.none(), projectId: Option.none() }))
+      expect(yield* load(McpDefaultsConfig, { ENGRAM_MCP_USER_ID: "Alice@home", ENGRAM_MCP_APP_ID: "notes" })).toEqual(
+        Either.right({ userId: Option.some("Alice@home"), appId: Option.some("notes"), projectId: Option.none() })
+      )
+      const badApp = yield* load(McpDefaultsConfig, { ENGRAM_MCP_APP_ID: "Notes" })
+      expect(Either.isLeft(badApp) && String(badApp.left)).toContain("ENGRAM.MCP_APP_ID")
+      const badUser = yield* load(McpDefaultsConfig, { ENGRAM_MCP_USER_ID: "no spaces" })
+      expect(Either.isLeft(badUser) && String(badUser.left)).toContain("MCP_USER_ID")
+      yield* checkUnknownVariables({ ENGRAM_MCP_USER_ID: "a", ENGRAM_MCP_APP_ID: "b", ENGRAM_MCP_PROJECT_ID: "c" })
     }))
 })
