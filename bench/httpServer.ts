@@ -6,7 +6,7 @@ import { NodeRuntime } from "@effect/platform-node"
 import { Duration, Effect, Layer } from "effect"
 import * as Path from "node:path"
 import { httpServerLayer } from "../src/Http/Server.js"
-import * as Database from "../src/Store/Database.js"
+import * as Database from "../src/Storage/Database.js"
 import { boundaryAnswer, memoryTestLayer, textServices } from "../test/support/MemoryTestLayer.js"
 
 const [port, dataDir] = process.argv.slice(2)

@@ -19,11 +19,11 @@ import { Effect, Layer } from "effect"
 import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
-import { BackgroundLive, memoryLayer } from "../src/Engram.js"
+import { makeEngram } from "../src/Engram.js"
 import { scopeOf, sessionIdOf, sessionMessages } from "../src/Eval/EngramIngest.js"
 import { loadLocomo, type LocomoConversation } from "../src/Eval/LocomoData.js"
 import { Memory } from "../src/Memorize/Memory.js"
-import * as Database from "../src/Store/Database.js"
+import * as Database from "../src/Storage/Database.js"
 import { TokenCounter } from "../src/Text/TokenCounter.js"
 import { FakeReply, makeFakeLlmServer, type RecordedRequest } from "../test/support/FakeLlmServer.js"
 import { configLayer } from "../test/support/MemoryTestLayer.js"
@@ -76,8 +76,7 @@ const run = (conversation: LocomoConversation, oracle: TopicOracle, strategy: St
       ENGRAM_EXTRACTION_POLL_INTERVAL: "20 millis",
       ...strategy.env
     }
-    const layer = BackgroundLive.pipe(
-      Layer.provideMerge(memoryLayer(Database.layerFile(Path.join(dir, "engram.db")))),
+    const layer = makeEngram({ database: Database.layerFile(Path.join(dir, "engram.db")), background: true }).pipe(
       Layer.provide(configLayer(env))
     )
     const boundaries = yield* Effect.gen(function*() {

@@ -9,7 +9,7 @@ import * as Os from "node:os"
 import * as Path from "node:path"
 import type { IncomingMessage } from "../src/Domain/Message.js"
 import { Memory } from "../src/Memorize/Memory.js"
-import * as Database from "../src/Store/Database.js"
+import * as Database from "../src/Storage/Database.js"
 import { boundaryAnswer, memoryTestLayer, textServices } from "../test/support/MemoryTestLayer.js"
 import { addRequest } from "../test/support/Messages.js"
 

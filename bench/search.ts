@@ -24,16 +24,16 @@ import { ScopeId } from "../src/Domain/Message.js"
 import { type SearchMethod, SearchRequest } from "../src/Domain/SearchRequest.js"
 import { Schema } from "effect"
 import { Embedder } from "../src/Llm/Embedder.js"
-import { fakeEmbedderLayer, fakeEmbedding } from "../src/Llm/FakeEmbedder.js"
+import { fakeEmbedderLayer, fakeEmbedding } from "../test/support/FakeEmbedder.js"
 import { LOCAL_DIMENSIONS, LocalEmbedder, makeLocalEmbedder } from "../src/Llm/LocalEmbedder.js"
-import { EmbeddingIndexer } from "../src/Search/EmbeddingIndexer.js"
+import { EmbeddingIndexer } from "../src/Indexing/EmbeddingIndexer.js"
 import { Search } from "../src/Search/Search.js"
-import * as Database from "../src/Store/Database.js"
-import { DerivedRepo } from "../src/Store/DerivedRepo.js"
-import { SearchRepo } from "../src/Store/SearchRepo.js"
-import { vectorOwner, VectorStore } from "../src/Store/VectorStore.js"
+import * as Database from "../src/Storage/Database.js"
+import { DerivedRepo } from "../src/Extraction/DerivedRepo.js"
+import { SearchRepo } from "../src/Search/SearchRepo.js"
 import { Lexicon } from "../src/Text/Lexicon.js"
 import { TokenCounter } from "../src/Text/TokenCounter.js"
+import { vectorOwner, VectorStore } from "../src/Indexing/VectorStore.js"
 
 const sizes = (process.argv[2] ?? "10000,100000").split(",").map(Number)
 const factsPerEpisode = Number(process.argv[3] ?? 2)
@@ -231,7 +231,7 @@ const embedderLayer = vectorsFrom === "local"
   ? LocalEmbedder.layer({ timeout: Duration.seconds(120) })
   : fakeEmbedderLayer({ dimensions: DIMENSIONS })
 const layer = Layer.mergeAll(Search.Default, DerivedRepo.Default).pipe(
-  Layer.provideMerge(EmbeddingIndexer.withEmbedder(embedderLayer)),
+  Layer.provideMerge(EmbeddingIndexer.Default.pipe(Layer.provideMerge(embedderLayer))),
   Layer.provideMerge(Layer.mergeAll(SearchRepo.Default, VectorStore.Default, Lexicon.Default, TokenCounter.Default)),
   Layer.provideMerge(Database.layerFile(file))
 )

@@ -1,115 +1,173 @@
+/**
+ * The composition root: the one place where Engram's Layer graph is assembled. `makeEngram` builds
+ * the whole application from Config; serve, every CLI command, the eval, the benchmarks and the
+ * tests all use it and replace only what they must (database, model, embedder, lock, token
+ * counter). A second storage engine is one more branch of `database` here.
+ */
+import type { SqlClient } from "@effect/sql"
 import { NodeHttpClient } from "@effect/platform-node"
 import { Effect, Layer, Option } from "effect"
 import { EmbedderChoiceConfig, ExtractionSettingsConfig, LlmSettingsConfig } from "./Config/EngramConfig.js"
-import { ExtractionPlan } from "./Extraction/ExtractionPlan.js"
-import { LlmMemcellExtractor } from "./Extraction/LlmMemcellExtractor.js"
-import { ExtractionSignal } from "./Extraction/ExtractionSignal.js"
+import { DerivedRepo } from "./Extraction/DerivedRepo.js"
 import { ExtractionWorkersLive } from "./Extraction/ExtractionWorkers.js"
 import { JobRunner } from "./Extraction/JobRunner.js"
 import { LlmExtractors } from "./Extraction/LlmExtractors.js"
+import { LlmMemcellExtractor } from "./Extraction/LlmMemcellExtractor.js"
 import { LocalExtractors } from "./Extraction/LocalExtractors.js"
-import { withLlmMetrics } from "./Llm/MeteredLlmClient.js"
+import { EmbeddingIndexer } from "./Indexing/EmbeddingIndexer.js"
+import { VectorStore } from "./Indexing/VectorStore.js"
+import { ExtractionPlan } from "./Jobs/ExtractionPlan.js"
+import { ExtractionSignal } from "./Jobs/ExtractionSignal.js"
+import { JobQueue } from "./Jobs/JobQueue.js"
+import { LedgerRepo } from "./Ledger/LedgerRepo.js"
+import type { Embedder } from "./Llm/Embedder.js"
+import type { LlmClient } from "./Llm/LlmClient.js"
 import { LocalEmbedder } from "./Llm/LocalEmbedder.js"
+import { withLlmMetrics } from "./Llm/MeteredLlmClient.js"
 import { OpenAiEmbedder } from "./Llm/OpenAiEmbedder.js"
 import { OpenAiLlmClient } from "./Llm/OpenAiLlmClient.js"
 import { IdleFlusherLive } from "./Memorize/IdleFlusher.js"
 import { LlmBoundaryDetector } from "./Memorize/LlmBoundaryDetector.js"
 import { LocalBoundaryDetector } from "./Memorize/LocalBoundaryDetector.js"
-import { Forget } from "./Memorize/Forget.js"
+import { MemcellRepo } from "./Memorize/MemcellRepo.js"
 import { Memory } from "./Memorize/Memory.js"
 import { SessionLock } from "./Memorize/SessionLock.js"
-import { MemoryReader } from "./Retrieval/MemoryReader.js"
-import { EmbeddingIndexer } from "./Search/EmbeddingIndexer.js"
+import { Forget } from "./Reading/Forget.js"
+import { MemoryReader } from "./Reading/MemoryReader.js"
 import { Search } from "./Search/Search.js"
-import { BufferRepo } from "./Store/BufferRepo.js"
-import * as Database from "./Store/Database.js"
-import { DerivedRepo } from "./Store/DerivedRepo.js"
-import { JobRepo } from "./Store/JobRepo.js"
-import { MemcellRepo } from "./Store/MemcellRepo.js"
-import { SearchRepo } from "./Store/SearchRepo.js"
-import { VectorStore } from "./Store/VectorStore.js"
+import { SearchRepo } from "./Search/SearchRepo.js"
+import * as Database from "./Storage/Database.js"
 import { Lexicon } from "./Text/Lexicon.js"
 import { TokenCounter } from "./Text/TokenCounter.js"
 
-/** Hides what `layer` provides from the types: for services consumers read with `Effect.serviceOption`. */
-const optionalServices = <A, E, R>(layer: Layer.Layer<A, E, R>): Layer.Layer<never, E, R> =>
-  layer as unknown as Layer.Layer<never, E, R>
+/**
+ * What may replace a part of the configured application. Each part is optional; left out, it
+ * comes from Config (ENGRAM_*). `R` is whatever the replacements need from outside (a test can
+ * pass `Layer.context<TokenCounter>()` to share one token counter across a file).
+ */
+export interface EngramParts<R = never> {
+  /** Default: `$ENGRAM_DATA_DIR/engram.db`. */
+  readonly database?: Layer.Layer<SqlClient.SqlClient, never, R>
+  /**
+   * The model behind the LLM boundary detector and extractors. Default: the OpenAI-compatible
+   * client when ENGRAM_LLM_BASE_URL and ENGRAM_LLM_MODEL are set, else the offline detector and
+   * extractors.
+   */
+  readonly llm?: Layer.Layer<LlmClient, never, R>
+  /**
+   * With `llm`: "llm" (default) one extraction call per kind, "llm-combined" one call per memcell,
+   * "local" the offline extractors (only boundaries come from the model).
+   */
+  readonly extractors?: ExtractorsChoice
+  /** Default: as ENGRAM_EMBEDDER says (the local model, an OpenAI-compatible endpoint, or none). */
+  readonly embedder?: Layer.Layer<Embedder, never, R> | "none"
+  /** Default: the per-session lock with ENGRAM_LOCK_TIMEOUT. */
+  readonly lock?: Layer.Layer<SessionLock, never, R>
+  /** Default: a fresh cl100k counter (building one takes a moment). */
+  readonly tokenCounter?: Layer.Layer<TokenCounter, never, R>
+  /** Default: a fresh lexicon (loading its language model takes a moment). */
+  readonly lexicon?: Layer.Layer<Lexicon, never, R>
+  /** Run the background work (extraction workers, idle flush) in the layer's scope. Default false. */
+  readonly background?: boolean
+}
+
+type ExtractorsChoice = "llm" | "llm-combined" | "local"
 
 /**
- * The model-dependent services the configuration asks for: with ENGRAM_LLM_BASE_URL and
- * ENGRAM_LLM_MODEL set, the LLM boundary detector (asked as ENGRAM_BOUNDARY_STRATEGY says) and
- * extractors over one metered OpenAI-compatible client, extracting a memcell in one call unless
- * ENGRAM_EXTRACTION_CALLS=per_kind; otherwise the offline lexical segmenter and extractive
- * extractors, one job per kind. `MemcellExtractor` and `ExtractionPlan` are read with
- * `Effect.serviceOption` by their consumers, so they are hidden from the type.
+ * `MemcellExtractor` and `ExtractionPlan` are read with `Effect.serviceOption` by their consumers
+ * (absent: one extraction call and one job per kind), so the type does not promise them.
  */
-export const ModelServicesLive = Layer.unwrapEffect(
+const optional = <A, E, R>(layer: Layer.Layer<A, E, R>): Layer.Layer<never, E, R> => layer
+
+/** The boundary detector and extractors over `llm`, and the extraction jobs they make a memcell. */
+const modelServicesOn = <R>(llm: Layer.Layer<LlmClient, never, R>, extractors: ExtractorsChoice) =>
+  Layer.mergeAll(
+    LlmBoundaryDetector.layerConfig,
+    extractors === "local" ? LocalExtractors.layerConfig : LlmExtractors.layerConfig,
+    extractors === "llm-combined"
+      ? optional(Layer.merge(LlmMemcellExtractor.layerConfig, ExtractionPlan.combined))
+      : optional(ExtractionPlan.perKind)
+  ).pipe(Layer.provide(llm))
+
+/**
+ * As ENGRAM_LLM_* and ENGRAM_EXTRACTION_CALLS say: over one metered OpenAI-compatible client (a
+ * memcell extracted in one call unless `per_kind`), or offline (lexical segmenter, extractive
+ * extractors, one job per kind).
+ */
+const configuredModelServices = Layer.unwrapEffect(
   Effect.map(Effect.all([LlmSettingsConfig, ExtractionSettingsConfig]), ([llm, extraction]) =>
     Option.match(llm, {
-      onNone: () => Layer.mergeAll(LocalBoundaryDetector.layer, LocalExtractors.layerConfig, optionalServices(ExtractionPlan.perKind)),
+      onNone: () => Layer.mergeAll(LocalBoundaryDetector.layer, LocalExtractors.layerConfig, optional(ExtractionPlan.perKind)),
       onSome: (settings) =>
-        Layer.mergeAll(
-          LlmBoundaryDetector.layerConfig,
-          LlmExtractors.layerConfig,
-          extraction.extractionCalls === "combined"
-            ? optionalServices(Layer.merge(LlmMemcellExtractor.layerConfig, ExtractionPlan.combined))
-            : optionalServices(ExtractionPlan.perKind)
-        ).pipe(
-          Layer.provide(withLlmMetrics(OpenAiLlmClient.layer(settings))),
-          Layer.provide(NodeHttpClient.layerUndici)
+        modelServicesOn(
+          withLlmMetrics(OpenAiLlmClient.layer(settings)).pipe(Layer.provide(NodeHttpClient.layerUndici)),
+          extraction.extractionCalls === "combined" ? "llm-combined" : "llm"
         )
     }))
-).pipe(Layer.provide(Layer.merge(Lexicon.Default, TokenCounter.Default)))
+)
 
 /**
- * The embedder ENGRAM_EMBEDDER chooses (default: the local model, or the ENGRAM_EMBED_* endpoint
- * when one is set) with the embedding runtime (vector table, `embed_*` jobs, reembed). Switched
- * off it provides nothing; its consumers (JobRunner, Search, /health) read `Embedder` /
- * `EmbeddingIndexer` with `Effect.serviceOption`, so the type says "nothing" rather than promise
- * services that may be absent.
+ * The embedder with its runtime (vector table, `embed_*` jobs, reembed). Its consumers (JobRunner,
+ * Search, /health, reembed) read `Embedder` / `EmbeddingIndexer` with `Effect.serviceOption`, so
+ * the type promises nothing: with the embedder off, neither exists.
  */
-export const EmbeddingServicesLive = Layer.unwrapEffect(
+const embeddingOn = <R>(
+  embedder: Layer.Layer<Embedder, never, R>
+): Layer.Layer<never, never, R | SqlClient.SqlClient | VectorStore | SearchRepo> =>
+  EmbeddingIndexer.Default.pipe(Layer.provideMerge(embedder), Layer.orDie)
+
+/** As ENGRAM_EMBEDDER says: the local model (default), the ENGRAM_EMBED_* endpoint, or nothing. */
+const configuredEmbedding = Layer.unwrapEffect(
   Effect.map(EmbedderChoiceConfig, (choice) => {
     switch (choice._tag) {
       case "Off":
         return Layer.empty
       case "Local":
-        return optionalServices(EmbeddingIndexer.withEmbedder(LocalEmbedder.layer(choice.settings)).pipe(Layer.orDie))
+        return embeddingOn(LocalEmbedder.layer(choice.settings))
       case "OpenAi":
-        return optionalServices(
-          EmbeddingIndexer.withEmbedder(OpenAiEmbedder.layer(choice.settings).pipe(Layer.provide(NodeHttpClient.layerUndici))).pipe(
-            Layer.orDie
-          )
-        )
+        return embeddingOn(OpenAiEmbedder.layer(choice.settings).pipe(Layer.provide(NodeHttpClient.layerUndici)))
     }
   })
 )
 
-/** Repositories over one database layer. */
-const repositories = Layer.mergeAll(
-  BufferRepo.Default,
-  MemcellRepo.Default,
-  JobRepo.Default,
-  DerivedRepo.Default,
-  SearchRepo.Default,
-  VectorStore.Default
-)
+/** Background work: extraction workers and the idle flush, forked in the layer's scope. */
+const BackgroundLive = Layer.mergeAll(ExtractionWorkersLive, IdleFlusherLive)
 
-/**
- * Everything memorize and extraction need, from Config, on a given database layer (the workers
- * are not started; see `EngramLive`). Host apps provide this and use the `Memory` service.
- */
-export const memoryLayer = <E, R>(database: Layer.Layer<Database.SqlLayerServices, E, R>) =>
-  Layer.mergeAll(Memory.Default, JobRunner.Default, MemoryReader.Default, Forget.Default, Search.Default).pipe(
-    Layer.provideMerge(
-      Layer.mergeAll(ModelServicesLive, SessionLock.layerConfig, TokenCounter.Default, ExtractionSignal.Default, EmbeddingServicesLive, Lexicon.Default)
-    ),
-    Layer.provideMerge(repositories),
-    Layer.provideMerge(database)
+/** The whole application, stage by stage, on one database. */
+export const makeEngram = <R = never>(parts: EngramParts<R> = {}) => {
+  const storage = Layer.mergeAll(
+    LedgerRepo.Default,
+    MemcellRepo.Default,
+    JobQueue.Default,
+    DerivedRepo.Default,
+    SearchRepo.Default,
+    VectorStore.Default
+  ).pipe(Layer.provideMerge(parts.database ?? Database.layerConfig))
+  const models = parts.llm === undefined ? configuredModelServices : modelServicesOn(parts.llm, parts.extractors ?? "llm")
+  const embedding = parts.embedder === undefined
+    ? configuredEmbedding
+    : parts.embedder === "none"
+    ? Layer.empty
+    : embeddingOn(parts.embedder)
+  const shared = Layer.mergeAll(
+    parts.lock ?? SessionLock.layerConfig,
+    parts.tokenCounter ?? TokenCounter.Default,
+    ExtractionSignal.Default,
+    parts.lexicon ?? Lexicon.Default
   )
+  const app = Layer.mergeAll(Memory.Default, JobRunner.Default, MemoryReader.Default, Forget.Default, Search.Default).pipe(
+    Layer.provideMerge(Layer.mergeAll(models, embedding)),
+    Layer.provideMerge(shared),
+    Layer.provideMerge(storage)
+  )
+  return parts.background === true ? BackgroundLive.pipe(Layer.provideMerge(app)) : app
+}
 
-/** Background work: extraction workers and the idle flush. */
-export const BackgroundLive = Layer.mergeAll(ExtractionWorkersLive, IdleFlusherLive)
+/** What the application provides. */
+export type EngramServices = Layer.Layer.Success<ReturnType<typeof makeEngram<never>>>
 
-/** Memory on `$ENGRAM_DATA_DIR/engram.db` with its background work running. */
-export const EngramLive = BackgroundLive.pipe(Layer.provideMerge(memoryLayer(Database.layerConfig)))
+/** Engram on `$ENGRAM_DATA_DIR/engram.db` as configured, with its background work running. */
+export const EngramLive = makeEngram({ background: true })
+
+/** The same without background work: for commands that only read or write once and exit. */
+export const EngramOnce = makeEngram()

@@ -1,6 +1,7 @@
 import { Command, ValidationError } from "@effect/cli"
-import { ConfigError, Console, Effect } from "effect"
-import { checkUnknownVariables } from "../Config/EngramConfig.js"
+import { ConfigError, Console, Effect, Logger } from "effect"
+import { checkUnknownVariables, LogLevelConfig } from "../Config/EngramConfig.js"
+import { messageOf } from "../Domain/Errors.js"
 import { EngramLive } from "../Engram.js"
 import { addCommand, flushCommand, sessionCommand } from "./Commands.js"
 import { evalCommand } from "./EvalCommands.js"
@@ -31,10 +32,7 @@ export const engram = Command.make("engram").pipe(
 
 const describeError = (error: unknown): string => {
   if (ConfigError.isConfigError(error)) return `configuration: ${String(error).replace(/^\(?|\)?$/g, "")}`
-  if (error instanceof Error || (typeof error === "object" && error !== null && "message" in error)) {
-    return String((error as { message: unknown }).message)
-  }
-  return String(error)
+  return messageOf(error) ?? String(error)
 }
 
 /**
@@ -43,7 +41,8 @@ const describeError = (error: unknown): string => {
  */
 export const runCli = (argv: ReadonlyArray<string>, env: Readonly<Record<string, string | undefined>>) =>
   checkUnknownVariables(env).pipe(
-    Effect.zipRight(Command.run(engram, { name: "engram", version: VERSION })(argv)),
+    Effect.zipRight(LogLevelConfig),
+    Effect.flatMap((level) => Command.run(engram, { name: "engram", version: VERSION })(argv).pipe(Logger.withMinimumLogLevel(level))),
     Effect.catchAll((error) =>
       ValidationError.isValidationError(error)
         ? Effect.sync(() => {

@@ -1,10 +1,11 @@
 import { Args, Command, Options } from "@effect/cli"
 import { Console, Effect, Option, Schema } from "effect"
 import * as Fs from "node:fs/promises"
-import { DEFAULT_SCOPE_ID, ScopeId, SessionId } from "../Domain/Message.js"
+import { ScopeId, SessionId } from "../Domain/Message.js"
 import { firstIssue } from "../Domain/Validation.js"
 import { Memory } from "../Memorize/Memory.js"
 import { toSessionView } from "../Memorize/SessionView.js"
+import { appOption, printJson, projectOption } from "./Common.js"
 import { InputError, parseMessagesFile } from "./Input.js"
 
 /** Largest batch the add contract accepts. */
@@ -16,11 +17,6 @@ const validated = <A, I>(schema: Schema.Schema<A, I>, flag: string) => (value: I
   )
 
 const sessionOption = Options.text("session").pipe(Options.withAlias("s"), Options.withDescription("Session id (1-128 characters)"))
-const appOption = Options.text("app").pipe(Options.withDefault(DEFAULT_SCOPE_ID as string), Options.withDescription("App id (lowercase)"))
-const projectOption = Options.text("project").pipe(
-  Options.withDefault(DEFAULT_SCOPE_ID as string),
-  Options.withDescription("Project id (lowercase)")
-)
 
 const scopeOf = (options: { session: string; app: string; project: string }) =>
   Effect.all({
@@ -46,8 +42,6 @@ const readSource = (file: Option.Option<string>) =>
         catch: (cause) => new InputError({ reason: `cannot read ${path}: ${(cause as Error).message}` })
       })
   })
-
-const printJson = (value: unknown) => Console.log(JSON.stringify(value, null, 2))
 
 export const addCommand = Command.make(
   "add",

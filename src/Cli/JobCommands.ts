@@ -1,20 +1,16 @@
 import { Args, Command, Options } from "@effect/cli"
-import { Clock, Console, Effect, Layer } from "effect"
-import * as Database from "../Store/Database.js"
+import { Clock, Effect } from "effect"
+import { EngramOnce } from "../Engram.js"
 import { deadJobView } from "../Domain/Job.js"
-import { JobRepo } from "../Store/JobRepo.js"
-
-/** The queue lives in the database; a running server's workers pick re-queued jobs up at their next poll. */
-const JobCommandsLive = JobRepo.Default.pipe(Layer.provide(Database.layerConfig))
-
-const printJson = (value: unknown) => Console.log(JSON.stringify(value, null, 2))
+import { JobQueue } from "../Jobs/JobQueue.js"
+import { printJson } from "./Common.js"
 
 const deadCommand = Command.make(
   "dead",
   { limit: Options.integer("limit").pipe(Options.withDefault(100), Options.withDescription("At most this many (newest first)")) },
   ({ limit }) =>
     Effect.gen(function*() {
-      const jobs = yield* JobRepo
+      const jobs = yield* JobQueue
       const dead = yield* jobs.dead(Math.max(1, limit))
       yield* printJson(
         dead.map(deadJobView)
@@ -27,7 +23,7 @@ const retryCommand = Command.make(
   { ids: Args.text({ name: "job-id" }).pipe(Args.repeated, Args.withDescription("Jobs to re-queue; all dead jobs when none")) },
   ({ ids }) =>
     Effect.gen(function*() {
-      const jobs = yield* JobRepo
+      const jobs = yield* JobQueue
       const retried = yield* jobs.retryDead(ids.length > 0 ? ids : null, yield* Clock.currentTimeMillis)
       yield* printJson({ retried })
     })
@@ -36,5 +32,6 @@ const retryCommand = Command.make(
 export const jobsCommand = Command.make("jobs").pipe(
   Command.withDescription("The extraction queue's dead letters"),
   Command.withSubcommands([deadCommand, retryCommand]),
-  Command.provide(JobCommandsLive)
+  // The queue lives in the database; a running server's workers pick re-queued jobs up at their next poll.
+  Command.provide(EngramOnce)
 )

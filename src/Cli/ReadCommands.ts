@@ -1,28 +1,11 @@
 import { Command, Options } from "@effect/cli"
-import { Console, Effect, Layer, Option, Schema } from "effect"
+import { Effect, Option } from "effect"
 import { DeleteRequest } from "../Domain/DeleteRequest.js"
 import { GetRequest } from "../Domain/GetRequest.js"
-import { DEFAULT_SCOPE_ID } from "../Domain/Message.js"
-import { firstIssue } from "../Domain/Validation.js"
-import { Forget } from "../Memorize/Forget.js"
-import { MemoryReader } from "../Retrieval/MemoryReader.js"
-import * as Database from "../Store/Database.js"
-import { InputError } from "./Input.js"
-
-/** Reading and deleting need only the database: no model, no background workers. */
-const ReadCommandsLive = Layer.mergeAll(MemoryReader.Default, Forget.Default).pipe(Layer.provide(Database.layerConfig))
-
-/** Decodes flags through the same schema as the HTTP contract, so both refuse the same input. */
-const decodeRequest = <A, I>(schema: Schema.Schema<A, I>, input: unknown) =>
-  Schema.decodeUnknown(schema)(input).pipe(Effect.mapError((error) => new InputError({ reason: firstIssue(error).text })))
-
-const appOption = Options.text("app").pipe(Options.withDefault(DEFAULT_SCOPE_ID as string), Options.withDescription("App id (lowercase)"))
-const projectOption = Options.text("project").pipe(
-  Options.withDefault(DEFAULT_SCOPE_ID as string),
-  Options.withDescription("Project id (lowercase)")
-)
-
-const printJson = (value: unknown) => Console.log(JSON.stringify(value, null, 2))
+import { EngramOnce } from "../Engram.js"
+import { Forget } from "../Reading/Forget.js"
+import { MemoryReader } from "../Reading/MemoryReader.js"
+import { appOption, decodeRequest, printJson, projectOption } from "./Common.js"
 
 export const getCommand = Command.make(
   "get",
@@ -54,7 +37,7 @@ export const getCommand = Command.make(
     })
 ).pipe(
   Command.withDescription("Print a page of a user's episodes (with their facts), atomic facts or foresight"),
-  Command.provide(ReadCommandsLive)
+  Command.provide(EngramOnce)
 )
 
 export const deleteCommand = Command.make(
@@ -80,5 +63,5 @@ export const deleteCommand = Command.make(
     })
 ).pipe(
   Command.withDescription("Delete messages and memcells (by --user, --session or --memcell) with everything derived from them"),
-  Command.provide(ReadCommandsLive)
+  Command.provide(EngramOnce)
 )

@@ -1,28 +1,12 @@
 import { Args, Command, Options } from "@effect/cli"
-import { Console, Duration, Effect, Layer, Option, Schedule, Schema } from "effect"
+import { Console, Duration, Effect, Option, Schedule, Schema } from "effect"
 import { CapabilityUnavailable } from "../Domain/Errors.js"
-import { DEFAULT_SCOPE_ID } from "../Domain/Message.js"
 import { SearchRequest } from "../Domain/SearchRequest.js"
-import { firstIssue } from "../Domain/Validation.js"
-import { EmbeddingServicesLive, EngramLive } from "../Engram.js"
-import { ExtractionSignal } from "../Extraction/ExtractionSignal.js"
-import { EmbeddingIndexer, type EmbeddingProgress } from "../Search/EmbeddingIndexer.js"
+import { EngramLive, EngramOnce } from "../Engram.js"
+import { ExtractionSignal } from "../Jobs/ExtractionSignal.js"
+import { EmbeddingIndexer, type EmbeddingProgress } from "../Indexing/EmbeddingIndexer.js"
 import { Search } from "../Search/Search.js"
-import * as Database from "../Store/Database.js"
-import { SearchRepo } from "../Store/SearchRepo.js"
-import { VectorStore } from "../Store/VectorStore.js"
-import { Lexicon } from "../Text/Lexicon.js"
-import { TokenCounter } from "../Text/TokenCounter.js"
-import { InputError } from "./Input.js"
-
-/** Searching needs the database and, when configured, the embedder: no LLM, no background workers. */
-const SearchCommandLive = Search.Default.pipe(
-  Layer.provide(EmbeddingServicesLive),
-  Layer.provideMerge(Layer.mergeAll(SearchRepo.Default, VectorStore.Default, Lexicon.Default, TokenCounter.Default)),
-  Layer.provide(Database.layerConfig)
-)
-
-const printJson = (value: unknown) => Console.log(JSON.stringify(value, null, 2))
+import { appOption, decodeRequest, printJson, projectOption } from "./Common.js"
 
 export const searchCommand = Command.make(
   "search",
@@ -40,8 +24,8 @@ export const searchCommand = Command.make(
       Options.optional
     ),
     session: Options.text("session").pipe(Options.withAlias("s"), Options.withDescription("Only this session"), Options.optional),
-    app: Options.text("app").pipe(Options.withDefault(DEFAULT_SCOPE_ID as string), Options.withDescription("App id (lowercase)")),
-    project: Options.text("project").pipe(Options.withDefault(DEFAULT_SCOPE_ID as string), Options.withDescription("Project id (lowercase)")),
+    app: appOption,
+    project: projectOption,
     query: Args.text({ name: "query" }).pipe(Args.withDescription("What to look for"))
   },
   (options) =>
@@ -49,7 +33,7 @@ export const searchCommand = Command.make(
       const search = yield* Search
       const some = <A>(key: string, value: Option.Option<A>) => Option.match(value, { onNone: () => ({}), onSome: (v) => ({ [key]: v }) })
       // The same schema as the HTTP contract, so both refuse the same input.
-      const request = yield* Schema.decodeUnknown(SearchRequest)({
+      const request = yield* decodeRequest(SearchRequest, {
         app_id: options.app,
         project_id: options.project,
         query: options.query,
@@ -60,12 +44,12 @@ export const searchCommand = Command.make(
         ...some("min_score", options.minScore),
         ...some("max_tokens", options.maxTokens),
         ...some("filters", Option.map(options.session, (session_id) => ({ session_id })))
-      }).pipe(Effect.mapError((error) => new InputError({ reason: firstIssue(error).text })))
+      })
       yield* printJson(yield* search.search(request))
     })
 ).pipe(
   Command.withDescription("Search a user's memory: episodes with matching facts and source message ids, plus buffered messages"),
-  Command.provide(SearchCommandLive)
+  Command.provide(EngramOnce)
 )
 
 /** Re-embedding did not finish (in time, or some jobs failed for good). */

@@ -1,4 +1,4 @@
-import { Config, ConfigError, Duration, Effect, Either, Option, ParseResult, Redacted, Schema } from "effect"
+import { Config, ConfigError, ConfigProvider, ConfigProviderPathPatch as PathPatch, Duration, Effect, Either, HashSet, LogLevel, Option, ParseResult, Redacted, Schema } from "effect"
 import { ScopeId, SenderId } from "../Domain/Message.js"
 
 /**
@@ -221,74 +221,7 @@ export const MemorizeSettingsConfig: Config.Config<MemorizeSettings> = Config.al
 
 export const DataDirConfig = Config.string("DATA_DIR").pipe(Config.withDefault("./.engram"), Config.nested("ENGRAM"))
 
-/**
- * Names of every variable above plus those read by the edge (host, port, ...). Anything else
- * with the prefix is a typo or a setting from another version: a startup error, never ignored.
- */
-export const KNOWN_VARIABLES: ReadonlySet<string> = new Set([
-  "DATA_DIR",
-  "LLM_BASE_URL",
-  "LLM_API_KEY",
-  "LLM_MODEL",
-  "LLM_TIMEOUT",
-  "LLM_MAX_CONCURRENCY",
-  "LLM_MAX_RETRIES",
-  "EMBEDDER",
-  "EMBED_BASE_URL",
-  "EMBED_API_KEY",
-  "EMBED_MODEL",
-  "EMBED_DIMENSIONS",
-  "EMBED_TIMEOUT",
-  "EMBED_BATCH_SIZE",
-  "EMBED_MAX_CONCURRENCY",
-  "EMBED_MAX_RETRIES",
-  "MAX_CELL_TOKENS",
-  "MAX_CELL_MESSAGES",
-  "TIME_ZONE",
-  "LOCK_TIMEOUT",
-  "IDLE_FLUSH_AFTER",
-  "IDLE_FLUSH_INTERVAL",
-  "BOUNDARY_STRATEGY",
-  "BOUNDARY_ASK_TOKENS",
-  "EXTRACTION_CALLS",
-  "EXTRACTION_CONCURRENCY",
-  "EXTRACTION_MAX_ATTEMPTS",
-  "EXTRACTION_BACKOFF_BASE",
-  "EXTRACTION_BACKOFF_CAP",
-  "EXTRACTION_LEASE",
-  "EXTRACTION_POLL_INTERVAL",
-  "FLUSH_WAIT_MAX",
-  "HOST",
-  "PORT",
-  "MAX_BODY_BYTES",
-  "SHUTDOWN_TIMEOUT",
-  "API_KEY",
-  "CORS_ORIGINS",
-  "REQUEST_TIMEOUT",
-  "LOG_LEVEL",
-  "MCP_USER_ID",
-  "MCP_APP_ID",
-  "MCP_PROJECT_ID"
-])
-
 export const ENV_PREFIX = "ENGRAM_"
-
-/** Fails on any `ENGRAM_*` variable that Engram does not know. */
-export const checkUnknownVariables = (env: Readonly<Record<string, string | undefined>>) => {
-  const unknown = Object.keys(env)
-    .filter((k) => k.startsWith(ENV_PREFIX) && !KNOWN_VARIABLES.has(k.slice(ENV_PREFIX.length)))
-    .sort()
-  return unknown.length === 0
-    ? Effect.void
-    : Effect.fail(
-      ConfigError.InvalidData(
-        [],
-        `unknown setting${unknown.length > 1 ? "s" : ""} ${unknown.join(", ")}; known: ${
-          [...KNOWN_VARIABLES].map((k) => ENV_PREFIX + k).join(", ")
-        }`
-      )
-    )
-}
 
 export interface ServerSettings {
   readonly host: string
@@ -389,3 +322,57 @@ export const McpDefaultsConfig: Config.Config<McpDefaults> = Config.all({
   appId: Config.option(schemaValue("MCP_APP_ID", ScopeId)),
   projectId: Config.option(schemaValue("MCP_PROJECT_ID", ScopeId))
 }).pipe(Config.nested("ENGRAM"))
+
+/** Minimum level of log lines (`DEBUG`, `INFO`, `WARN`, `ERROR`, `NONE`...); default INFO. */
+export const LogLevelConfig = Config.logLevel("LOG_LEVEL").pipe(Config.withDefault(LogLevel.Info), Config.nested("ENGRAM"))
+
+/** Every setting Engram reads: the known-variables list is derived from it, never written by hand. */
+const ALL_SETTINGS = Config.all([
+  DataDirConfig,
+  LlmSettingsConfig,
+  EmbedderSettingsConfig,
+  EmbedderChoiceConfig,
+  MemorizeSettingsConfig,
+  ExtractionSettingsConfig,
+  ServerSettingsConfig,
+  McpDefaultsConfig,
+  LogLevelConfig
+])
+
+/**
+ * The names (without the prefix) of every variable `ALL_SETTINGS` asks for: read once from a
+ * provider that has nothing and records each lookup (defaults and options make every one asked).
+ */
+export const knownVariables: Effect.Effect<ReadonlySet<string>> = Effect.suspend(() => {
+  const names = new Set<string>()
+  const recording = ConfigProvider.fromFlat(ConfigProvider.makeFlat({
+    load: (path) => {
+      names.add(path.join("_").slice(ENV_PREFIX.length))
+      return Effect.fail(ConfigError.MissingData([...path], "recording the names of settings"))
+    },
+    enumerateChildren: () => Effect.succeed(HashSet.empty()),
+    patch: PathPatch.empty
+  }))
+  return Effect.withConfigProvider(ALL_SETTINGS, recording).pipe(Effect.ignore, Effect.as(names))
+})
+
+/**
+ * Fails on any `ENGRAM_*` variable that Engram does not know: a typo or a setting from another
+ * version is a startup error, never ignored.
+ */
+export const checkUnknownVariables = (env: Readonly<Record<string, string | undefined>>) =>
+  Effect.flatMap(knownVariables, (known) => {
+    const unknown = Object.keys(env)
+      .filter((k) => k.startsWith(ENV_PREFIX) && !known.has(k.slice(ENV_PREFIX.length)))
+      .sort()
+    return unknown.length === 0
+      ? Effect.void
+      : Effect.fail(
+        ConfigError.InvalidData(
+          [],
+          `unknown setting${unknown.length > 1 ? "s" : ""} ${unknown.join(", ")}; known: ${
+            [...known].sort().map((k) => ENV_PREFIX + k).join(", ")
+          }`
+        )
+      )
+  })

@@ -84,3 +84,7 @@ export class InvalidRequest extends Schema.TaggedError<InvalidRequest>()("Invali
     return `${this.problem}: ${this.field}`
   }
 }
+
+/** The message of anything thrown or failed that has one (an Error, a tagged error), else undefined. */
+export const messageOf = (error: unknown): string | undefined =>
+  typeof error === "object" && error !== null && "message" in error ? String(error.message) : undefined

@@ -43,7 +43,11 @@ export type Job = typeof Job.Type
 export const jobIdOf = (kind: JobKind, memcellId: string) => `job_${kind}_${memcellId}`
 
 /** What a dead letter shows its operator (HTTP and CLI alike). */
-export const deadJobView = ({ app_id, attempts, job_id, kind, last_error, memcell_id, project_id, session_id, updated_at }: Job) => ({
+export const DeadJob = Job.pipe(
+  Schema.pick("job_id", "kind", "memcell_id", "app_id", "project_id", "session_id", "attempts", "last_error", "updated_at")
+)
+
+export const deadJobView = ({ app_id, attempts, job_id, kind, last_error, memcell_id, project_id, session_id, updated_at }: Job): typeof DeadJob.Type => ({
   job_id,
   kind,
   memcell_id,

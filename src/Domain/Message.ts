@@ -59,6 +59,9 @@ export type ContentItem = typeof ContentItem.Type
 export const MessageContent = Schema.Union(Schema.String, Schema.Array(ContentItem))
 export type MessageContent = typeof MessageContent.Type
 
+/** OpenAI-style tool calls, kept as the client sent them. */
+export const ToolCalls = Schema.Array(Schema.Record({ key: Schema.String, value: Schema.Unknown }))
+
 const MessageFields = Schema.Struct({
   message_id: Schema.optional(MessageId),
   sender_id: SenderId,
@@ -66,7 +69,7 @@ const MessageFields = Schema.Struct({
   role: Role,
   timestamp: TimestampMs,
   content: MessageContent,
-  tool_calls: Schema.optional(Schema.Array(Schema.Record({ key: Schema.String, value: Schema.Unknown }))),
+  tool_calls: Schema.optional(ToolCalls),
   tool_call_id: Schema.optional(Schema.String.pipe(Schema.minLength(1), Schema.maxLength(256)))
 })
 
@@ -120,7 +123,7 @@ export const StoredMessage = Schema.Struct({
   role: Role,
   timestamp: Schema.Number,
   content: MessageContent,
-  tool_calls: Schema.NullOr(Schema.Array(Schema.Record({ key: Schema.String, value: Schema.Unknown }))),
+  tool_calls: Schema.NullOr(ToolCalls),
   tool_call_id: Schema.NullOr(Schema.String),
   token_count: Schema.Number,
   memcell_id: Schema.NullOr(Schema.String)

@@ -4,15 +4,14 @@
  * the data directory), run Engram and the two baselines over the conversations, print the
  * markdown report and write the JSON one. Progress lines go to stderr.
  */
-import { Console, Effect, Layer, Option, Schema } from "effect"
+import { Console, Effect, type Layer, Option, Schema } from "effect"
 import * as Fs from "node:fs/promises"
 import * as Os from "node:os"
 import * as Path from "node:path"
 import { EmbedderChoiceConfig, LlmSettingsConfig } from "../Config/EngramConfig.js"
-import { memoryLayer } from "../Engram.js"
-import { ExtractionWorkersLive } from "../Extraction/ExtractionWorkers.js"
-import * as Database from "../Store/Database.js"
-import { JobRepo } from "../Store/JobRepo.js"
+import { makeEngram } from "../Engram.js"
+import * as Database from "../Storage/Database.js"
+import { JobQueue } from "../Jobs/JobQueue.js"
 import { makeTurnBaseline, makeWindowBaseline } from "./Baselines.js"
 import { type EvalSearch, makeEngramRetrievers } from "./EngramRetriever.js"
 import { loadLocomo } from "./LocomoData.js"
@@ -42,9 +41,7 @@ export interface LocomoEvalOptions {
 
 /** Everything the Engram side of the eval runs on, on `dataDir`. */
 export const engramEvalLayer = (dataDir: string) =>
-  ExtractionWorkersLive.pipe(
-    Layer.provideMerge(memoryLayer(Database.layerFile(Path.join(dataDir, Database.DATABASE_FILE))))
-  )
+  makeEngram({ database: Database.layerFile(Path.join(dataDir, Database.DATABASE_FILE)), background: true })
 
 export type EngramEvalServices = Layer.Layer.Success<ReturnType<typeof engramEvalLayer>>
 
@@ -123,7 +120,7 @@ export const runLocomoProgram = <E>(
         yield* makeWindowBaseline(1)
       ]
       const run = yield* runLocomoEval(conversations, retrievers, DEFAULT_SETTINGS, progress)
-      const jobs = yield* (yield* JobRepo).counts
+      const jobs = yield* (yield* JobQueue).counts
       if (jobs.dead > 0) yield* progress(`warning: ${jobs.dead} extraction job(s) dead-lettered; their memory is missing`)
       const summaries = summarizeRun(run)
       const markdown = markdownReport(run, summaries, { split: options.split })

@@ -1,9 +1,10 @@
 import { Cause, Clock, Duration, Effect, Layer, Random } from "effect"
 import { randomUUID } from "node:crypto"
 import { type ExtractionSettings, ExtractionSettingsConfig } from "../Config/EngramConfig.js"
+import { messageOf } from "../Domain/Errors.js"
 import type { Job } from "../Domain/Job.js"
-import { JobRepo } from "../Store/JobRepo.js"
-import { ExtractionSignal } from "./ExtractionSignal.js"
+import { JobQueue } from "../Jobs/JobQueue.js"
+import { ExtractionSignal } from "../Jobs/ExtractionSignal.js"
 import { JobRunner } from "./JobRunner.js"
 
 /**
@@ -16,12 +17,7 @@ export const retryDelay = (settings: ExtractionSettings, attempt: number) =>
     return Math.round(Math.min(Duration.toMillis(settings.backoffCap), exponential) * jitter)
   })
 
-const describe = (cause: Cause.Cause<unknown>): string => {
-  const failure = Cause.squash(cause)
-  return failure instanceof Error || (typeof failure === "object" && failure !== null && "message" in failure)
-    ? String((failure as { message: unknown }).message)
-    : Cause.pretty(cause)
-}
+const describe = (cause: Cause.Cause<unknown>): string => messageOf(Cause.squash(cause)) ?? Cause.pretty(cause)
 
 /**
  * The extraction runtime: `concurrency` worker fibers, forked in this layer's scope. A worker
@@ -33,7 +29,7 @@ const describe = (cause: Cause.Cause<unknown>): string => {
 export const ExtractionWorkersLive = Layer.scopedDiscard(
   Effect.gen(function*() {
     const settings = yield* ExtractionSettingsConfig
-    const jobs = yield* JobRepo
+    const jobs = yield* JobQueue
     const runner = yield* JobRunner
     const signal = yield* ExtractionSignal
     const leaseMs = Duration.toMillis(settings.lease)

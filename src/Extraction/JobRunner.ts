@@ -1,12 +1,12 @@
 import { SqlClient } from "@effect/sql"
 import { Clock, Effect, Option } from "effect"
 import type { EmbeddingJobKind, Job } from "../Domain/Job.js"
-import { BufferRepo } from "../Store/BufferRepo.js"
-import { withBusyRetry } from "../Store/Database.js"
-import { DerivedRepo } from "../Store/DerivedRepo.js"
-import { JobRepo } from "../Store/JobRepo.js"
-import { MemcellRepo } from "../Store/MemcellRepo.js"
-import { EmbeddingIndexer } from "../Search/EmbeddingIndexer.js"
+import { LedgerRepo } from "../Ledger/LedgerRepo.js"
+import { withBusyRetry } from "../Storage/Database.js"
+import { DerivedRepo } from "./DerivedRepo.js"
+import { JobQueue } from "../Jobs/JobQueue.js"
+import { MemcellRepo } from "../Memorize/MemcellRepo.js"
+import { EmbeddingIndexer } from "../Indexing/EmbeddingIndexer.js"
 import {
   type EpisodeDraft,
   EpisodeExtractor,
@@ -27,9 +27,9 @@ import {
 export class JobRunner extends Effect.Service<JobRunner>()("engram/JobRunner", {
   effect: Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
-    const jobs = yield* JobRepo
+    const jobs = yield* JobQueue
     const derived = yield* DerivedRepo
-    const buffers = yield* BufferRepo
+    const buffers = yield* LedgerRepo
     const memcells = yield* MemcellRepo
     const episodes = yield* EpisodeExtractor
     const facts = yield* FactExtractor
@@ -40,7 +40,7 @@ export class JobRunner extends Effect.Service<JobRunner>()("engram/JobRunner", {
     const indexer = yield* Effect.serviceOption(EmbeddingIndexer)
 
     const thenEmbed = (kind: EmbeddingJobKind, input: MemcellInput, now: number) => <E, R>(write: Effect.Effect<void, E, R>) =>
-      Option.isSome(indexer) ? Effect.zipRight(write, derived.requestEmbedding(kind, input.memcell, now)) : write
+      Option.isSome(indexer) ? Effect.zipRight(write, jobs.requestEmbedding(kind, input.memcell, now)) : write
 
     const writeEpisodes = (input: MemcellInput, drafts: ReadonlyArray<EpisodeDraft>, extractor: string, now: number) =>
       derived.replaceEpisodes(input.memcell, drafts.map((d) => ({ ...d, user_id: d.sender_id })), extractor, now, input.messages).pipe(
@@ -104,7 +104,7 @@ export class JobRunner extends Effect.Service<JobRunner>()("engram/JobRunner", {
       const finishedAt = yield* Clock.currentTimeMillis
       // Checked inside the transaction: memory derived from a memcell deleted meanwhile never lands.
       const finish = Effect.gen(function*() {
-        if (!(yield* derived.memcellExists(job.memcell_id))) {
+        if (!(yield* memcells.exists(job.memcell_id))) {
           // The delete usually took the job row too; either way there is nothing left to do.
           return yield* jobs.markDone(job, finishedAt).pipe(Effect.catchTag("LeaseLost", () => Effect.void))
         }

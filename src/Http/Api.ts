@@ -2,7 +2,7 @@ import { HttpApi, HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "
 import { Schema } from "effect"
 import { DeleteCounts, DeleteRequest } from "../Domain/DeleteRequest.js"
 import { GetRequest } from "../Domain/GetRequest.js"
-import { JobKind } from "../Domain/Job.js"
+import { DeadJob } from "../Domain/Job.js"
 import { AddStatus, FlushStatus } from "../Domain/Memcell.js"
 import { GetResult } from "../Domain/MemoryItems.js"
 import { SearchRequest, SearchResult } from "../Domain/SearchRequest.js"
@@ -138,18 +138,6 @@ export class ReadGroup extends HttpApiGroup.make("read")
   )
   .prefix("/api/v2")
 {}
-
-const DeadJob = Schema.Struct({
-  job_id: Schema.String,
-  kind: JobKind,
-  memcell_id: Schema.String,
-  app_id: Schema.String,
-  project_id: Schema.String,
-  session_id: Schema.String,
-  attempts: Schema.Number,
-  last_error: Schema.NullOr(Schema.String),
-  updated_at: Schema.Number
-})
 
 const JobsParams = Schema.Struct({
   status: Schema.optionalWith(Schema.Literal("dead"), { default: () => "dead" as const }),

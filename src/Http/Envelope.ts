@@ -46,8 +46,3 @@ export const REQUEST_ID_PATTERN = /^[A-Za-z0-9._:-]{8,128}$/
 
 /** Any one of the declared error envelopes. */
 export type AnyErrorEnvelope = { [C in ErrorCode]: ReturnType<typeof ErrorEnvelope<C>>["Type"] }[ErrorCode]
-
-export const isErrorBody = (value: unknown): value is ErrorBody =>
-  typeof value === "object" && value !== null && "request_id" in value && "error" in value &&
-  typeof (value as ErrorBody).error === "object" && (value as ErrorBody).error !== null &&
-  (value as ErrorBody).error.code in ErrorStatus

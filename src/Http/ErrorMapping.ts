@@ -1,6 +1,19 @@
-import { HttpApiError, HttpServerError } from "@effect/platform"
+import { type HttpApiError, HttpServerError } from "@effect/platform"
 import { Cause, Option } from "effect"
-import { type ErrorCode, ErrorStatus, isErrorBody } from "./Envelope.js"
+import type {
+  CapabilityUnavailable,
+  CommitContention,
+  InvalidRequest,
+  LlmMalformedAnswer,
+  LlmUnavailable,
+  MessageIdConflict,
+  SessionLockTimeout,
+  StorageError
+} from "../Domain/Errors.js"
+import type { EmbedderUnavailable } from "../Llm/Embedder.js"
+import type { Unauthorized } from "./Auth.js"
+import type { BodyTooDeep, UnsupportedContentType } from "./BodyGuard.js"
+import { type ErrorCode, ErrorStatus } from "./Envelope.js"
 
 /** What an error becomes on the wire. */
 export interface ApiFailure {
@@ -17,16 +30,6 @@ const failure = (code: ErrorCode, message: string, log = false): ApiFailure => (
   message,
   log
 })
-
-const tagOf = (error: unknown): string | undefined =>
-  typeof error === "object" && error !== null && typeof (error as { _tag?: unknown })._tag === "string"
-    ? (error as { _tag: string })._tag
-    : undefined
-
-const messageOf = (error: unknown): string =>
-  typeof error === "object" && error !== null && typeof (error as { message?: unknown }).message === "string"
-    ? (error as { message: string }).message
-    : String(error)
 
 /** Schema messages quote the offending value ("actual ..."), which may be megabytes of the request. */
 const MAX_ISSUE_MESSAGE_CHARS = 200
@@ -48,37 +51,63 @@ const decodeFailureMessage = (error: HttpApiError.HttpApiDecodeError): string =>
   return `${message}: ${path.length > 0 ? path : "body"}`
 }
 
-/** A typed failure of a handler or of request decoding. */
+/** Every error a handler may fail with (`enveloped` refuses any other at compile time). */
+export type HandlerError =
+  | InvalidRequest
+  | MessageIdConflict
+  | SessionLockTimeout
+  | CommitContention
+  | LlmUnavailable
+  | LlmMalformedAnswer
+  | EmbedderUnavailable
+  | CapabilityUnavailable
+  | StorageError
+
+/** Failures of the edge itself, before or around a handler. */
+type EdgeError = HttpApiError.HttpApiDecodeError | Unauthorized | UnsupportedContentType | BodyTooDeep | HttpServerError.RouteNotFound
+
+type KnownError = HandlerError | EdgeError
+
+/**
+ * The contract code of every known error, keyed by its `_tag`: the compiler checks that each error
+ * class has exactly one entry, so renaming or adding one cannot silently turn it into a 500.
+ * StorageError is a 500 on purpose (logged, never described to the client).
+ */
+const CODE_OF: { readonly [Tag in KnownError["_tag"]]: ErrorCode } = {
+  HttpApiDecodeError: "INVALID_INPUT",
+  InvalidRequest: "INVALID_INPUT",
+  MessageIdConflict: "CONFLICT",
+  Unauthorized: "UNAUTHORIZED",
+  UnsupportedContentType: "UNSUPPORTED_FORMAT",
+  BodyTooDeep: "BAD_REQUEST",
+  // Retryable: the messages are stored; a retry of the same request is a no-op plus a new attempt.
+  SessionLockTimeout: "EXTERNAL_SERVICE_UNAVAILABLE",
+  CommitContention: "EXTERNAL_SERVICE_UNAVAILABLE",
+  LlmUnavailable: "EXTERNAL_SERVICE_UNAVAILABLE",
+  LlmMalformedAnswer: "EXTERNAL_SERVICE_UNAVAILABLE",
+  EmbedderUnavailable: "EXTERNAL_SERVICE_UNAVAILABLE",
+  CapabilityUnavailable: "CAPABILITY_UNAVAILABLE",
+  RouteNotFound: "NOT_FOUND",
+  StorageError: "INTERNAL_ERROR"
+}
+
+const INTERNAL = failure("INTERNAL_ERROR", "internal error", true)
+
+const isKnown = (error: unknown): error is KnownError =>
+  typeof error === "object" && error !== null && "_tag" in error && typeof error._tag === "string" &&
+  Object.hasOwn(CODE_OF, error._tag)
+
+/** A typed failure of a handler or of the edge. */
 export const describeError = (error: unknown): ApiFailure => {
-  if (isErrorBody(error)) return failure(error.error.code, error.error.message)
-  switch (tagOf(error)) {
+  if (!isKnown(error)) return INTERNAL
+  const code = CODE_OF[error._tag]
+  switch (error._tag) {
     case "HttpApiDecodeError":
-      return failure("INVALID_INPUT", decodeFailureMessage(error as HttpApiError.HttpApiDecodeError))
-    case "InvalidRequest":
-      return failure("INVALID_INPUT", messageOf(error))
-    case "MessageIdConflict":
-      return failure("CONFLICT", messageOf(error))
-    case "NotFound":
-      return failure("NOT_FOUND", messageOf(error))
-    case "Unauthorized":
-      return failure("UNAUTHORIZED", messageOf(error))
-    case "UnsupportedContentType":
-      return failure("UNSUPPORTED_FORMAT", messageOf(error))
-    case "BodyTooDeep":
-      return failure("BAD_REQUEST", messageOf(error))
-    case "SessionLockTimeout":
-    case "CommitContention":
-    case "LlmUnavailable":
-    case "LlmMalformedAnswer":
-    case "EmbedderUnavailable":
-      // Retryable: the messages are stored; a retry of the same request is a no-op plus a new attempt.
-      return failure("EXTERNAL_SERVICE_UNAVAILABLE", messageOf(error))
-    case "CapabilityUnavailable":
-      return failure("CAPABILITY_UNAVAILABLE", messageOf(error))
+      return failure(code, decodeFailureMessage(error))
     case "RouteNotFound":
-      return failure("NOT_FOUND", "no such route")
+      return failure(code, "no such route")
     default:
-      return failure("INTERNAL_ERROR", "internal error", true)
+      return code === "INTERNAL_ERROR" ? INTERNAL : failure(code, error.message)
   }
 }
 

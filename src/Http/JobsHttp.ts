@@ -1,15 +1,15 @@
 import { HttpApiBuilder } from "@effect/platform"
 import { Clock, Effect } from "effect"
-import { ExtractionSignal } from "../Extraction/ExtractionSignal.js"
+import { ExtractionSignal } from "../Jobs/ExtractionSignal.js"
 import { deadJobView } from "../Domain/Job.js"
-import { JobRepo } from "../Store/JobRepo.js"
+import { JobQueue } from "../Jobs/JobQueue.js"
 import { EngramApi } from "./Api.js"
 import { enveloped } from "./Middleware.js"
 
 /** Handlers of the jobs group: the dead letters of the extraction queue. */
 export const JobsHttpLive = HttpApiBuilder.group(EngramApi, "jobs", (handlers) =>
   Effect.gen(function*() {
-    const jobs = yield* JobRepo
+    const jobs = yield* JobQueue
     const signal = yield* ExtractionSignal
     return handlers
       .handle("list", ({ urlParams }) =>

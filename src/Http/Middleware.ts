@@ -1,12 +1,12 @@
 import { Headers, HttpApiBuilder, HttpIncomingMessage, HttpServerRequest, HttpServerResponse } from "@effect/platform"
-import { Clock, Effect, Metric, Option } from "effect"
+import { Cause, Clock, Effect, Metric, Option } from "effect"
 import { randomBytes } from "node:crypto"
 import { httpRequestDuration, httpRequests } from "../Observability/Metrics.js"
 import type { Authorize } from "./Auth.js"
 import { guardJsonBody } from "./BodyGuard.js"
 import type { CorsPolicy } from "./Cors.js"
-import { type AnyErrorEnvelope, type ErrorBody, REQUEST_ID_PATTERN } from "./Envelope.js"
-import { describeCause, describeError } from "./ErrorMapping.js"
+import { type AnyErrorEnvelope, type ErrorBody, ErrorStatus, REQUEST_ID_PATTERN } from "./Envelope.js"
+import { type ApiFailure, describeCause, describeError, type HandlerError } from "./ErrorMapping.js"
 
 export interface EdgeOptions {
   readonly maxBodyBytes: number
@@ -28,6 +28,39 @@ const requestIdOf = (request: HttpServerRequest.HttpServerRequest): string => {
 }
 
 export const REQUEST_ID_HEADER = "x-request-id"
+
+/** The path as the client sent it (before the v1 alias is rewritten), for the error envelope. */
+const REQUEST_PATH_HEADER = "x-engram-request-path"
+
+/** The error envelope: built here, and only here, for the edge's and the handlers' failures alike. */
+const errorEnvelope = (requestId: string, path: string, failure: ApiFailure) =>
+  Effect.map(Clock.currentTimeMillis, (now): ErrorBody => ({
+    request_id: requestId,
+    error: { code: failure.code, message: failure.message, timestamp: new Date(now).toISOString(), path }
+  }))
+
+/**
+ * A handler's failure, already its envelope (only `request_id` and `error` are serialised); the
+ * edge recognises it by class and answers it as it is.
+ */
+class HandlerFailure implements ErrorBody {
+  readonly request_id: string
+  readonly error: ErrorBody["error"]
+  readonly #failure: ApiFailure
+  constructor(body: ErrorBody, failure: ApiFailure) {
+    this.request_id = body.request_id
+    this.error = body.error
+    this.#failure = failure
+  }
+  get status() {
+    return this.#failure.status
+  }
+  get log() {
+    return this.#failure.log
+  }
+}
+
+const isHandlerFailure = (error: unknown): error is HandlerFailure => error instanceof HandlerFailure
 
 /** `/api/v1/...` is an identical alias of `/api/v2/...`. */
 const canonicalUrl = (url: string) => (url.startsWith("/api/v1/") ? `/api/v2/${url.slice("/api/v1/".length)}` : url)
@@ -51,17 +84,16 @@ export const edgeMiddleware = (options: EdgeOptions) => {
       const requestId = requestIdOf(original)
       const url = canonicalUrl(original.url)
       const path = pathOf(url)
-      const request = original.modify({ url, headers: Headers.set(original.headers, REQUEST_ID_HEADER, requestId) })
+      const request = original.modify({
+        url,
+        headers: Headers.setAll(original.headers, { [REQUEST_ID_HEADER]: requestId, [REQUEST_PATH_HEADER]: pathOf(original.url) })
+      })
 
-      const errorResponse = (status: number, code: ErrorBody["error"]["code"], message: string) =>
-        Effect.map(Clock.currentTimeMillis, (now) =>
-          HttpServerResponse.unsafeJson(
-            {
-              request_id: requestId,
-              error: { code, message, timestamp: new Date(now).toISOString(), path: pathOf(original.url) }
-            } satisfies ErrorBody,
-            { status }
-          ))
+      const errorResponse = (failure: ApiFailure) =>
+        Effect.map(errorEnvelope(requestId, pathOf(original.url), failure), (body) => HttpServerResponse.unsafeJson(body, { status: failure.status }))
+
+      const logFailure = (cause: Cause.Cause<unknown>) =>
+        Effect.logError("request failed", cause).pipe(Effect.annotateLogs({ request_id: requestId, method: original.method, path }))
 
       const declaredLength = Number(original.headers["content-length"] ?? "0")
       const preflight = options.cors === undefined ? Option.none() : options.cors.preflight(original.method, original.headers)
@@ -71,12 +103,22 @@ export const edgeMiddleware = (options: EdgeOptions) => {
       const response = Option.isSome(preflight)
         ? preflight.value
         : Number.isFinite(declaredLength) && declaredLength > options.maxBodyBytes
-        ? yield* errorResponse(413, "PAYLOAD_TOO_LARGE", `request body exceeds the limit of ${options.maxBodyBytes} bytes`)
+        ? yield* errorResponse({
+          status: ErrorStatus.PAYLOAD_TOO_LARGE,
+          code: "PAYLOAD_TOO_LARGE",
+          message: `request body exceeds the limit of ${options.maxBodyBytes} bytes`,
+          log: false
+        })
         : yield* authorizedApp.pipe(
           Effect.provideService(HttpServerRequest.HttpServerRequest, request),
           HttpIncomingMessage.withMaxBodySize(Option.some(options.maxBodyBytes)),
           Effect.catchAllCause((cause) =>
             Effect.gen(function*() {
+              const handled = Option.filter(Cause.failureOption(cause), isHandlerFailure)
+              if (Option.isSome(handled)) {
+                if (handled.value.log) yield* logFailure(cause)
+                return HttpServerResponse.unsafeJson(handled.value, { status: handled.value.status })
+              }
               let failure = describeCause(cause)
               if (failure.code === "NOT_FOUND" && failure.message === "no such route") {
                 const allowed = allowedMethods(path)
@@ -89,12 +131,8 @@ export const edgeMiddleware = (options: EdgeOptions) => {
                   }
                 }
               }
-              if (failure.log) {
-                yield* Effect.logError("request failed", cause).pipe(
-                  Effect.annotateLogs({ request_id: requestId, method: original.method, path })
-                )
-              }
-              const response = yield* errorResponse(failure.status, failure.code, failure.message)
+              if (failure.log) yield* logFailure(cause)
+              const response = yield* errorResponse(failure)
               return failure.code === "METHOD_NOT_ALLOWED"
                 ? HttpServerResponse.setHeader(response, "allow", allowedMethods(path).join(", "))
                 : failure.code === "UNAUTHORIZED"
@@ -114,27 +152,23 @@ export const edgeMiddleware = (options: EdgeOptions) => {
   )
 }
 
-/** The request id the edge assigned (handlers put it in the success envelope). */
-export const currentRequestId = Effect.map(
-  HttpServerRequest.HttpServerRequest,
-  (request) => request.headers[REQUEST_ID_HEADER] ?? randomBytes(16).toString("hex")
-)
-
 /**
- * `{request_id, data}` around a handler's result; a failure becomes its error envelope (through
- * the same mapping the edge uses), so handlers only ever fail with declared envelopes.
+ * `{request_id, data}` around a handler's result. A failure (only the errors the mapping knows)
+ * becomes its envelope once, here, with the path the client sent; the edge answers it unchanged.
  */
-export const enveloped = <A, E, R>(data: Effect.Effect<A, E, R>) =>
-  Effect.flatMap(currentRequestId, (request_id) =>
-    data.pipe(
+export const enveloped = <A, E extends HandlerError, R>(data: Effect.Effect<A, E, R>) =>
+  Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) => {
+    const request_id = request.headers[REQUEST_ID_HEADER] ?? randomBytes(16).toString("hex")
+    return data.pipe(
       Effect.map((value) => ({ request_id, data: value })),
-      Effect.catchAll((error) =>
-        Effect.flatMap(Clock.currentTimeMillis, (now) => {
-          const failure = describeError(error)
-          return Effect.fail({
-            request_id,
-            error: { code: failure.code, message: failure.message, timestamp: new Date(now).toISOString(), path: "" }
-          } as AnyErrorEnvelope)
-        })
-      )
-    ))
+      Effect.catchAll((error) => {
+        const failure = describeError(error)
+        return Effect.flatMap(
+          errorEnvelope(request_id, request.headers[REQUEST_PATH_HEADER] ?? pathOf(request.url), failure),
+          // Typed as the declared envelope it is: the API's error schemas are per code, so no one
+          // type covers an envelope whose code is only known at run time.
+          (body) => Effect.fail(new HandlerFailure(body, failure) as AnyErrorEnvelope)
+        )
+      })
+    )
+  })

@@ -1,14 +1,11 @@
 import { HttpApiBuilder } from "@effect/platform"
-import { Effect, Layer } from "effect"
-import { Forget } from "../Memorize/Forget.js"
-import { MemoryReader } from "../Retrieval/MemoryReader.js"
+import { Effect } from "effect"
+import { Forget } from "../Reading/Forget.js"
+import { MemoryReader } from "../Reading/MemoryReader.js"
 import { EngramApi } from "./Api.js"
 import { enveloped } from "./Middleware.js"
 
-/**
- * Handlers of the read group (get, delete). Both services need only the database, so the group
- * brings its own layers and any memory layer can serve it.
- */
+/** Handlers of the read group (get, delete). */
 export const ReadHttpLive = HttpApiBuilder.group(EngramApi, "read", (handlers) =>
   Effect.gen(function*() {
     const reader = yield* MemoryReader
@@ -17,4 +14,4 @@ export const ReadHttpLive = HttpApiBuilder.group(EngramApi, "read", (handlers) =
       .handle("get", ({ payload }) => enveloped(reader.get(payload)))
       .handle("delete", ({ payload }) => enveloped(forget.delete(payload)))
   })
-).pipe(Layer.provide([MemoryReader.Default, Forget.Default]))
+)

@@ -3,9 +3,9 @@ import { Clock, Effect, Metric, Option } from "effect"
 import { LlmSettingsConfig } from "../Config/EngramConfig.js"
 import { Embedder } from "../Llm/Embedder.js"
 import { BoundaryDetector } from "../Memorize/BoundaryDetector.js"
-import { BufferRepo } from "../Store/BufferRepo.js"
-import { JobRepo } from "../Store/JobRepo.js"
-import { MemcellRepo } from "../Store/MemcellRepo.js"
+import { LedgerRepo } from "../Ledger/LedgerRepo.js"
+import { JobQueue } from "../Jobs/JobQueue.js"
+import { MemcellRepo } from "../Memorize/MemcellRepo.js"
 import { EventLoopMonitor } from "../Observability/EventLoop.js"
 import { EngramApi } from "./Api.js"
 import { VERSION } from "../Version.js"
@@ -27,9 +27,9 @@ export const SystemHttpLive = HttpApiBuilder.group(EngramApi, "system", (handler
     // Absent when ENGRAM_EMBEDDER is off (or a test provides none).
     const embedder = yield* Effect.serviceOption(Embedder)
     const detector = yield* BoundaryDetector
-    const buffers = yield* BufferRepo
+    const buffers = yield* LedgerRepo
     const memcells = yield* MemcellRepo
-    const jobs = yield* JobRepo
+    const jobs = yield* JobQueue
     const eventLoop = yield* EventLoopMonitor
     const jobCounts = Effect.map(Effect.all([jobs.counts, jobs.failedRetrying]), ([counts, failed]) => ({
       queued: counts.queued,

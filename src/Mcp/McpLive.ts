@@ -3,9 +3,6 @@ import { HttpApiBuilder } from "@effect/platform"
 import { NodeSink } from "@effect/platform-node"
 import { Effect, Layer, type Stream } from "effect"
 import { McpDefaultsConfig } from "../Config/EngramConfig.js"
-import { Forget } from "../Memorize/Forget.js"
-import { MemoryReader } from "../Retrieval/MemoryReader.js"
-import { Search } from "../Search/Search.js"
 import { VERSION } from "../Version.js"
 import { engramPrompts } from "./Prompts.js"
 import { engramResources } from "./Resources.js"
@@ -17,8 +14,8 @@ export const MCP_PATH = "/mcp"
 const serverInfo = { name: "engram", version: VERSION } as const
 
 /**
- * Engram's tools, resources and prompts, with the defaults from ENGRAM_MCP_*. Like the HTTP read
- * and search groups it brings its readers, so any memory layer (Memory on a database) serves it.
+ * Engram's tools, resources and prompts, with the defaults from ENGRAM_MCP_*, over the services
+ * the composition root provides (Memory, MemoryReader, Forget, Search).
  */
 export const EngramMcpFeatures = Layer.unwrapEffect(
   Effect.map(McpDefaultsConfig, (defaults) => {
@@ -27,7 +24,7 @@ export const EngramMcpFeatures = Layer.unwrapEffect(
       Layer.provide(engramToolHandlers(toolkit, defaults))
     )
   })
-).pipe(Layer.provide([MemoryReader.Default, Forget.Default, Search.layerOnDatabase]))
+)
 
 /**
  * MCP over `stdin` and stdout (newline-delimited JSON-RPC), for clients that spawn `engram mcp`. Stdout

@@ -6,7 +6,7 @@ import { DEFAULT_SCOPE_ID, SenderId, SessionId } from "../Domain/Message.js"
 import { SessionsRequest } from "../Domain/SessionsRequest.js"
 import { Memory } from "../Memorize/Memory.js"
 import { toSessionView } from "../Memorize/SessionView.js"
-import { MemoryReader } from "../Retrieval/MemoryReader.js"
+import { MemoryReader } from "../Reading/MemoryReader.js"
 import { asRequest, decodeAs, withScopeDefaults } from "./ToolInput.js"
 
 /**

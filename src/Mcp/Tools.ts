@@ -11,9 +11,9 @@ import { MAX_CONTEXT_TOKENS, MaxTokens, SearchMethod, SearchRequest, SearchResul
 import { SessionsRequest, SessionsResult } from "../Domain/SessionsRequest.js"
 import { AddData, FLUSH_WAIT_TIMEOUT_MAX_MS, FlushData, FlushPayload } from "../Http/Api.js"
 import { flushPerContract } from "../Http/MemoryHttp.js"
-import { Forget } from "../Memorize/Forget.js"
+import { Forget } from "../Reading/Forget.js"
 import { Memory } from "../Memorize/Memory.js"
-import { MemoryReader } from "../Retrieval/MemoryReader.js"
+import { MemoryReader } from "../Reading/MemoryReader.js"
 import { Search } from "../Search/Search.js"
 import { advertised, asToolCall, decodeAs, isObject, type ToolArgs, ToolFailure, withScopeDefaults, withUserDefault } from "./ToolInput.js"
 

@@ -1,6 +1,6 @@
 import { Clock, Duration, Effect, Layer, Option, Schedule } from "effect"
 import { MemorizeSettingsConfig } from "../Config/EngramConfig.js"
-import { BufferRepo } from "../Store/BufferRepo.js"
+import { LedgerRepo } from "../Ledger/LedgerRepo.js"
 import { Memory } from "./Memory.js"
 
 /**
@@ -10,7 +10,7 @@ import { Memory } from "./Memory.js"
  */
 export const idleFlushSweep = (idleAfter: Duration.Duration) =>
   Effect.gen(function*() {
-    const buffers = yield* BufferRepo
+    const buffers = yield* LedgerRepo
     const memory = yield* Memory
     const now = yield* Clock.currentTimeMillis
     const sessions = yield* buffers.idleSessions(now - Duration.toMillis(idleAfter))

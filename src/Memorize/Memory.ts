@@ -1,19 +1,19 @@
 import { Duration, Effect, Option, Schedule } from "effect"
 import { EXTRACTION_KINDS } from "../Domain/Job.js"
-import { ExtractionPlan } from "../Extraction/ExtractionPlan.js"
+import { ExtractionPlan } from "../Jobs/ExtractionPlan.js"
 import type { MemorizeSettings } from "../Config/EngramConfig.js"
 import { ExtractionSettingsConfig, MemorizeSettingsConfig } from "../Config/EngramConfig.js"
-import { ExtractionSignal } from "../Extraction/ExtractionSignal.js"
-import { JobRepo } from "../Store/JobRepo.js"
+import { ExtractionSignal } from "../Jobs/ExtractionSignal.js"
+import { JobQueue } from "../Jobs/JobQueue.js"
 import { CommitContention } from "../Domain/Errors.js"
 import type { AddResult, FlushResult } from "../Domain/Memcell.js"
 import { type AddRequest, type FlushRequest, messageText, type SessionKey, type StoredMessage } from "../Domain/Message.js"
-import { BufferRepo, type PreparedMessage } from "../Store/BufferRepo.js"
-import { MemcellRepo, type NewMemcell, StaleBuffer } from "../Store/MemcellRepo.js"
+import { LedgerRepo, type PreparedMessage } from "../Ledger/LedgerRepo.js"
+import { MemcellRepo, type NewMemcell, StaleBuffer } from "./MemcellRepo.js"
 import { makeZonedCalendar } from "../Text/Calendar.js"
 import { TokenCounter } from "../Text/TokenCounter.js"
 import { BoundaryDetector } from "./BoundaryDetector.js"
-import { derivedMessageId, memcellIdOf, messageFingerprint } from "./MessageIdentity.js"
+import { derivedMessageId, memcellIdOf, messageFingerprint } from "../Ledger/MessageIdentity.js"
 import { planSegments } from "./Segmenter.js"
 import { SessionLock } from "./SessionLock.js"
 
@@ -43,13 +43,13 @@ const COMMIT_ATTEMPTS = 8
 export class Memory extends Effect.Service<Memory>()("engram/Memory", {
   effect: Effect.gen(function*() {
     const settings: MemorizeSettings = yield* MemorizeSettingsConfig
-    const buffers = yield* BufferRepo
+    const buffers = yield* LedgerRepo
     const memcells = yield* MemcellRepo
     const detector = yield* BoundaryDetector
     const lock = yield* SessionLock
     const tokens = yield* TokenCounter
     const signal = yield* ExtractionSignal
-    const jobs = yield* JobRepo
+    const jobs = yield* JobQueue
     const extraction = yield* ExtractionSettingsConfig
     // Which extraction jobs a memcell gets depends on the extractors wired in (see ExtractionPlan).
     const jobKinds = Option.match(yield* Effect.serviceOption(ExtractionPlan), {

@@ -2,7 +2,7 @@ import { Effect } from "effect"
 import type { LlmError } from "../Domain/Errors.js"
 import { messageText, type StoredMessage } from "../Domain/Message.js"
 import type { ZonedCalendar } from "../Text/Calendar.js"
-import type { SeenUpdate } from "../Store/MemcellRepo.js"
+import type { SeenUpdate } from "./MemcellRepo.js"
 import { type BoundaryDetector, type DetectorMessage, normalizeBoundaries, type RunTurn, type SeenMark } from "./BoundaryDetector.js"
 
 export interface SegmentationRules {

@@ -1,4 +1,4 @@
-import { Effect, Either, Layer, Option } from "effect"
+import { Effect, Either, Option } from "effect"
 import { CapabilityUnavailable, type StorageError } from "../Domain/Errors.js"
 import { type FilterTree, pinnedSession, toFilterTree } from "../Domain/Filters.js"
 import {
@@ -11,13 +11,14 @@ import {
   type UnprocessedMessage
 } from "../Domain/SearchRequest.js"
 import { Embedder, EmbedderUnavailable } from "../Llm/Embedder.js"
-import { type BufferedMessage, type Hit, type OwnerScope, type PassageHit, SearchRepo } from "../Store/SearchRepo.js"
-import { type VectorKind, vectorOwner, VectorStore, vectorStateHint } from "../Store/VectorStore.js"
+import { type BufferedMessage, type Hit, type OwnerScope, type PassageHit, SearchRepo } from "./SearchRepo.js"
+import { type VectorKind, vectorOwner, VectorStore, vectorStateHint } from "../Indexing/VectorStore.js"
 import { Lexicon } from "../Text/Lexicon.js"
 import { TokenCounter } from "../Text/TokenCounter.js"
 import { collectEvidence, type EvidenceSpan, evidenceSpans, type LineSource, type NeighbourRule, type RankedWindow, windowPositions } from "./Evidence.js"
 import { fusedOrder, normalizedFusion, weightedFusion } from "./Fusion.js"
 import { affordableWords, type KeywordTerms, keywordTerms, ownerIsIndexable, porterMatch, trigramMatch } from "./KeywordQuery.js"
+import { episodeView } from "../Extraction/DerivedRows.js"
 
 export type SearchError = CapabilityUnavailable | EmbedderUnavailable | StorageError
 
@@ -473,21 +474,9 @@ export class Search extends Effect.Service<Search>()("engram/Search", {
           // Deleted between the candidate query and this read.
           if (row === undefined) return []
           return [{
-            id: row.episode_id,
-            user_id: row.user_id,
-            app_id: row.app_id,
-            project_id: row.project_id,
-            session_id: row.session_id,
-            timestamp: row.timestamp,
-            sender_ids: row.sender_ids,
-            subject: row.title,
-            summary: row.summary,
             // The lines that answer the query; the whole episode stays available via get.
-            episode: excerptOf.get(id)?.text ?? row.content,
-            type: "episode",
+            ...episodeView(row, excerptOf.get(id)?.text ?? row.content),
             score: episodeScores.get(id)!,
-            memcell_id: row.memcell_id,
-            message_ids: row.message_ids,
             atomic_facts: nestedFacts(id)
           }]
         })
@@ -607,12 +596,4 @@ export class Search extends Effect.Service<Search>()("engram/Search", {
 
     return { search } as const
   })
-}) {
-  /**
-   * Search with its repositories, needing only the database; an `Embedder` present in the
-   * surrounding context is used (vector and hybrid), none means keyword only.
-   */
-  static readonly layerOnDatabase = Search.Default.pipe(
-    Layer.provide(Layer.mergeAll(SearchRepo.Default, VectorStore.Default, Lexicon.Default, TokenCounter.Default))
-  )
-}
+}) {}

@@ -3,6 +3,7 @@ import { ConfigProvider, Effect, Either, Option } from "effect"
 import {
   checkUnknownVariables,
   ExtractionSettingsConfig,
+  knownVariables,
   LlmSettingsConfig,
   McpDefaultsConfig,
   MemorizeSettingsConfig,
@@ -78,6 +79,15 @@ describe("configuration", () => {
       const error = yield* Effect.flip(checkUnknownVariables({ ENGRAM_DATADIR: "/tmp", PATH: "/bin" }))
       expect(String(error)).toContain("ENGRAM_DATADIR")
       yield* checkUnknownVariables({ ENGRAM_DATA_DIR: "/tmp", HOME: "/root" })
+    }))
+
+  it.effect("the known variables are the ones the settings read", () =>
+    Effect.gen(function*() {
+      const known = yield* knownVariables
+      for (const name of ["DATA_DIR", "LLM_API_KEY", "EMBED_DIMENSIONS", "TIME_ZONE", "EXTRACTION_LEASE", "REQUEST_TIMEOUT", "LOG_LEVEL"]) {
+        expect(known.has(name)).toBe(true)
+      }
+      expect(known.has("LLM")).toBe(false)
     }))
 })
 

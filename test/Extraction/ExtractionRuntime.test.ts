@@ -5,8 +5,8 @@ import type { ChatRequest } from "../../src/Llm/LlmClient.js"
 import { JobRunner } from "../../src/Extraction/JobRunner.js"
 import { ExtractionWorkersLive } from "../../src/Extraction/ExtractionWorkers.js"
 import { Memory } from "../../src/Memorize/Memory.js"
-import { FakeLlm } from "../../src/Llm/FakeLlm.js"
-import { JobRepo } from "../../src/Store/JobRepo.js"
+import { JobQueue } from "../../src/Jobs/JobQueue.js"
+import { FakeLlm } from "../support/FakeLlm.js"
 import { extractionTestLayer } from "../support/ExtractionTestLayer.js"
 import { boundaryAnswer } from "../support/MemoryTestLayer.js"
 import { addRequest, keyOf } from "../support/Messages.js"
@@ -82,7 +82,7 @@ describe("extraction runtime", () => {
   it.effect("malformed answers are retried with backoff, then dead-lettered with the error; a retry of the dead letter succeeds", () =>
     Effect.gen(function*() {
       const memory = yield* Memory
-      const jobs = yield* JobRepo
+      const jobs = yield* JobQueue
       yield* memory.add(addRequest("bad", conversation))
       yield* memory.flush(keyOf("bad"))
       yield* TestClock.adjust("10 millis")
@@ -110,7 +110,7 @@ describe("extraction runtime", () => {
   it.effect("a job claimed by a worker that died is completed exactly once after its lease expires", () =>
     Effect.gen(function*() {
       const memory = yield* Memory
-      const jobs = yield* JobRepo
+      const jobs = yield* JobQueue
       const runner = yield* JobRunner
       yield* memory.add(addRequest("crash", conversation))
       yield* memory.flush(keyOf("crash"))
@@ -192,7 +192,7 @@ describe("extraction runtime, one combined call per memcell", () => {
   it.effect("one memcell job, one model call, everything written once; a worker that lost its lease writes nothing", () =>
     Effect.gen(function*() {
       const memory = yield* Memory
-      const jobs = yield* JobRepo
+      const jobs = yield* JobQueue
       const runner = yield* JobRunner
       yield* memory.add(addRequest("one", conversation))
       yield* memory.flush(keyOf("one"))

@@ -9,7 +9,7 @@ import {
   type MemcellInput
 } from "../../src/Extraction/Extractors.js"
 import { LlmExtractors, messageIdsOf, resolveForesightTimes } from "../../src/Extraction/LlmExtractors.js"
-import { FakeLlm, type FakeLlmHandler, fakeLlmLayer } from "../../src/Llm/FakeLlm.js"
+import { FakeLlm, type FakeLlmHandler, fakeLlmLayer } from "../support/FakeLlm.js"
 import { EPISODE_SYSTEM_PROMPT, FACT_SYSTEM_PROMPT, FORESIGHT_SYSTEM_PROMPT } from "../../src/Llm/Prompts.js"
 import { makeZonedCalendar } from "../../src/Text/Calendar.js"
 import { cellById } from "../fixtures/multiTopicConversation.js"

@@ -3,7 +3,7 @@ import { Effect, Layer } from "effect"
 import type { StoredMessage } from "../../src/Domain/Message.js"
 import { MemcellExtractor, type MemcellInput } from "../../src/Extraction/Extractors.js"
 import { LlmMemcellExtractor } from "../../src/Extraction/LlmMemcellExtractor.js"
-import { FakeLlm, type FakeLlmHandler, fakeLlmLayer } from "../../src/Llm/FakeLlm.js"
+import { FakeLlm, type FakeLlmHandler, fakeLlmLayer } from "../support/FakeLlm.js"
 import { MEMCELL_EXTRACTION_SYSTEM_PROMPT } from "../../src/Llm/Prompts.js"
 import { cellById } from "../fixtures/multiTopicConversation.js"
 

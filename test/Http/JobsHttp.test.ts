@@ -1,6 +1,6 @@
 import { describe, expect, layer } from "@effect/vitest"
 import { Clock, Effect } from "effect"
-import { JobRepo } from "../../src/Store/JobRepo.js"
+import { JobQueue } from "../../src/Jobs/JobQueue.js"
 import { baseUrl, type Reply, request } from "../support/HttpTestServer.js"
 import { httpTestLayer } from "../support/HttpTestServer.js"
 import { boundaryAnswer } from "../support/MemoryTestLayer.js"
@@ -21,13 +21,13 @@ const jobGauges = (text: string) =>
     })
   )
 
-// No extraction workers run here: the test moves jobs through the queue itself with JobRepo.
+// No extraction workers run here: the test moves jobs through the queue itself with JobQueue.
 layer(httpTestLayer({ llm: () => boundaryAnswer([]) }), { excludeTestServices: true, timeout: "60 seconds" })("HTTP jobs API", (it) => {
   describe("dead letters", () => {
     it.effect("are listed with their last error, counted in /health and /metrics, and re-queued by retry", () =>
       Effect.gen(function*() {
         const url = yield* baseUrl
-        const jobs = yield* JobRepo
+        const jobs = yield* JobQueue
         const health = Effect.map(request(`${url}/health`), (reply) => reply.body.jobs)
         const list = (query = "") => request(`${url}/api/v2/jobs${query}`)
 

@@ -1,10 +1,7 @@
 import { expect, layer } from "@effect/vitest"
 import { Duration, Effect, Layer } from "effect"
 import { httpServerLayer } from "../../src/Http/Server.js"
-import { fakeEmbedderLayer } from "../../src/Llm/FakeEmbedder.js"
-import { EmbeddingIndexer } from "../../src/Search/EmbeddingIndexer.js"
-import { SearchRepo } from "../../src/Store/SearchRepo.js"
-import { VectorStore } from "../../src/Store/VectorStore.js"
+import { fakeEmbedderLayer } from "../support/FakeEmbedder.js"
 import { episodeIdIn, seedCorpus } from "../fixtures/searchCorpus.js"
 import { baseUrl, httpTestLayer, type Reply, request } from "../support/HttpTestServer.js"
 import { boundaryAnswer, configLayer, memoryTestLayer, textServices } from "../support/MemoryTestLayer.js"
@@ -15,9 +12,7 @@ const seededServer = Layer.effectDiscard(seedCorpus()).pipe(Layer.provideMerge(h
 
 /** The HTTP stack with a (fake) embedder and its indexer in the memory layers, as ENGRAM_EMBED_* would give. */
 const embeddingServer = httpServerLayer({ host: "127.0.0.1", port: 0, maxBodyBytes: 1024 * 1024, shutdownTimeout: Duration.seconds(2) }).pipe(
-  Layer.provideMerge(EmbeddingIndexer.withEmbedder(fakeEmbedderLayer()).pipe(Layer.orDie)),
-  Layer.provideMerge(Layer.mergeAll(SearchRepo.Default, VectorStore.Default)),
-  Layer.provideMerge(memoryTestLayer({ llm: never })),
+  Layer.provideMerge(memoryTestLayer({ llm: never, embedder: fakeEmbedderLayer() })),
   Layer.provide(textServices),
   Layer.provide(configLayer())
 )

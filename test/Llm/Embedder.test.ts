@@ -3,7 +3,7 @@ import { describe, expect, it } from "@effect/vitest"
 import type { HttpClient } from "@effect/platform"
 import { Cause, ConfigProvider, Duration, Effect, Either, Option, Redacted, type Scope } from "effect"
 import { EmbedderChoiceConfig, type EmbedderSettings, EmbedderSettingsConfig } from "../../src/Config/EngramConfig.js"
-import { fakeEmbedding } from "../../src/Llm/FakeEmbedder.js"
+import { fakeEmbedding } from "../support/FakeEmbedder.js"
 import { makeOpenAiEmbedder, type OpenAiEmbedderOptions, vectorsOfAnswer } from "../../src/Llm/OpenAiEmbedder.js"
 import { FakeReply, makeFakeLlmServer, type RecordedRequest } from "../support/FakeLlmServer.js"
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Layer, Metric } from "effect"
-import { fakeLlmLayer } from "../../src/Llm/FakeLlm.js"
+import { fakeLlmLayer } from "../support/FakeLlm.js"
 import { LlmClient } from "../../src/Llm/LlmClient.js"
 import { withLlmMetrics } from "../../src/Llm/MeteredLlmClient.js"
 import { llmCompletionTokens, llmPromptTokens } from "../../src/Observability/Metrics.js"

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Layer } from "effect"
 import { LlmUnavailable } from "../../src/Domain/Errors.js"
-import { FakeLlm, type FakeLlmHandler, fakeLlmLayer } from "../../src/Llm/FakeLlm.js"
+import { FakeLlm, type FakeLlmHandler, fakeLlmLayer } from "../support/FakeLlm.js"
 import { BOUNDARY_SYSTEM_PROMPT } from "../../src/Llm/Prompts.js"
 import { BoundaryDetector, type DetectorMessage } from "../../src/Memorize/BoundaryDetector.js"
 import { formatTimestamp, LlmBoundaryDetector } from "../../src/Memorize/LlmBoundaryDetector.js"

@@ -1,6 +1,6 @@
 import { describe, expect, layer } from "@effect/vitest"
 import { Effect } from "effect"
-import type { FakeLlmHandler } from "../../src/Llm/FakeLlm.js"
+import type { FakeLlmHandler } from "../support/FakeLlm.js"
 import { Memory } from "../../src/Memorize/Memory.js"
 import { boundaryAnswer, memoryTestLayer, textServices } from "../support/MemoryTestLayer.js"
 import { addRequest, BASE_TS, locateIds, userMessage } from "../support/Messages.js"

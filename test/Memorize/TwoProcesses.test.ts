@@ -6,7 +6,7 @@ import * as Os from "node:os"
 import * as Path from "node:path"
 import { promisify } from "node:util"
 import { Memory } from "../../src/Memorize/Memory.js"
-import * as Database from "../../src/Store/Database.js"
+import * as Database from "../../src/Storage/Database.js"
 import { boundaryAnswer, memoryTestLayer, textServices } from "../support/MemoryTestLayer.js"
 import { locateIds } from "../support/Messages.js"
 

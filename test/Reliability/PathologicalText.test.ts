@@ -13,18 +13,18 @@ import { localFacts } from "../../src/Extraction/LocalFactExtractor.js"
 import { localForesight } from "../../src/Extraction/LocalForesightExtractor.js"
 import { localBoundaries } from "../../src/Memorize/LocalBoundaryDetector.js"
 import { Memory } from "../../src/Memorize/Memory.js"
-import { messageFingerprint } from "../../src/Memorize/MessageIdentity.js"
+import { messageFingerprint } from "../../src/Ledger/MessageIdentity.js"
 import { keywordTerms } from "../../src/Search/KeywordQuery.js"
 import { makeZonedCalendar } from "../../src/Text/Calendar.js"
 import { Lexicon } from "../../src/Text/Lexicon.js"
 import { TokenCounter } from "../../src/Text/TokenCounter.js"
 import { LocalBoundaryDetector } from "../../src/Memorize/LocalBoundaryDetector.js"
 import { SessionLock } from "../../src/Memorize/SessionLock.js"
-import { BufferRepo } from "../../src/Store/BufferRepo.js"
-import * as Database from "../../src/Store/Database.js"
-import { JobRepo } from "../../src/Store/JobRepo.js"
-import { MemcellRepo } from "../../src/Store/MemcellRepo.js"
-import { ExtractionSignal } from "../../src/Extraction/ExtractionSignal.js"
+import { LedgerRepo } from "../../src/Ledger/LedgerRepo.js"
+import * as Database from "../../src/Storage/Database.js"
+import { JobQueue } from "../../src/Jobs/JobQueue.js"
+import { MemcellRepo } from "../../src/Memorize/MemcellRepo.js"
+import { ExtractionSignal } from "../../src/Jobs/ExtractionSignal.js"
 import { configLayer } from "../support/MemoryTestLayer.js"
 import { addRequest, BASE_TS, userMessage } from "../support/Messages.js"
 import { seededRandom } from "../support/SeededRandom.js"
@@ -208,7 +208,7 @@ const nested = (depth: number, leaf: string): Record<string, unknown> =>
 
 /** Memory as served offline: the local boundary detector, on a real (in-memory) SQLite. */
 const offlineMemory = Memory.Default.pipe(
-  Layer.provide(Layer.mergeAll(BufferRepo.Default, MemcellRepo.Default, JobRepo.Default, ExtractionSignal.Default)),
+  Layer.provide(Layer.mergeAll(LedgerRepo.Default, MemcellRepo.Default, JobQueue.Default, ExtractionSignal.Default)),
   Layer.provide(Layer.mergeAll(LocalBoundaryDetector.layer, SessionLock.layerConfig, TokenCounter.Default)),
   Layer.provide(Layer.mergeAll(Database.layerMemory, Lexicon.Default)),
   Layer.provide(configLayer()),

@@ -3,12 +3,11 @@ import { expect, layer } from "@effect/vitest"
 import { Effect, Layer, Schema } from "effect"
 import { SearchRequest, type SearchRequestInput } from "../../src/Domain/SearchRequest.js"
 import { Embedder } from "../../src/Llm/Embedder.js"
-import { EmbeddingIndexer } from "../../src/Search/EmbeddingIndexer.js"
 import { RRF_K } from "../../src/Search/Fusion.js"
 import { Search, SEARCH_TUNING } from "../../src/Search/Search.js"
-import { VectorStore } from "../../src/Store/VectorStore.js"
+import { VectorStore } from "../../src/Indexing/VectorStore.js"
 import { type CorpusCell, DAY, episodeIdIn, factIdIn, seedCorpus, T0 } from "../fixtures/searchCorpus.js"
-import { vectorSearchTestLayer } from "../support/SearchTestLayer.js"
+import { embeddingIndexer, vectorSearchTestLayer } from "../support/SearchTestLayer.js"
 
 /**
  * For query "lantern": keyword order is festival (lantern thrice), walk (once); vector order is
@@ -65,7 +64,7 @@ const allCells = [...cells("vera", "v"), ...cells("walt", "w")]
 /** Runs the embedding of every seeded memcell as the embed jobs would. */
 const embedAll = Effect.gen(function*() {
   const sql = yield* SqlClient.SqlClient
-  const indexer = yield* EmbeddingIndexer
+  const indexer = yield* embeddingIndexer
   for (const cell of allCells) {
     for (const kind of ["embed_episodes", "embed_facts"] as const) {
       yield* sql.withTransaction(yield* indexer.prepareJob(kind, cell.memcell_id))
@@ -154,7 +153,7 @@ layer(seeded)("vector and hybrid search", (it) => {
       const before = yield* vectors.count
       yield* sql`DELETE FROM episodes WHERE memcell_id = 'w-festival'`
       expect(ids(yield* search({ user_id: "walt", query: "lantern", method: "vector" }))).not.toContain(episodeIdIn("w-festival", "walt"))
-      const indexer = yield* EmbeddingIndexer
+      const indexer = yield* embeddingIndexer
       yield* sql.withTransaction(yield* indexer.prepareJob("embed_episodes", "w-walk"))
       expect(yield* vectors.count).toBe(before - 1)
       expect(yield* sql`SELECT * FROM vector_garbage`).toEqual([])

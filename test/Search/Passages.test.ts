@@ -5,7 +5,7 @@ import type { Memcell } from "../../src/Domain/Memcell.js"
 import { ScopeId, type StoredMessage } from "../../src/Domain/Message.js"
 import { SearchRequest, type SearchRequestInput } from "../../src/Domain/SearchRequest.js"
 import { Search } from "../../src/Search/Search.js"
-import { DerivedRepo, episodeIdOf } from "../../src/Store/DerivedRepo.js"
+import { DerivedRepo, episodeIdOf } from "../../src/Extraction/DerivedRepo.js"
 import { keywordSearchTestLayer } from "../support/SearchTestLayer.js"
 import { vi } from "vitest"
 

@@ -1,23 +1,16 @@
 import type { SqlClient } from "@effect/sql"
 import { ConfigProvider, Layer } from "effect"
-import type { FakeLlm, FakeLlmHandler } from "../../src/Llm/FakeLlm.js"
-import { fakeLlmLayer } from "../../src/Llm/FakeLlm.js"
+import { makeEngram } from "../../src/Engram.js"
+import type { Embedder } from "../../src/Llm/Embedder.js"
 import type { LlmClient } from "../../src/Llm/LlmClient.js"
-import type { BoundaryDetector } from "../../src/Memorize/BoundaryDetector.js"
-import { LlmBoundaryDetector } from "../../src/Memorize/LlmBoundaryDetector.js"
-import { Memory } from "../../src/Memorize/Memory.js"
 import { SessionLock } from "../../src/Memorize/SessionLock.js"
-import { BufferRepo } from "../../src/Store/BufferRepo.js"
-import * as Database from "../../src/Store/Database.js"
-import { MemcellRepo } from "../../src/Store/MemcellRepo.js"
-import { JobRepo } from "../../src/Store/JobRepo.js"
-import { DerivedRepo } from "../../src/Store/DerivedRepo.js"
-import { ExtractionSignal } from "../../src/Extraction/ExtractionSignal.js"
+import * as Database from "../../src/Storage/Database.js"
 import { Lexicon } from "../../src/Text/Lexicon.js"
 import { TokenCounter } from "../../src/Text/TokenCounter.js"
+import { type FakeLlmHandler, fakeLlmLayer } from "./FakeLlm.js"
 
-/** What `memoryTestLayer` leaves to its caller: build it once per file. */
-export const textServices = Layer.merge(TokenCounter.Default, Lexicon.Default)
+/** The token counter and the lexicon, for the caller of `memoryTestLayer` to build once. */
+export const textServices = Layer.mergeAll(TokenCounter.Default, Lexicon.Default)
 
 /** Settings as they would come from `ENGRAM_*` variables. */
 export const configLayer = (env: Record<string, string> = {}) =>
@@ -29,44 +22,39 @@ export interface MemoryTestOptions {
   readonly lock?: "real" | "noop"
   /** Defaults to a private in-memory database. */
   readonly database?: Layer.Layer<SqlClient.SqlClient>
+  /** Defaults to none (keyword search only). */
+  readonly embedder?: Layer.Layer<Embedder>
+  /**
+   * "llm" (default): extraction over the fake model too, one job per kind; "llm-combined": one
+   * `memcell` job per memcell, one combined call; "local": the offline extractors.
+   */
+  readonly extractors?: "llm" | "llm-combined" | "local"
+  /** Run the extraction workers and the idle flush (default false). */
+  readonly background?: boolean
   readonly env?: Record<string, string>
 }
 
 /**
- * Memory on real SQLite with the deterministic fake model behind the LLM boundary detector, asked
- * as ENGRAM_BOUNDARY_STRATEGY says (default `selective`, as in production).
- * TokenCounter and Lexicon (the selective strategy's offline segmenter) are left to the caller so a
- * test file can build them once (they take ~250 ms and much memory): see `textServices`.
+ * The application from the composition root on real SQLite, with the deterministic fake model as
+ * its LLM (boundaries asked as ENGRAM_BOUNDARY_STRATEGY says, default `selective` as in
+ * production) and no background work. The text services (`textServices`) are left to the caller so a
+ * test file can build them once (together about 750 ms).
  */
-export const memoryTestLayer = (
-  options: MemoryTestOptions
-): Layer.Layer<
-  | Memory
-  | BufferRepo
-  | MemcellRepo
-  | JobRepo
-  | DerivedRepo
-  | ExtractionSignal
-  | FakeLlm
-  | LlmClient
-  | BoundaryDetector
-  | SessionLock
-  | SqlClient.SqlClient,
-  never,
-  TokenCounter | Lexicon
-> => {
-  const config = configLayer(options.env)
-  const lock = options.lock === "noop" ? SessionLock.noop : SessionLock.layerConfig
-  const repos = Layer.mergeAll(BufferRepo.Default, MemcellRepo.Default, JobRepo.Default, DerivedRepo.Default, ExtractionSignal.Default).pipe(
-    Layer.provideMerge(options.database ?? Database.layerMemory)
-  )
-  const llm = fakeLlmLayer(options.llm)
-  return Memory.Default.pipe(
-    Layer.provideMerge(Layer.mergeAll(repos, LlmBoundaryDetector.layerConfig.pipe(Layer.provideMerge(llm)), lock)),
-    Layer.provide(config),
+export const memoryTestLayer = (options: MemoryTestOptions) =>
+  makeEngram<LlmClient | TokenCounter | Lexicon>({
+    database: options.database ?? Database.layerMemory,
+    llm: Layer.context<LlmClient>(),
+    extractors: options.extractors ?? "llm",
+    embedder: options.embedder ?? "none",
+    tokenCounter: Layer.context<TokenCounter>(),
+    lexicon: Layer.context<Lexicon>(),
+    ...(options.lock === "noop" ? { lock: SessionLock.noop } : {}),
+    ...(options.background === true ? { background: true } : {})
+  }).pipe(
+    Layer.provideMerge(fakeLlmLayer(options.llm)),
+    Layer.provide(configLayer(options.env)),
     Layer.orDie
   )
-}
 
 /** A boundary answer as the model would give it. */
 export const boundaryAnswer = (boundaries: ReadonlyArray<number>) =>

@@ -1,9 +1,9 @@
 import type { SqlClient } from "@effect/sql"
 import type { SqliteClient } from "@effect/sql-sqlite-node"
 import { Duration, Layer } from "effect"
-import { BackgroundLive, memoryLayer } from "../../src/Engram.js"
+import { makeEngram } from "../../src/Engram.js"
 import { httpServerLayer } from "../../src/Http/Server.js"
-import * as Database from "../../src/Store/Database.js"
+import * as Database from "../../src/Storage/Database.js"
 import { configLayer } from "./MemoryTestLayer.js"
 
 /**
@@ -17,6 +17,6 @@ export const productionHttpLayer = (
   database: Layer.Layer<SqlClient.SqlClient | SqliteClient.SqliteClient> = Database.layerMemory
 ) =>
   httpServerLayer({ host: "127.0.0.1", port: 0, maxBodyBytes: 1024 * 1024, shutdownTimeout: Duration.seconds(2) }).pipe(
-    Layer.provideMerge(BackgroundLive.pipe(Layer.provideMerge(memoryLayer(database)))),
+    Layer.provideMerge(makeEngram({ database, background: true })),
     Layer.provide(configLayer(env))
   )

@@ -1,15 +1,8 @@
 import type { SqlClient } from "@effect/sql"
-import { Layer } from "effect"
-import { ExtractionWorkersLive } from "../../src/Extraction/ExtractionWorkers.js"
-import { JobRunner } from "../../src/Extraction/JobRunner.js"
-import { LocalExtractors } from "../../src/Extraction/LocalExtractors.js"
+import { Effect, Layer, Option } from "effect"
+import { EmbeddingIndexer } from "../../src/Indexing/EmbeddingIndexer.js"
 import type { Embedder } from "../../src/Llm/Embedder.js"
-import { EmbeddingIndexer } from "../../src/Search/EmbeddingIndexer.js"
-import { Search } from "../../src/Search/Search.js"
-import { SearchRepo } from "../../src/Store/SearchRepo.js"
-import { VectorStore } from "../../src/Store/VectorStore.js"
-import { Lexicon } from "../../src/Text/Lexicon.js"
-import { boundaryAnswer, configLayer, memoryTestLayer, textServices } from "./MemoryTestLayer.js"
+import { boundaryAnswer, memoryTestLayer, textServices } from "./MemoryTestLayer.js"
 
 export interface SearchTestOptions {
   /** Defaults to a private in-memory database. */
@@ -19,31 +12,28 @@ export interface SearchTestOptions {
   readonly env?: Record<string, string>
 }
 
-const searchDependencies = Layer.mergeAll(SearchRepo.Default, VectorStore.Default, Lexicon.Default)
-
 /**
- * Memory (a fake model that never cuts until flush), the local extractors, the job runner and
- * Search on real SQLite, with `embedding` (nothing, or an embedder with its indexer) in between.
+ * The application with a fake model that never cuts until flush, the local extractors and Search
+ * on real SQLite, with `embedder` (or none) behind the embedding runtime.
  */
-const build = <A>(embedding: Layer.Layer<A, never, VectorStore | SearchRepo | SqlClient.SqlClient>, options: SearchTestOptions) => {
-  const memory = memoryTestLayer({
+const build = (embedder: Layer.Layer<Embedder> | undefined, options: SearchTestOptions) =>
+  memoryTestLayer({
     llm: () => boundaryAnswer([]),
+    extractors: "local",
+    background: options.workers === true,
+    ...(embedder === undefined ? {} : { embedder }),
     ...(options.database === undefined ? {} : { database: options.database }),
     ...(options.env === undefined ? {} : { env: options.env })
-  })
-  const core = Layer.mergeAll(Search.Default, JobRunner.Default).pipe(
-    Layer.provideMerge(embedding),
-    Layer.provideMerge(LocalExtractors.layer.pipe(Layer.provideMerge(Lexicon.Default))),
-    Layer.provideMerge(searchDependencies),
-    Layer.provideMerge(memory)
-  )
-  const all = options.workers === true ? ExtractionWorkersLive.pipe(Layer.provideMerge(core)) : core
-  return all.pipe(Layer.provide(textServices), Layer.provide(configLayer(options.env)))
-}
+  }).pipe(Layer.provide(textServices))
 
 /** Search with no embedder: keyword only. */
-export const keywordSearchTestLayer = (options: SearchTestOptions = {}) => build(Layer.empty, options)
+export const keywordSearchTestLayer = (options: SearchTestOptions = {}) => build(undefined, options)
 
 /** Search with `embedder` and the embedding runtime (vector table, embed jobs). */
-export const vectorSearchTestLayer = (embedder: Layer.Layer<Embedder>, options: SearchTestOptions = {}) =>
-  build(EmbeddingIndexer.withEmbedder(embedder).pipe(Layer.orDie), options)
+export const vectorSearchTestLayer = (embedder: Layer.Layer<Embedder>, options: SearchTestOptions = {}) => build(embedder, options)
+
+/** The embedding runtime of a layer built with an embedder (the application reads it as optional). */
+export const embeddingIndexer = Effect.flatMap(
+  Effect.serviceOption(EmbeddingIndexer),
+  Option.match({ onNone: () => Effect.dieMessage("this layer has no embedder"), onSome: Effect.succeed })
+)

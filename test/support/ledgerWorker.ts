@@ -3,7 +3,7 @@
  * two-process test: argv = <db file> <worker name> <batches> <seed>.
  */
 import { Effect, Layer } from "effect"
-import * as Database from "../../src/Store/Database.js"
+import * as Database from "../../src/Storage/Database.js"
 import { Memory } from "../../src/Memorize/Memory.js"
 import { boundaryAnswer, memoryTestLayer, textServices } from "./MemoryTestLayer.js"
 import { addRequest, BASE_TS, keyOf, userMessage } from "./Messages.js"

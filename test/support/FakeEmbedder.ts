@@ -1,5 +1,5 @@
 import { Effect, Layer } from "effect"
-import { Embedder } from "./Embedder.js"
+import { Embedder } from "../../src/Llm/Embedder.js"
 
 /**
  * A deterministic embedder for tests and benchmarks: a hashed bag of words. Each word (lowercased,

@@ -1,6 +1,6 @@
 import { SqlClient } from "@effect/sql"
 import { Effect, Option, Schema } from "effect"
-import { withBusyRetry } from "./Database.js"
+import { withBusyRetry } from "../Storage/Database.js"
 
 /**
  * Item vectors and the record of which model made them.

@@ -1,9 +1,9 @@
 import { SqlClient } from "@effect/sql"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Layer } from "effect"
-import { fakeEmbedding } from "../../src/Llm/FakeEmbedder.js"
-import * as Database from "../../src/Store/Database.js"
-import { vectorOwner, VectorStore } from "../../src/Store/VectorStore.js"
+import { fakeEmbedding } from "../support/FakeEmbedder.js"
+import * as Database from "../../src/Storage/Database.js"
+import { vectorOwner, VectorStore } from "../../src/Indexing/VectorStore.js"
 
 const storeLayer = VectorStore.Default.pipe(Layer.provideMerge(Database.layerMemory))
 

@@ -1,7 +1,8 @@
 import { SqlClient, type Statement } from "@effect/sql"
 import { Array as Arr, Effect, Schema } from "effect"
 import type { DeleteCounts, DeleteRequest } from "../Domain/DeleteRequest.js"
-import { withBusyRetry } from "../Store/Database.js"
+import { JobQueue } from "../Jobs/JobQueue.js"
+import { withBusyRetry } from "../Storage/Database.js"
 
 /** Ids per `IN (...)`: far below SQLite's bound-parameter limit, however many memcells a user has. */
 const CHUNK = 500
@@ -9,7 +10,7 @@ const CHUNK = 500
 const MemcellIds = Schema.Array(Schema.Struct({ memcell_id: Schema.String }))
 const Changes = Schema.Array(Schema.Struct({ n: Schema.Number }))
 
-type Table = "episodes" | "atomic_facts" | "foresight" | "extraction_jobs" | "messages" | "memcells"
+type Table = "episodes" | "atomic_facts" | "foresight" | "messages" | "memcells"
 
 /**
  * Deletes memory at its source: messages and memcells, with every job and derived row of those
@@ -23,6 +24,7 @@ type Table = "episodes" | "atomic_facts" | "foresight" | "extraction_jobs" | "me
 export class Forget extends Effect.Service<Forget>()("engram/Forget", {
   effect: Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
+    const jobs = yield* JobQueue
 
     /** Runs one DELETE and returns the rows it removed itself (rows removed by triggers are not counted). */
     const removed = (statement: Statement.Statement<unknown>) =>
@@ -61,7 +63,7 @@ export class Forget extends Effect.Service<Forget>()("engram/Forget", {
           counts.episodes += yield* ofCells("episodes", ids)
           counts.atomic_facts += yield* ofCells("atomic_facts", ids)
           counts.foresight += yield* ofCells("foresight", ids)
-          counts.jobs += yield* ofCells("extraction_jobs", ids)
+          counts.jobs += yield* jobs.forgetMemcells(request, ids)
           counts.messages += yield* ofCells("messages", ids)
           counts.memcells += yield* ofCells("memcells", ids)
         }
@@ -82,5 +84,6 @@ export class Forget extends Effect.Service<Forget>()("engram/Forget", {
     })
 
     return { delete: delete_ } as const
-  })
+  }),
+  dependencies: [JobQueue.Default]
 }) {}

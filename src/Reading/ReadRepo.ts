@@ -2,8 +2,16 @@ import { SqlClient, type Statement } from "@effect/sql"
 import { Effect, Schema } from "effect"
 import type { FilterField, FilterTree } from "../Domain/Filters.js"
 import type { SortBy, SortOrder } from "../Domain/GetRequest.js"
-import { withBusyRetry } from "./Database.js"
-import { compileFilterTree, type FieldColumn } from "./FilterSql.js"
+import {
+  EPISODE_COLUMNS,
+  EpisodeRow,
+  FACT_COLUMNS,
+  FactRow,
+  FORESIGHT_COLUMNS,
+  ForesightRow
+} from "../Extraction/DerivedRows.js"
+import { withBusyRetry } from "../Storage/Database.js"
+import { compileFilterTree, type FieldColumn } from "../Storage/FilterSql.js"
 
 /** One page of one user's derived memory. */
 export interface ReadQuery {
@@ -22,53 +30,6 @@ export interface Page<A> {
   /** Rows matching the query across all pages. */
   readonly total: number
 }
-
-const JsonIds = Schema.parseJson(Schema.Array(Schema.String))
-
-const EpisodeRow = Schema.Struct({
-  episode_id: Schema.String,
-  memcell_id: Schema.String,
-  app_id: Schema.String,
-  project_id: Schema.String,
-  session_id: Schema.String,
-  user_id: Schema.String,
-  title: Schema.String,
-  content: Schema.String,
-  summary: Schema.String,
-  sender_ids: JsonIds,
-  message_ids: JsonIds,
-  timestamp: Schema.Number,
-  created_at: Schema.Number
-})
-export type EpisodeRow = typeof EpisodeRow.Type
-
-const FactRow = Schema.Struct({
-  fact_id: Schema.String,
-  episode_id: Schema.String,
-  memcell_id: Schema.String,
-  session_id: Schema.String,
-  user_id: Schema.String,
-  content: Schema.String,
-  message_ids: JsonIds,
-  timestamp: Schema.Number,
-  created_at: Schema.Number
-})
-export type FactRow = typeof FactRow.Type
-
-const ForesightRow = Schema.Struct({
-  foresight_id: Schema.String,
-  memcell_id: Schema.String,
-  session_id: Schema.String,
-  user_id: Schema.String,
-  content: Schema.String,
-  start_time: Schema.Number,
-  end_time: Schema.NullOr(Schema.Number),
-  evidence: Schema.String,
-  message_ids: JsonIds,
-  timestamp: Schema.Number,
-  created_at: Schema.Number
-})
-export type ForesightRow = typeof ForesightRow.Type
 
 const Count = Schema.Array(Schema.Struct({ n: Schema.Number }))
 
@@ -156,12 +117,6 @@ export class ReadRepo extends Effect.Service<ReadRepo>()("engram/ReadRepo", {
         return { rows, total: counted[0]?.n ?? 0 } satisfies Page<A>
       })
 
-    const episodeColumns =
-      "episode_id, memcell_id, app_id, project_id, session_id, user_id, title, content, summary, sender_ids, message_ids, timestamp, created_at"
-    const factColumns = "fact_id, episode_id, memcell_id, session_id, user_id, content, message_ids, timestamp, created_at"
-    const foresightColumns =
-      "foresight_id, memcell_id, session_id, user_id, content, start_time, end_time, evidence, message_ids, timestamp, created_at"
-
     /**
      * The facts of the given episodes (within the query's scope and user), in extraction order. The
      * unary `+` keeps SQLite on the episode index rather than walking all of the user's facts.
@@ -170,7 +125,7 @@ export class ReadRepo extends Effect.Service<ReadRepo>()("engram/ReadRepo", {
       episodeIds.length === 0
         ? Effect.succeed([] as ReadonlyArray<FactRow>)
         : sql`
-          SELECT ${sql.literal(factColumns)} FROM atomic_facts
+          SELECT ${sql.literal(FACT_COLUMNS)} FROM atomic_facts
           WHERE +app_id = ${query.app_id} AND +project_id = ${query.project_id} AND +user_id = ${query.user_id}
             AND ${sql.in("episode_id", episodeIds)}
           ORDER BY rowid`.pipe(Effect.flatMap(decode(FactRow)))
@@ -178,7 +133,7 @@ export class ReadRepo extends Effect.Service<ReadRepo>()("engram/ReadRepo", {
     /** A page of episodes plus their facts, read in one transaction so they agree. */
     const episodes = Effect.fn("ReadRepo.episodes")(function*(query: ReadQuery) {
       const read = Effect.gen(function*() {
-        const found = yield* page("episodes", "episode_id", episodeColumns, EpisodeRow, query)
+        const found = yield* page("episodes", "episode_id", EPISODE_COLUMNS, EpisodeRow, query)
         const facts = yield* factsOfEpisodes(query, found.rows.map((row) => row.episode_id))
         return { ...found, facts }
       })
@@ -186,7 +141,7 @@ export class ReadRepo extends Effect.Service<ReadRepo>()("engram/ReadRepo", {
     })
 
     const facts = Effect.fn("ReadRepo.facts")(function*(query: ReadQuery) {
-      return yield* sql.withTransaction(page("atomic_facts", "fact_id", factColumns, FactRow, query)).pipe(
+      return yield* sql.withTransaction(page("atomic_facts", "fact_id", FACT_COLUMNS, FactRow, query)).pipe(
         withBusyRetry("read atomic facts")
       )
     })
@@ -196,7 +151,7 @@ export class ReadRepo extends Effect.Service<ReadRepo>()("engram/ReadRepo", {
       const validity = validAt === undefined
         ? []
         : [sql`foresight.start_time <= ${validAt} AND (foresight.end_time IS NULL OR foresight.end_time >= ${validAt})`]
-      return yield* sql.withTransaction(page("foresight", "foresight_id", foresightColumns, ForesightRow, query, validity)).pipe(
+      return yield* sql.withTransaction(page("foresight", "foresight_id", FORESIGHT_COLUMNS, ForesightRow, query, validity)).pipe(
         withBusyRetry("read foresight")
       )
     })

@@ -1,6 +1,6 @@
 import { Effect, Layer, Ref } from "effect"
-import type { LlmUnavailable } from "../Domain/Errors.js"
-import { type ChatRequest, LlmClient } from "./LlmClient.js"
+import type { LlmUnavailable } from "../../src/Domain/Errors.js"
+import { type ChatRequest, LlmClient } from "../../src/Llm/LlmClient.js"
 
 /** What a fake model answers for one request: text, or an effect (to sleep, fail, ...). */
 export type FakeLlmHandler = (request: ChatRequest, callIndex: number) => string | Effect.Effect<string, LlmUnavailable>

@@ -2,9 +2,10 @@ import { SqlClient, type Statement } from "@effect/sql"
 import { Effect, Schema } from "effect"
 import type { FilterField, FilterTree } from "../Domain/Filters.js"
 import { MessageContent, messageText, Role } from "../Domain/Message.js"
-import { withBusyRetry } from "./Database.js"
-import { type FieldColumn, compileFilterTree } from "./FilterSql.js"
-import type { VectorKind } from "./VectorStore.js"
+import { withBusyRetry } from "../Storage/Database.js"
+import { type FieldColumn, compileFilterTree } from "../Storage/FilterSql.js"
+import type { VectorKind } from "../Indexing/VectorStore.js"
+import { EPISODE_COLUMNS, EpisodeRow } from "../Extraction/DerivedRows.js"
 
 /** Whose memory a search reads: strictly one owner (user or agent id) in one app and project. */
 export interface OwnerScope {
@@ -72,22 +73,6 @@ const messageColumns: Readonly<Record<FilterField, FieldColumn>> = {
 }
 
 const StringArray = Schema.parseJson(Schema.Array(Schema.String))
-
-export const EpisodeRecord = Schema.Struct({
-  episode_id: Schema.String,
-  memcell_id: Schema.String,
-  app_id: Schema.String,
-  project_id: Schema.String,
-  session_id: Schema.String,
-  user_id: Schema.String,
-  title: Schema.String,
-  summary: Schema.String,
-  content: Schema.String,
-  sender_ids: StringArray,
-  message_ids: StringArray,
-  timestamp: Schema.Number
-})
-export type EpisodeRecord = typeof EpisodeRecord.Type
 
 export const FactRecord = Schema.Struct({
   fact_id: Schema.String,
@@ -326,12 +311,10 @@ export class SearchRepo extends Effect.Service<SearchRepo>()("engram/SearchRepo"
     })
 
     const episodes = Effect.fn("SearchRepo.episodes")(function*(ids: ReadonlyArray<string>) {
-      if (ids.length === 0) return [] as ReadonlyArray<EpisodeRecord>
+      if (ids.length === 0) return [] as ReadonlyArray<EpisodeRow>
       const rows = yield* sql`
-        SELECT episode_id, memcell_id, app_id, project_id, session_id, user_id, title, summary, content, sender_ids,
-               message_ids, timestamp
-        FROM episodes WHERE ${sql.in("episode_id", ids)}`.pipe(withBusyRetry("read episodes"))
-      return yield* Schema.decodeUnknown(Schema.Array(EpisodeRecord))(rows).pipe(Effect.orDie)
+        SELECT ${sql.literal(EPISODE_COLUMNS)} FROM episodes WHERE ${sql.in("episode_id", ids)}`.pipe(withBusyRetry("read episodes"))
+      return yield* Schema.decodeUnknown(Schema.Array(EpisodeRow))(rows).pipe(Effect.orDie)
     })
 
     const facts = Effect.fn("SearchRepo.facts")(function*(ids: ReadonlyArray<string>) {

@@ -2,9 +2,8 @@ import { SqlClient } from "@effect/sql"
 import { Effect } from "effect"
 import { createHash } from "node:crypto"
 import type { Memcell } from "../Domain/Memcell.js"
-import { type EmbeddingJobKind, jobIdOf } from "../Domain/Job.js"
-import { messageText, type StoredMessage } from "../Domain/Message.js"
-import { clipLongText } from "../Text/Clip.js"
+import type { StoredMessage } from "../Domain/Message.js"
+import { PassageIndex } from "../Indexing/PassageIndex.js"
 
 const shortHash = (...parts: ReadonlyArray<string | number>) =>
   createHash("sha256").update(JSON.stringify(parts)).digest("hex").slice(0, 32)
@@ -14,20 +13,20 @@ export const episodeIdOf = (memcellId: string, userId: string) => `ep_${shortHas
 export const factIdOf = (memcellId: string, index: number) => `af_${shortHash(memcellId, index)}`
 export const foresightIdOf = (memcellId: string, index: number) => `fs_${shortHash(memcellId, index)}`
 
-export interface EpisodeRow {
+export interface NewEpisode {
   readonly user_id: string
   readonly title: string
   readonly content: string
   readonly summary: string
 }
 
-export interface FactRow {
+export interface NewFact {
   readonly user_id: string
   readonly content: string
   readonly message_ids: ReadonlyArray<string>
 }
 
-export interface ForesightRow {
+export interface NewForesight {
   readonly user_id: string
   readonly content: string
   readonly start_time: number
@@ -36,20 +35,6 @@ export interface ForesightRow {
   readonly message_ids: ReadonlyArray<string>
 }
 
-/** Neighbours on each side a passage's indexed window spans (within its memcell). */
-export const PASSAGE_RADIUS = 1
-
-/** A message as one excerpt line: `[2024-05-06] Alice: text` (UTC date; name, else sender id; long text clipped). */
-export const passageLine = (message: StoredMessage): string =>
-  `[${new Date(message.timestamp).toISOString().slice(0, 10)}] ${message.sender_name ?? message.sender_id}: ${
-    clipLongText(messageText(message.content)).replace(/\s+/g, " ").trim()
-  }`
-
-/** The cell's messages worth a passage (text of a user or assistant), with their lines, in order. */
-export const passageLines = (messages: ReadonlyArray<StoredMessage>) =>
-  messages.filter((m) => m.role !== "tool" && messageText(m.content).trim().length > 0)
-    .map((m) => ({ message_id: m.message_id, line: passageLine(m) }))
-
 /**
  * Writes of derived memory. Each replaces everything its kind derived from one memcell, and is
  * meant to run inside the job's result transaction (together with marking the job done).
@@ -57,6 +42,7 @@ export const passageLines = (messages: ReadonlyArray<StoredMessage>) =>
 export class DerivedRepo extends Effect.Service<DerivedRepo>()("engram/DerivedRepo", {
   effect: Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
+    const passages = yield* PassageIndex
 
     const scopeOf = (cell: Memcell) => ({
       memcell_id: cell.memcell_id,
@@ -73,7 +59,7 @@ export class DerivedRepo extends Effect.Service<DerivedRepo>()("engram/DerivedRe
      */
     const replaceEpisodes = (
       cell: Memcell,
-      rows: ReadonlyArray<EpisodeRow>,
+      rows: ReadonlyArray<NewEpisode>,
       extractor: string,
       now: number,
       messages: ReadonlyArray<StoredMessage> = []
@@ -95,25 +81,10 @@ export class DerivedRepo extends Effect.Service<DerivedRepo>()("engram/DerivedRe
             extractor
           })))
         }`
-        const lines = passageLines(messages)
-        if (lines.length === 0) return
-        for (const row of rows) {
-          const episodeId = episodeIdOf(cell.memcell_id, row.user_id)
-          const inserted = yield* sql<{ passage_key: number; position: number }>`INSERT INTO passages ${
-            sql.insert(lines.map((l, position) => ({ episode_id: episodeId, position, message_id: l.message_id, line: l.line })))
-          } RETURNING passage_key, position`
-          yield* sql`INSERT INTO passages_fts ${
-            sql.insert(inserted.map((p) => ({
-              rowid: p.passage_key,
-              owner: row.user_id,
-              content: lines.slice(Math.max(0, p.position - PASSAGE_RADIUS), p.position + PASSAGE_RADIUS + 1)
-                .map((l) => l.line).join("\n")
-            })))
-          }`
-        }
+        for (const row of rows) yield* passages.indexEpisode(episodeIdOf(cell.memcell_id, row.user_id), row.user_id, messages)
       })
 
-    const replaceFacts = (cell: Memcell, rows: ReadonlyArray<FactRow>, extractor: string, now: number) =>
+    const replaceFacts = (cell: Memcell, rows: ReadonlyArray<NewFact>, extractor: string, now: number) =>
       Effect.gen(function*() {
         yield* sql`DELETE FROM atomic_facts WHERE memcell_id = ${cell.memcell_id}`
         if (rows.length === 0) return
@@ -131,7 +102,7 @@ export class DerivedRepo extends Effect.Service<DerivedRepo>()("engram/DerivedRe
         }`
       })
 
-    const replaceForesight = (cell: Memcell, rows: ReadonlyArray<ForesightRow>, extractor: string, now: number) =>
+    const replaceForesight = (cell: Memcell, rows: ReadonlyArray<NewForesight>, extractor: string, now: number) =>
       Effect.gen(function*() {
         yield* sql`DELETE FROM foresight WHERE memcell_id = ${cell.memcell_id}`
         if (rows.length === 0) return
@@ -151,34 +122,7 @@ export class DerivedRepo extends Effect.Service<DerivedRepo>()("engram/DerivedRe
         }`
       })
 
-    /** For the result transaction: a delete may have removed the memcell while its job ran. */
-    const memcellExists = (memcellId: string) =>
-      Effect.map(sql`SELECT 1 AS found FROM memcells WHERE memcell_id = ${memcellId}`, (rows) => rows.length > 0)
-
-    /**
-     * Inside the transaction that wrote a memcell's episodes or facts: (re)queues the job that
-     * embeds exactly those rows. A job already queued or running starts over (a running one loses
-     * its lease, so its now-stale vectors never land).
-     */
-    const requestEmbedding = (kind: EmbeddingJobKind, cell: Memcell, now: number) =>
-      sql`INSERT INTO extraction_jobs ${
-        sql.insert({
-          job_id: jobIdOf(kind, cell.memcell_id),
-          kind,
-          memcell_id: cell.memcell_id,
-          app_id: cell.app_id,
-          project_id: cell.project_id,
-          session_id: cell.session_id,
-          status: "queued",
-          attempts: 0,
-          run_after: now,
-          created_at: now,
-          updated_at: now
-        })
-      }
-      ON CONFLICT (job_id) DO UPDATE SET status = 'queued', attempts = 0, run_after = excluded.run_after,
-        lease_owner = NULL, lease_until = NULL, last_error = NULL, updated_at = excluded.updated_at`
-
-    return { replaceEpisodes, replaceFacts, replaceForesight, memcellExists, requestEmbedding } as const
-  })
+    return { replaceEpisodes, replaceFacts, replaceForesight } as const
+  }),
+  dependencies: [PassageIndex.Default]
 }) {}

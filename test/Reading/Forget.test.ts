@@ -6,9 +6,9 @@ import { type IncomingMessage, ScopeId } from "../../src/Domain/Message.js"
 import { firstIssue } from "../../src/Domain/Validation.js"
 import { EpisodeExtractor, FactExtractor, ForesightExtractor, userSenders } from "../../src/Extraction/Extractors.js"
 import { JobRunner } from "../../src/Extraction/JobRunner.js"
-import { Forget } from "../../src/Memorize/Forget.js"
+import { Forget } from "../../src/Reading/Forget.js"
 import { Memory } from "../../src/Memorize/Memory.js"
-import { JobRepo } from "../../src/Store/JobRepo.js"
+import { JobQueue } from "../../src/Jobs/JobQueue.js"
 import { extractionTestLayer } from "../support/ExtractionTestLayer.js"
 import { boundaryAnswer } from "../support/MemoryTestLayer.js"
 
@@ -57,7 +57,7 @@ const scopeOf = (app: string, session_id: string) => ({ app_id: ScopeId.make(app
 
 /** Claims and runs every ready job (the workers are off, so the test decides when extraction happens). */
 const extractAll = Effect.gen(function*() {
-  const jobs = yield* JobRepo
+  const jobs = yield* JobQueue
   const runner = yield* JobRunner
   const claimed = yield* jobs.claim("test-runner", yield* Clock.currentTimeMillis, 60_000, 1000)
   yield* Effect.forEach(claimed, runner.run, { discard: true })
@@ -242,7 +242,7 @@ layer(testLayer)("Forget", (it) => {
         const entered = yield* Queue.unbounded<string>()
         const gate = yield* Deferred.make<void>()
         const runner = yield* JobRunner.pipe(Effect.provide(JobRunner.Default.pipe(Layer.provide(gatedExtractors(entered, gate)))))
-        const jobs = yield* JobRepo
+        const jobs = yield* JobQueue
         const claimed = (yield* jobs.claim("held", yield* Clock.currentTimeMillis, 60_000, 1000)).filter((job) => job.app_id === app)
         expect(claimed.length).toBe(3)
         const running = yield* Effect.fork(Effect.forEach(claimed, runner.run, { concurrency: "unbounded", discard: true }))

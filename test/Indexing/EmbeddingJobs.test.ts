@@ -5,19 +5,14 @@ import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
 import { SearchRequest, type SearchRequestInput } from "../../src/Domain/SearchRequest.js"
-import { fakeEmbedderLayer } from "../../src/Llm/FakeEmbedder.js"
+import { fakeEmbedderLayer } from "../support/FakeEmbedder.js"
 import { LOCAL_MODEL, LocalEmbedder } from "../../src/Llm/LocalEmbedder.js"
 import { Memory } from "../../src/Memorize/Memory.js"
-import { EmbeddingIndexer } from "../../src/Search/EmbeddingIndexer.js"
 import { Search } from "../../src/Search/Search.js"
-import * as Database from "../../src/Store/Database.js"
-import { VectorStore } from "../../src/Store/VectorStore.js"
+import * as Database from "../../src/Storage/Database.js"
+import { VectorStore } from "../../src/Indexing/VectorStore.js"
 import { addRequest, keyOf } from "../support/Messages.js"
-import { keywordSearchTestLayer, vectorSearchTestLayer } from "../support/SearchTestLayer.js"
-import { vi } from "vitest"
-
-// Each test builds a database, the tokenizer and the lexicon: seconds on a busy 2-core machine.
-vi.setConfig({ testTimeout: 60_000 })
+import { embeddingIndexer, keywordSearchTestLayer, vectorSearchTestLayer } from "../support/SearchTestLayer.js"
 
 const MONDAY = Date.UTC(2024, 4, 6, 18, 0)
 const env = { ENGRAM_EXTRACTION_POLL_INTERVAL: "50 millis" }
@@ -86,7 +81,7 @@ describe("a change of embedding model", { timeout: 60_000 }, () => {
     vectorSearchTestLayer(fakeEmbedderLayer({ model, dimensions }), { workers: true, env, database: Database.layerFile(file) })
 
   /** Resolves once no embedding job is queued or running (bounded). */
-  const embeddingSettled = Effect.flatMap(EmbeddingIndexer, (indexer) =>
+  const embeddingSettled = Effect.flatMap(embeddingIndexer, (indexer) =>
     indexer.progress.pipe(
       Effect.repeat({ schedule: Schedule.spaced("50 millis"), until: (p) => p.queued + p.running === 0 }),
       Effect.timeoutFail({ duration: Duration.seconds(20), onTimeout: () => new Error("embedding jobs did not finish") })
@@ -106,7 +101,7 @@ describe("a change of embedding model", { timeout: 60_000 }, () => {
           expect(refused.message).toContain("'fake-b' (16 dimensions)")
           expect(refused.message).toContain("engram reembed")
           // An embedding job under the new model does not write into the old table either.
-          const indexer = yield* EmbeddingIndexer
+          const indexer = yield* embeddingIndexer
           const sql = yield* SqlClient.SqlClient
           const [cell] = yield* sql<{ memcell_id: string }>`SELECT memcell_id FROM memcells`
           const write = yield* indexer.prepareJob("embed_episodes", cell!.memcell_id)
@@ -143,7 +138,7 @@ describe("a change of embedding model", { timeout: 60_000 }, () => {
           expect(refused._tag).toBe("CapabilityUnavailable")
           expect(refused.message).toContain(`'${LOCAL_MODEL}' (512 dimensions)`)
           expect(refused.message).toContain("engram reembed")
-          expect(yield* (yield* EmbeddingIndexer).reembedAll()).toBe(2)
+          expect(yield* (yield* embeddingIndexer).reembedAll()).toBe(2)
           yield* embeddingSettled
           expect(yield* (yield* VectorStore).count).toBe(yield* derivedCount)
           const result = yield* search({ user_id: "alice", query: "Where does my sister live?", method: "vector" })

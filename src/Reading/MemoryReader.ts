@@ -4,7 +4,8 @@ import { toFilterTree } from "../Domain/Filters.js"
 import type { GetRequest, MemoryType } from "../Domain/GetRequest.js"
 import type { AtomicFactItem, EpisodeItem, ForesightItem, GetResult } from "../Domain/MemoryItems.js"
 import type { SessionsRequest, SessionsResult } from "../Domain/SessionsRequest.js"
-import { ReadRepo, type ReadQuery } from "../Store/ReadRepo.js"
+import { ReadRepo, type ReadQuery } from "./ReadRepo.js"
+import { episodeView } from "../Extraction/DerivedRows.js"
 
 /** Types of the contract Engram does not build; asking for them is an honest 503, not an empty list. */
 const UNBUILT: Partial<Record<MemoryType, string>> = {
@@ -96,19 +97,7 @@ export class MemoryReader extends Effect.Service<MemoryReader>()("engram/MemoryR
             else list.push(fact)
           }
           const episodes = rows.map((row): EpisodeItem => ({
-            id: row.episode_id,
-            user_id: row.user_id,
-            app_id: row.app_id,
-            project_id: row.project_id,
-            session_id: row.session_id,
-            timestamp: row.timestamp,
-            sender_ids: row.sender_ids,
-            subject: row.title,
-            summary: row.summary,
-            episode: row.content,
-            type: "episode",
-            memcell_id: row.memcell_id,
-            message_ids: row.message_ids,
+            ...episodeView(row, row.content),
             atomic_facts: (factsByEpisode.get(row.episode_id) ?? []).map((fact) => ({
               id: fact.fact_id,
               content: fact.content,

@@ -1,11 +1,12 @@
 import { SqlClient } from "@effect/sql"
 import { Clock, Data, Effect, Option, Schema } from "effect"
 import { Memcell } from "../Domain/Memcell.js"
-import { EXTRACTION_KINDS, jobIdOf, type JobKind } from "../Domain/Job.js"
+import { EXTRACTION_KINDS, type JobKind } from "../Domain/Job.js"
 import type { SessionKey } from "../Domain/Message.js"
-import type { SeenMark } from "../Memorize/BoundaryDetector.js"
-import { SEEN_MARK_CODES } from "./BufferRepo.js"
-import { withBusyRetry } from "./Database.js"
+import { JobQueue } from "../Jobs/JobQueue.js"
+import { SEEN_MARK_CODES } from "../Ledger/LedgerRepo.js"
+import type { SeenMark } from "./BoundaryDetector.js"
+import { withBusyRetry } from "../Storage/Database.js"
 
 /** A memcell about to be committed. */
 export interface NewMemcell {
@@ -43,9 +44,10 @@ const MemcellRow = Schema.Struct({
 export class MemcellRepo extends Effect.Service<MemcellRepo>()("engram/MemcellRepo", {
   effect: Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
+    const jobs = yield* JobQueue
 
     /**
-     * The memorize commit: one transaction inserts the memcells and their extraction jobs and marks
+     * The memorize commit: one transaction inserts the memcells, enqueues their extraction jobs and marks
      * exactly their messages consumed, as a compare-and-set: every message must still be unconsumed, otherwise the whole
      * transaction rolls back with StaleBuffer. No lock is needed for correctness; two writers (or
      * two processes) can never put one message into two memcells, and none is dropped.
@@ -83,21 +85,7 @@ export class MemcellRepo extends Effect.Service<MemcellRepo>()("engram/MemcellRe
             })
           }`
           // The outbox: a memcell never exists without its extraction jobs.
-          yield* sql`INSERT INTO extraction_jobs ${
-            sql.insert(jobKinds.map((kind) => ({
-              job_id: jobIdOf(kind, cell.memcell_id),
-              kind,
-              memcell_id: cell.memcell_id,
-              app_id: key.app_id,
-              project_id: key.project_id,
-              session_id: key.session_id,
-              status: "queued",
-              attempts: 0,
-              run_after: createdAt,
-              created_at: createdAt,
-              updated_at: createdAt
-            })))
-          }`
+          yield* jobs.enqueueExtraction({ ...key, memcell_id: cell.memcell_id }, jobKinds, createdAt)
         }), { discard: true })
       const writeSeen = Effect.forEach(["seen", "topic_done"] as const, (mark) => {
         const ids = seen.filter((s) => s.mark === mark).map((s) => s.message_id)
@@ -134,6 +122,11 @@ export class MemcellRepo extends Effect.Service<MemcellRepo>()("engram/MemcellRe
       return Option.fromNullable(decoded[0])
     })
 
-    return { commit, list, count, find } as const
-  })
+    /** For a job's result transaction: a delete may have removed the memcell while its job ran. */
+    const exists = (memcellId: string) =>
+      Effect.map(sql`SELECT 1 AS found FROM memcells WHERE memcell_id = ${memcellId}`, (rows) => rows.length > 0)
+
+    return { commit, list, count, find, exists } as const
+  }),
+  dependencies: [JobQueue.Default]
 }) {}

@@ -5,9 +5,9 @@ import { GetRequest } from "../../src/Domain/GetRequest.js"
 import type { Memcell } from "../../src/Domain/Memcell.js"
 import { ScopeId } from "../../src/Domain/Message.js"
 import { firstIssue } from "../../src/Domain/Validation.js"
-import { MemoryReader } from "../../src/Retrieval/MemoryReader.js"
-import * as Database from "../../src/Store/Database.js"
-import { DerivedRepo, episodeIdOf } from "../../src/Store/DerivedRepo.js"
+import { MemoryReader } from "../../src/Reading/MemoryReader.js"
+import * as Database from "../../src/Storage/Database.js"
+import { DerivedRepo, episodeIdOf } from "../../src/Extraction/DerivedRepo.js"
 
 const day = (date: string) => Date.parse(`${date}T00:00:00Z`)
 const at = (date: string, hour: number) => Date.parse(`${date}T${String(hour).padStart(2, "0")}:00:00Z`)

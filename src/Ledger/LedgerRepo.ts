@@ -1,17 +1,10 @@
 import { SqlClient, SqlSchema } from "@effect/sql"
 import { Array as Arr, Clock, Effect, Schema } from "effect"
 import { MessageIdConflict } from "../Domain/Errors.js"
-import {
-  type IncomingMessage,
-  MessageContent,
-  Role,
-  ScopeId,
-  type SessionKey,
-  type StoredMessage
-} from "../Domain/Message.js"
+import { type IncomingMessage, MessageContent, ScopeId, type SessionKey, StoredMessage, ToolCalls } from "../Domain/Message.js"
 import type { SeenMark } from "../Memorize/BoundaryDetector.js"
-import { canonicalJson } from "../Memorize/MessageIdentity.js"
-import { withBusyRetry } from "./Database.js"
+import { canonicalJson } from "./MessageIdentity.js"
+import { withBusyRetry } from "../Storage/Database.js"
 
 /** `messages.boundary_seen` values. */
 export const SEEN_MARK_CODES: Readonly<Record<SeenMark, number>> = { unseen: 0, seen: 1, topic_done: 2 }
@@ -26,23 +19,11 @@ export interface PreparedMessage {
   readonly message: IncomingMessage
 }
 
-const ToolCalls = Schema.Array(Schema.Record({ key: Schema.String, value: Schema.Unknown }))
-
+/** A `messages` row: the stored message, with content and tool calls as the JSON text they are stored as. */
 const MessageRow = Schema.Struct({
-  seq: Schema.Number,
-  message_id: Schema.String,
-  app_id: ScopeId,
-  project_id: ScopeId,
-  session_id: Schema.String,
-  sender_id: Schema.String,
-  sender_name: Schema.NullOr(Schema.String),
-  role: Role,
-  timestamp: Schema.Number,
+  ...StoredMessage.fields,
   content: Schema.parseJson(MessageContent),
-  tool_calls: Schema.NullOr(Schema.parseJson(ToolCalls)),
-  tool_call_id: Schema.NullOr(Schema.String),
-  token_count: Schema.Number,
-  memcell_id: Schema.NullOr(Schema.String)
+  tool_calls: Schema.NullOr(Schema.parseJson(ToolCalls))
 })
 
 const SessionScope = Schema.Struct({ app_id: ScopeId, project_id: ScopeId, session_id: Schema.String })
@@ -53,7 +34,7 @@ const ExistingRow = Schema.Struct({ message_id: Schema.String, session_id: Schem
  * The durable message ledger. Every accepted message is one row; a session's buffer is the set of
  * its rows that no memcell has consumed yet.
  */
-export class BufferRepo extends Effect.Service<BufferRepo>()("engram/BufferRepo", {
+export class LedgerRepo extends Effect.Service<LedgerRepo>()("engram/LedgerRepo", {
   effect: Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
 
@@ -74,7 +55,7 @@ export class BufferRepo extends Effect.Service<BufferRepo>()("engram/BufferRepo"
      * the ledger with the same identity are skipped (a retry); the same id with other content or
      * in another session fails the whole batch, so nothing of a conflicting request is stored.
      */
-    const ingest = Effect.fn("BufferRepo.ingest")(function*(key: SessionKey, batch: ReadonlyArray<PreparedMessage>) {
+    const ingest = Effect.fn("LedgerRepo.ingest")(function*(key: SessionKey, batch: ReadonlyArray<PreparedMessage>) {
       const receivedAt = yield* Clock.currentTimeMillis
       const rows = batch.map((p) => ({
         app_id: key.app_id,
@@ -137,13 +118,12 @@ export class BufferRepo extends Effect.Service<BufferRepo>()("engram/BufferRepo"
         }
       })
 
-    const buffer = Effect.fn("BufferRepo.buffer")(function*(key: SessionKey) {
-      const rows = yield* selectBuffer(key).pipe(Effect.catchTag("ParseError", Effect.die), withBusyRetry("read buffer"))
-      return rows as ReadonlyArray<StoredMessage>
+    const buffer = Effect.fn("LedgerRepo.buffer")(function*(key: SessionKey) {
+      return yield* selectBuffer(key).pipe(Effect.catchTag("ParseError", Effect.die), withBusyRetry("read buffer"))
     })
 
     /** What the boundary model already judged of the session's buffered messages (unlisted: unseen). */
-    const seenMarks = Effect.fn("BufferRepo.seenMarks")(function*(key: SessionKey) {
+    const seenMarks = Effect.fn("LedgerRepo.seenMarks")(function*(key: SessionKey) {
       const rows = yield* sql`
         SELECT message_id, boundary_seen FROM messages
         WHERE app_id = ${key.app_id} AND project_id = ${key.project_id} AND session_id = ${key.session_id}
@@ -156,7 +136,7 @@ export class BufferRepo extends Effect.Service<BufferRepo>()("engram/BufferRepo"
     })
 
     /** Sessions holding buffered messages none of which arrived after `cutoff` (epoch ms). */
-    const idleSessions = Effect.fn("BufferRepo.idleSessions")(function*(cutoff: number) {
+    const idleSessions = Effect.fn("LedgerRepo.idleSessions")(function*(cutoff: number) {
       const rows = yield* sql`
         SELECT app_id, project_id, session_id FROM messages
         WHERE memcell_id IS NULL
@@ -166,13 +146,13 @@ export class BufferRepo extends Effect.Service<BufferRepo>()("engram/BufferRepo"
     })
 
     /** The messages of a memcell, in conversation order. */
-    const ofMemcell = Effect.fn("BufferRepo.ofMemcell")(function*(memcellId: string) {
+    const ofMemcell = Effect.fn("LedgerRepo.ofMemcell")(function*(memcellId: string) {
       const rows = yield* sql`
         SELECT seq, message_id, app_id, project_id, session_id, sender_id, sender_name, role, timestamp,
                content, tool_calls, tool_call_id, token_count, memcell_id
         FROM messages WHERE memcell_id = ${memcellId}
         ORDER BY timestamp, seq`.pipe(withBusyRetry("read memcell messages"))
-      return (yield* Schema.decodeUnknown(Schema.Array(MessageRow))(rows).pipe(Effect.orDie)) as ReadonlyArray<StoredMessage>
+      return yield* Schema.decodeUnknown(Schema.Array(MessageRow))(rows).pipe(Effect.orDie)
     })
 
     /** Buffered messages across all sessions (for /metrics). */
