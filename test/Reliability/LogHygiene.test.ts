@@ -28,6 +28,8 @@ it.scopedLive("no secrets, no payloads and no error lines for client faults in t
       dataDir,
       env: {
         ENGRAM_API_KEY: API_KEY,
+        // Ask the model on this add (the selective default would wait for more text), so its failure shows.
+        ENGRAM_BOUNDARY_STRATEGY: "every_add",
         ENGRAM_EMBEDDER: "off",
         ENGRAM_LLM_BASE_URL: llm.baseUrl,
         ENGRAM_LLM_MODEL: "fake-model",
