@@ -16,12 +16,8 @@ export const MAX_PAGE_SIZE = 100
 /** Deep enough for any real listing; keeps `(page - 1) * page_size` a small integer. */
 export const MAX_PAGE = 1_000_000
 
-const GetFields = Schema.Struct({
-  user_id: Schema.optional(SenderId),
-  agent_id: Schema.optional(SenderId),
-  app_id: Schema.optionalWith(ScopeId, { default: () => DEFAULT_SCOPE_ID }),
-  project_id: Schema.optionalWith(ScopeId, { default: () => DEFAULT_SCOPE_ID }),
-  memory_type: Schema.optionalWith(MemoryType, { default: () => "episode" as const }),
+/** `page` (1-based) and `page_size` of a listing, with their bounds and defaults; shared by every paged request. */
+export const PageFields = {
   page: Schema.optionalWith(
     Schema.Int.pipe(Schema.between(1, MAX_PAGE, { message: () => `must be an integer between 1 and ${MAX_PAGE}` })),
     { default: () => 1 }
@@ -29,7 +25,16 @@ const GetFields = Schema.Struct({
   page_size: Schema.optionalWith(
     Schema.Int.pipe(Schema.between(1, MAX_PAGE_SIZE, { message: () => `must be an integer between 1 and ${MAX_PAGE_SIZE}` })),
     { default: () => 20 }
-  ),
+  )
+}
+
+const GetFields = Schema.Struct({
+  user_id: Schema.optional(SenderId),
+  agent_id: Schema.optional(SenderId),
+  app_id: Schema.optionalWith(ScopeId, { default: () => DEFAULT_SCOPE_ID }),
+  project_id: Schema.optionalWith(ScopeId, { default: () => DEFAULT_SCOPE_ID }),
+  memory_type: Schema.optionalWith(MemoryType, { default: () => "episode" as const }),
+  ...PageFields,
   sort_by: Schema.optionalWith(SortBy, { default: () => "timestamp" as const }),
   sort_order: Schema.optionalWith(SortOrder, { default: () => "desc" as const }),
   filters: Schema.optional(Filters),

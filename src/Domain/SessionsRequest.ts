@@ -1,5 +1,5 @@
 import { Schema } from "effect"
-import { MAX_PAGE, MAX_PAGE_SIZE } from "./GetRequest.js"
+import { PageFields } from "./GetRequest.js"
 import { DEFAULT_SCOPE_ID, ScopeId, SenderId } from "./Message.js"
 
 /**
@@ -10,14 +10,7 @@ export const SessionsRequest = Schema.Struct({
   user_id: SenderId,
   app_id: Schema.optionalWith(ScopeId, { default: () => DEFAULT_SCOPE_ID }),
   project_id: Schema.optionalWith(ScopeId, { default: () => DEFAULT_SCOPE_ID }),
-  page: Schema.optionalWith(
-    Schema.Int.pipe(Schema.between(1, MAX_PAGE, { message: () => `must be an integer between 1 and ${MAX_PAGE}` })),
-    { default: () => 1 }
-  ),
-  page_size: Schema.optionalWith(
-    Schema.Int.pipe(Schema.between(1, MAX_PAGE_SIZE, { message: () => `must be an integer between 1 and ${MAX_PAGE_SIZE}` })),
-    { default: () => 20 }
-  )
+  ...PageFields
 }).annotations({ identifier: "SessionsRequest", parseOptions: { onExcessProperty: "error" } })
 export type SessionsRequest = typeof SessionsRequest.Type
 

@@ -1,4 +1,5 @@
 import { expect, it } from "@effect/vitest"
+import { Schema } from "effect"
 import { spawn } from "node:child_process"
 import * as Fs from "node:fs"
 import * as Net from "node:net"
@@ -98,8 +99,14 @@ it("the real entry point serves on an empty data dir with no LLM configured, emb
       const waited: any = await (await post("/api/v2/memory/flush", { session_id, wait: true, wait_timeout_ms: 120_000 })).json()
       expect(waited.data).toMatchObject({ extraction_complete: true })
     }
+    // The fields this test reads of a search reply, decoded rather than assumed.
+    const SearchReply = Schema.Struct({
+      data: Schema.Struct({ method: Schema.String, episodes: Schema.Array(Schema.Struct({ session_id: Schema.String })) })
+    })
     const search = async (query: string, method?: string) =>
-      ((await (await post("/api/v2/memory/search", { user_id: "alice", query, ...(method ? { method } : {}) })).json()) as any).data
+      Schema.decodeUnknownSync(SearchReply)(
+        await (await post("/api/v2/memory/search", { user_id: "alice", query, ...(method ? { method } : {}) })).json()
+      ).data
     for (const [query, session] of [["vehicle maintenance appointment", "car"], ["growing vegetables at home", "garden"]] as const) {
       expect((await search(query, "keyword")).episodes).toEqual([])
       const hybrid = await search(query)
