@@ -8,6 +8,8 @@ import { defineConfig } from "vitest/config"
 export default defineConfig({
   test: {
     testTimeout: 300_000,
+    // A throwaway PostgreSQL cluster for the Postgres engine's tests (skipped, saying why, without binaries).
+    globalSetup: ["test/globalSetup.ts"],
     hookTimeout: 300_000
   }
 })

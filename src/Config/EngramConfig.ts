@@ -221,6 +221,9 @@ export const MemorizeSettingsConfig: Config.Config<MemorizeSettings> = Config.al
 
 export const DataDirConfig = Config.string("DATA_DIR").pipe(Config.withDefault("./.engram"), Config.nested("ENGRAM"))
 
+/** `postgres://user:pass@host:port/db` selects Postgres; unset: SQLite in the data directory. Redacted (it may hold a password). */
+export const DatabaseUrlConfig = Config.option(Config.redacted("DATABASE_URL")).pipe(Config.nested("ENGRAM"))
+
 export const ENV_PREFIX = "ENGRAM_"
 
 export interface ServerSettings {
@@ -329,6 +332,7 @@ export const LogLevelConfig = Config.logLevel("LOG_LEVEL").pipe(Config.withDefau
 /** Every setting Engram reads: the known-variables list is derived from it, never written by hand. */
 const ALL_SETTINGS = Config.all([
   DataDirConfig,
+  DatabaseUrlConfig,
   LlmSettingsConfig,
   EmbedderSettingsConfig,
   EmbedderChoiceConfig,

@@ -3,6 +3,7 @@ import { Array as Arr, Data, Effect, Schema } from "effect"
 import { EmbeddingJobKind, Job, type JobKind, jobIdOf, JobStatus } from "../Domain/Job.js"
 import type { SessionKey } from "../Domain/Message.js"
 import { withBusyRetry } from "../Storage/Database.js"
+import { forUpdateSkipLocked, greatest, unindexed } from "../Storage/Dialect.js"
 
 /** Our lease on a job was taken over (it expired and another worker claimed it): drop our result. */
 export class LeaseLost extends Data.TaggedError("LeaseLost")<{ readonly job_id: string }> {}
@@ -87,7 +88,7 @@ export class JobQueue extends Effect.Service<JobQueue>()("engram/JobQueue", {
       Effect.gen(function*() {
         const sources = yield* sql`
           SELECT k.kind AS kind, m.memcell_id, m.app_id, m.project_id, m.session_id
-          FROM memcells m JOIN (SELECT 'embed_episodes' AS kind UNION ALL SELECT 'embed_facts' AS kind) k
+          FROM memcells m CROSS JOIN (SELECT 'embed_episodes' AS kind UNION ALL SELECT 'embed_facts' AS kind) k
           WHERE (k.kind = 'embed_episodes' AND EXISTS (SELECT 1 FROM episodes e WHERE e.memcell_id = m.memcell_id))
              OR (k.kind = 'embed_facts' AND EXISTS (SELECT 1 FROM atomic_facts f WHERE f.memcell_id = m.memcell_id))`.pipe(
           Effect.flatMap((rows) => Effect.orDie(Schema.decodeUnknown(EmbeddingSources)(rows)))
@@ -106,7 +107,8 @@ export class JobQueue extends Effect.Service<JobQueue>()("engram/JobQueue", {
     const forgetMemcells = (scope: { readonly app_id: string; readonly project_id: string }, memcellIds: ReadonlyArray<string>) =>
       Effect.map(
         sql<{ job_id: string }>`DELETE FROM extraction_jobs
-          WHERE +app_id = ${scope.app_id} AND +project_id = ${scope.project_id} AND ${sql.in("memcell_id", memcellIds)}
+          WHERE ${unindexed(sql, "app_id")} = ${scope.app_id} AND ${unindexed(sql, "project_id")} = ${scope.project_id}
+            AND ${sql.in("memcell_id", memcellIds)}
           RETURNING job_id`,
         (rows) => rows.length
       )
@@ -119,7 +121,7 @@ export class JobQueue extends Effect.Service<JobQueue>()("engram/JobQueue", {
         WHERE job_id IN (
           SELECT job_id FROM extraction_jobs
           WHERE (status = 'queued' AND run_after <= ${now}) OR (status = 'running' AND lease_until < ${now})
-          ORDER BY run_after LIMIT ${limit})
+          ORDER BY run_after LIMIT ${limit} ${forUpdateSkipLocked(sql)})
         RETURNING *`.pipe(withBusyRetry("claim jobs"))
       return yield* decode(rows)
     })
@@ -150,7 +152,7 @@ export class JobQueue extends Effect.Service<JobQueue>()("engram/JobQueue", {
     const release = Effect.fn("JobQueue.release")(function*(job: Job, now: number) {
       yield* sql`
         UPDATE extraction_jobs
-        SET status = 'queued', attempts = MAX(attempts - 1, 0), lease_owner = NULL, lease_until = NULL,
+        SET status = 'queued', attempts = ${greatest(sql, "attempts - 1", "0")}, lease_owner = NULL, lease_until = NULL,
             updated_at = ${now}
         WHERE job_id = ${job.job_id} AND lease_owner = ${job.lease_owner} AND status = 'running'`.pipe(
         withBusyRetry("release job")
@@ -161,8 +163,8 @@ export class JobQueue extends Effect.Service<JobQueue>()("engram/JobQueue", {
     const countsOf = (kinds?: ReadonlyArray<JobKind>) =>
       Effect.gen(function*() {
         const rows = yield* (kinds === undefined
-          ? sql`SELECT status, COUNT(*) AS n FROM extraction_jobs GROUP BY status`
-          : sql`SELECT status, COUNT(*) AS n FROM extraction_jobs WHERE ${sql.in("kind", kinds)} GROUP BY status`).pipe(
+          ? sql`SELECT status, CAST(COUNT(*) AS INTEGER) AS n FROM extraction_jobs GROUP BY status`
+          : sql`SELECT status, CAST(COUNT(*) AS INTEGER) AS n FROM extraction_jobs WHERE ${sql.in("kind", kinds)} GROUP BY status`).pipe(
           withBusyRetry("count jobs"),
           Effect.flatMap((found) => Effect.orDie(Schema.decodeUnknown(StatusCounts)(found)))
         )
@@ -195,7 +197,7 @@ export class JobQueue extends Effect.Service<JobQueue>()("engram/JobQueue", {
     /** Jobs of a session not yet finished (queued or running). */
     const pendingForSession = Effect.fn("JobQueue.pendingForSession")(function*(key: SessionKey) {
       const rows = yield* sql<{ n: number }>`
-        SELECT COUNT(*) AS n FROM extraction_jobs
+        SELECT CAST(COUNT(*) AS INTEGER) AS n FROM extraction_jobs
         WHERE app_id = ${key.app_id} AND project_id = ${key.project_id} AND session_id = ${key.session_id}
           AND status IN ('queued', 'running')`.pipe(withBusyRetry("count pending jobs"))
       return rows[0]?.n ?? 0
@@ -203,7 +205,7 @@ export class JobQueue extends Effect.Service<JobQueue>()("engram/JobQueue", {
 
     /** Queued jobs that already failed at least once (waiting for their retry). */
     const failedRetrying = sql<{ n: number }>`
-      SELECT COUNT(*) AS n FROM extraction_jobs WHERE status = 'queued' AND attempts > 0`.pipe(
+      SELECT CAST(COUNT(*) AS INTEGER) AS n FROM extraction_jobs WHERE status = 'queued' AND attempts > 0`.pipe(
       Effect.map((rows) => rows[0]?.n ?? 0),
       withBusyRetry("count failed jobs")
     )

@@ -5,6 +5,7 @@ import { type IncomingMessage, MessageContent, ScopeId, type SessionKey, StoredM
 import type { SeenMark } from "../Memorize/BoundaryDetector.js"
 import { canonicalJson } from "./MessageIdentity.js"
 import { withBusyRetry } from "../Storage/Database.js"
+import { indexedBy } from "../Storage/Dialect.js"
 
 /** `messages.boundary_seen` values. */
 export const SEEN_MARK_CODES: Readonly<Record<SeenMark, number>> = { unseen: 0, seen: 1, topic_done: 2 }
@@ -86,7 +87,7 @@ export class LedgerRepo extends Effect.Service<LedgerRepo>()("engram/LedgerRepo"
     })
 
     const selectExisting = (key: SessionKey, ids: ReadonlyArray<string>) =>
-      sql`SELECT message_id, session_id, fingerprint FROM messages INDEXED BY messages_identity
+      sql`SELECT message_id, session_id, fingerprint FROM messages ${indexedBy(sql, "messages_identity")}
           WHERE app_id = ${key.app_id} AND project_id = ${key.project_id} AND ${sql.in("message_id", ids)}`.pipe(
         Effect.flatMap((rows) => Effect.orDie(Schema.decodeUnknown(Schema.Array(ExistingRow))(rows)))
       )
@@ -156,7 +157,7 @@ export class LedgerRepo extends Effect.Service<LedgerRepo>()("engram/LedgerRepo"
     })
 
     /** Buffered messages across all sessions (for /metrics). */
-    const countBuffered = sql<{ n: number }>`SELECT COUNT(*) AS n FROM messages WHERE memcell_id IS NULL`.pipe(
+    const countBuffered = sql<{ n: number }>`SELECT CAST(COUNT(*) AS INTEGER) AS n FROM messages WHERE memcell_id IS NULL`.pipe(
       Effect.map((rows) => rows[0]?.n ?? 0),
       withBusyRetry("count buffered messages")
     )

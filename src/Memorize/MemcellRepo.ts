@@ -7,6 +7,7 @@ import { JobQueue } from "../Jobs/JobQueue.js"
 import { SEEN_MARK_CODES } from "../Ledger/LedgerRepo.js"
 import type { SeenMark } from "./BoundaryDetector.js"
 import { withBusyRetry } from "../Storage/Database.js"
+import { indexedBy } from "../Storage/Dialect.js"
 
 /** A memcell about to be committed. */
 export interface NewMemcell {
@@ -65,7 +66,7 @@ export class MemcellRepo extends Effect.Service<MemcellRepo>()("engram/MemcellRe
       const writeCells = Effect.forEach(cells, (cell) =>
         Effect.gen(function*() {
           const claimed = yield* sql<{ message_id: string }>`
-            UPDATE messages INDEXED BY messages_identity SET memcell_id = ${cell.memcell_id}
+            UPDATE messages ${indexedBy(sql, "messages_identity")} SET memcell_id = ${cell.memcell_id}
             WHERE app_id = ${key.app_id} AND project_id = ${key.project_id} AND session_id = ${key.session_id}
               AND memcell_id IS NULL AND ${sql.in("message_id", cell.message_ids)}
             RETURNING message_id`
@@ -90,7 +91,7 @@ export class MemcellRepo extends Effect.Service<MemcellRepo>()("engram/MemcellRe
       const writeSeen = Effect.forEach(["seen", "topic_done"] as const, (mark) => {
         const ids = seen.filter((s) => s.mark === mark).map((s) => s.message_id)
         return ids.length === 0 ? Effect.void : sql`
-          UPDATE messages INDEXED BY messages_identity SET boundary_seen = ${SEEN_MARK_CODES[mark]}
+          UPDATE messages ${indexedBy(sql, "messages_identity")} SET boundary_seen = ${SEEN_MARK_CODES[mark]}
           WHERE app_id = ${key.app_id} AND project_id = ${key.project_id} AND session_id = ${key.session_id}
             AND memcell_id IS NULL AND ${sql.in("message_id", ids)}`
       }, { discard: true })
@@ -108,7 +109,7 @@ export class MemcellRepo extends Effect.Service<MemcellRepo>()("engram/MemcellRe
       return yield* Schema.decodeUnknown(Schema.Array(MemcellRow))(rows).pipe(Effect.orDie)
     })
 
-    const count = sql<{ n: number }>`SELECT COUNT(*) AS n FROM memcells`.pipe(
+    const count = sql<{ n: number }>`SELECT CAST(COUNT(*) AS INTEGER) AS n FROM memcells`.pipe(
       Effect.map((rows) => rows[0]?.n ?? 0),
       withBusyRetry("count memcells")
     )

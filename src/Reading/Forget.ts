@@ -3,6 +3,7 @@ import { Array as Arr, Effect, Schema } from "effect"
 import type { DeleteCounts, DeleteRequest } from "../Domain/DeleteRequest.js"
 import { JobQueue } from "../Jobs/JobQueue.js"
 import { withBusyRetry } from "../Storage/Database.js"
+import { unindexed } from "../Storage/Dialect.js"
 
 /** Ids per `IN (...)`: far below SQLite's bound-parameter limit, however many memcells a user has. */
 const CHUNK = 500
@@ -26,14 +27,14 @@ export class Forget extends Effect.Service<Forget>()("engram/Forget", {
     const sql = yield* SqlClient.SqlClient
     const jobs = yield* JobQueue
 
-    /** Runs one DELETE and returns the rows it removed itself (rows removed by triggers are not counted). */
-    const removed = (statement: Statement.Statement<unknown>) =>
-      Effect.zipRight(
-        statement,
-        sql`SELECT changes() AS n`.pipe(
-          Effect.flatMap((rows) => Effect.orDie(Schema.decodeUnknown(Changes)(rows))),
-          Effect.map((rows) => rows[0]?.n ?? 0)
-        )
+    /**
+     * Runs one DELETE (given without its RETURNING) and returns the rows it removed itself (rows
+     * removed by triggers are not counted): RETURNING reports exactly those, on either engine.
+     */
+    const removed = (statement: Statement.Fragment) =>
+      sql`${statement} RETURNING 1 AS n`.pipe(
+        Effect.flatMap((rows) => Effect.orDie(Schema.decodeUnknown(Changes)(rows))),
+        Effect.map((rows) => rows.length)
       )
 
     const remove = (request: DeleteRequest) =>
@@ -54,7 +55,7 @@ export class Forget extends Effect.Service<Forget>()("engram/Forget", {
         const counts = { messages: 0, memcells: 0, episodes: 0, atomic_facts: 0, foresight: 0, jobs: 0 }
         // The ids are already in scope; the scope terms stay as a guard, and their unary `+` keeps
         // SQLite on the memcell_id index (EXPLAIN QUERY PLAN otherwise shows a scan of the whole scope).
-        const guard = sql`+app_id = ${request.app_id} AND +project_id = ${request.project_id}`
+        const guard = sql`${unindexed(sql, "app_id")} = ${request.app_id} AND ${unindexed(sql, "project_id")} = ${request.project_id}`
         const ofCells = (table: Table, ids: ReadonlyArray<string>) =>
           removed(sql`DELETE FROM ${sql.literal(table)} WHERE ${guard} AND ${sql.in("memcell_id", ids)}`)
 

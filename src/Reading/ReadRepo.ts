@@ -12,6 +12,7 @@ import {
 } from "../Extraction/DerivedRows.js"
 import { withBusyRetry } from "../Storage/Database.js"
 import { compileFilterTree, type FieldColumn } from "../Storage/FilterSql.js"
+import { unindexed } from "../Storage/Dialect.js"
 
 /** One page of one user's derived memory. */
 export interface ReadQuery {
@@ -126,7 +127,8 @@ export class ReadRepo extends Effect.Service<ReadRepo>()("engram/ReadRepo", {
         ? Effect.succeed([] as ReadonlyArray<FactRow>)
         : sql`
           SELECT ${sql.literal(FACT_COLUMNS)} FROM atomic_facts
-          WHERE +app_id = ${query.app_id} AND +project_id = ${query.project_id} AND +user_id = ${query.user_id}
+          WHERE ${unindexed(sql, "app_id")} = ${query.app_id} AND ${unindexed(sql, "project_id")} = ${query.project_id}
+            AND ${unindexed(sql, "user_id")} = ${query.user_id}
             AND ${sql.in("episode_id", episodeIds)}
           ORDER BY rowid`.pipe(Effect.flatMap(decode(FactRow)))
 
@@ -164,7 +166,7 @@ export class ReadRepo extends Effect.Service<ReadRepo>()("engram/ReadRepo", {
       const where = sql`app_id = ${query.app_id} AND project_id = ${query.project_id} AND sender_id = ${query.user_id}`
       const read = Effect.gen(function*() {
         const rows = yield* sql`
-          SELECT session_id, COUNT(*) AS user_messages, SUM(memcell_id IS NULL) AS user_messages_buffered,
+          SELECT session_id, COUNT(*) AS user_messages, SUM(CASE WHEN memcell_id IS NULL THEN 1 ELSE 0 END) AS user_messages_buffered,
                  MIN(timestamp) AS first_timestamp, MAX(timestamp) AS last_timestamp
           FROM messages WHERE ${where}
           GROUP BY session_id

@@ -4,6 +4,7 @@ import type { FilterField, FilterTree } from "../Domain/Filters.js"
 import { MessageContent, messageText, Role } from "../Domain/Message.js"
 import { withBusyRetry } from "../Storage/Database.js"
 import { type FieldColumn, compileFilterTree } from "../Storage/FilterSql.js"
+import { jsonArrayElements } from "../Storage/Dialect.js"
 import type { VectorKind } from "../Indexing/VectorStore.js"
 import { EPISODE_COLUMNS, EpisodeRow } from "../Extraction/DerivedRows.js"
 
@@ -121,6 +122,9 @@ const EmbeddableRows = Schema.Array(Schema.Struct({
 
 /** Longest text embedded per item: title and summary carry the gist; the transcript is cut. */
 const EMBED_TEXT_MAX_CHARS = 6000
+
+/** Separates an episode's parts in its embedded text (a bound parameter: the same SQL on both engines). */
+const NEWLINE = "\n"
 
 /** Buffered rows read per search, newest first: a bound on work for very long buffers. */
 const BUFFER_SCAN_LIMIT = 5000
@@ -365,7 +369,7 @@ export class SearchRepo extends Effect.Service<SearchRepo>()("engram/SearchRepo"
           AND (EXISTS (SELECT 1 FROM messages o
                        WHERE o.app_id = ${scope.app_id} AND o.project_id = ${scope.project_id} AND o.session_id = ${sessionId}
                          AND o.memcell_id IS NULL AND o.sender_id = ${scope.owner})
-               OR EXISTS (SELECT 1 FROM memcells c, json_each(c.sender_ids) j
+               OR EXISTS (SELECT 1 FROM memcells c CROSS JOIN ${jsonArrayElements(sql, "c.sender_ids", "j")}
                           WHERE c.app_id = ${scope.app_id} AND c.project_id = ${scope.project_id}
                             AND c.session_id = ${sessionId} AND j.value = ${scope.owner}))
         ORDER BY m.timestamp, m.seq LIMIT ${limit}`.pipe(withBusyRetry("read session buffer"))
@@ -376,7 +380,7 @@ export class SearchRepo extends Effect.Service<SearchRepo>()("engram/SearchRepo"
     const embeddableItems = Effect.fn("SearchRepo.embeddableItems")(function*(kind: VectorKind, memcellId: string) {
       const rows = yield* (kind === "episode"
         ? sql`SELECT s.item_key, e.app_id, e.project_id, e.user_id AS owner,
-                     substr(e.title || char(10) || e.summary || char(10) || e.content, 1, ${EMBED_TEXT_MAX_CHARS}) AS text
+                     substr(e.title || ${NEWLINE} || e.summary || ${NEWLINE} || e.content, 1, ${EMBED_TEXT_MAX_CHARS}) AS text
               FROM episodes e JOIN search_items s ON s.item_id = e.episode_id WHERE e.memcell_id = ${memcellId}`
         : sql`SELECT s.item_key, f.app_id, f.project_id, f.user_id AS owner, substr(f.content, 1, ${EMBED_TEXT_MAX_CHARS}) AS text
               FROM atomic_facts f JOIN search_items s ON s.item_id = f.fact_id WHERE f.memcell_id = ${memcellId}`).pipe(

@@ -1,15 +1,16 @@
 import { SqlClient, type SqlError } from "@effect/sql"
 import { SqliteClient } from "@effect/sql-sqlite-node"
-import { Effect, Layer, Schedule } from "effect"
+import { Effect, Layer, Option, type Redacted, Schedule } from "effect"
 import * as Fs from "node:fs"
 import * as Path from "node:path"
 import * as SqliteVec from "sqlite-vec"
-import { DataDirConfig } from "../Config/EngramConfig.js"
+import { DatabaseUrlConfig, DataDirConfig } from "../Config/EngramConfig.js"
 import { StorageError } from "../Domain/Errors.js"
 import { runMigrations } from "./Migrations.js"
+import * as Postgres from "./Postgres.js"
 
-/** What a database layer provides. */
-export type SqlLayerServices = SqlClient.SqlClient | SqliteClient.SqliteClient
+/** What a database layer provides: repos depend on the engine-neutral client only. */
+export type SqlLayerServices = SqlClient.SqlClient
 
 /** Name of the database file inside the data directory. */
 export const DATABASE_FILE = "engram.db"
@@ -36,15 +37,19 @@ const loadVectorExtension = Effect.gen(function*() {
   Effect.catchAll((error) => Effect.logWarning(`sqlite-vec not loaded, vector search unavailable: ${String(error.cause ?? error)}`))
 )
 
-const migrated = (client: Layer.Layer<SqliteClient.SqliteClient | SqlClient.SqlClient, unknown>) =>
+const opened = <E>(setup: Effect.Effect<void, E, SqlClient.SqlClient | SqliteClient.SqliteClient>) =>
   Layer.effectDiscard(
-    Effect.zipRight(Effect.zipRight(pragmas, loadVectorExtension), runMigrations).pipe(
-      Effect.mapError((cause) => new StorageError({ operation: "open database", reason: String(cause) }))
-    )
-  ).pipe(Layer.provideMerge(client), Layer.orDie)
+    setup.pipe(Effect.mapError((cause) => new StorageError({ operation: "open database", reason: String(cause) })))
+  )
+
+const migrated = (client: Layer.Layer<SqliteClient.SqliteClient | SqlClient.SqlClient, unknown>): Layer.Layer<SqlLayerServices> =>
+  Layer.merge(
+    opened(Effect.zipRight(Effect.zipRight(pragmas, loadVectorExtension), runMigrations)),
+    Layer.effect(SqlClient.SqlClient, SqlClient.SqlClient)
+  ).pipe(Layer.provide(client), Layer.orDie)
 
 /** A database file at `filename` (created with its directory). */
-export const layerFile = (filename: string): Layer.Layer<SqlClient.SqlClient | SqliteClient.SqliteClient> =>
+export const layerFile = (filename: string): Layer.Layer<SqlLayerServices> =>
   migrated(
     Layer.unwrapEffect(
       Effect.sync(() => {
@@ -55,22 +60,38 @@ export const layerFile = (filename: string): Layer.Layer<SqlClient.SqlClient | S
   )
 
 /** A private in-memory database: for tests and throwaway runs. */
-export const layerMemory: Layer.Layer<SqlClient.SqlClient | SqliteClient.SqliteClient> = migrated(
+export const layerMemory: Layer.Layer<SqlLayerServices> = migrated(
   SqliteClient.layer({ filename: ":memory:" })
 )
 
-/** `$ENGRAM_DATA_DIR/engram.db`. */
+/** The Postgres database at `url` (migrated on open; nodes sharing it migrate it once). */
+export const layerPostgres = (url: Redacted.Redacted): Layer.Layer<SqlLayerServices> =>
+  Layer.merge(
+    Layer.effectDiscard(
+      runMigrations.pipe(Effect.mapError((cause) => new StorageError({ operation: "open database", reason: String(cause) })))
+    ),
+    Layer.effect(SqlClient.SqlClient, SqlClient.SqlClient)
+  ).pipe(Layer.provide(Postgres.clientLayer(url)), Layer.orDie)
+
+/** Postgres when ENGRAM_DATABASE_URL is set, else `$ENGRAM_DATA_DIR/engram.db`. */
 export const layerConfig = Layer.unwrapEffect(
-  Effect.map(DataDirConfig, (dir) => layerFile(Path.join(dir, DATABASE_FILE)))
+  Effect.map(
+    Effect.all([DatabaseUrlConfig, DataDirConfig]),
+    ([url, dir]) => Option.match(url, { onSome: layerPostgres, onNone: () => layerFile(Path.join(dir, DATABASE_FILE)) })
+  )
 )
+
+/** Postgres: serialization failure and deadlock (the loser is rolled back and may simply retry). */
+const PG_RETRYABLE = new Set(["40001", "40P01"])
 
 const isBusy = (error: SqlError.SqlError): boolean => {
   const code = (error.cause as { code?: unknown } | undefined)?.code
-  return typeof code === "string" && code.startsWith("SQLITE_BUSY")
+  return typeof code === "string" && (code.startsWith("SQLITE_BUSY") || PG_RETRYABLE.has(code))
 }
 
 /**
- * Retries a write when another process holds the database lock past the busy timeout, with
+ * Retries a write when another process holds the database lock past the busy timeout (Postgres:
+ * lost a serialization or deadlock check), with
  * jittered backoff and a limit; any other SQL failure becomes a typed StorageError.
  */
 export const withBusyRetry = (operation: string) =>

@@ -1,5 +1,6 @@
 import type { SqlClient, Statement } from "@effect/sql"
 import type { Comparison, FilterField, FilterTree } from "../Domain/Filters.js"
+import { jsonArrayElements } from "./Dialect.js"
 
 /** How a filter field maps onto a table: a plain column, or a JSON array column (any element matches). */
 export type FieldColumn = { readonly column: string } | { readonly jsonArray: string }
@@ -28,9 +29,9 @@ export const compileFilterTree = (
       if ("column" in column) return compare(sql, column.column, tree.comparison)
       // "ne" over an array means no element equals the value.
       if (tree.comparison.op === "ne") {
-        return sql`NOT EXISTS (SELECT 1 FROM json_each(${sql.literal(column.jsonArray)}) WHERE value = ${tree.comparison.value as string})`
+        return sql`NOT EXISTS (SELECT 1 FROM ${jsonArrayElements(sql, column.jsonArray, "j")} WHERE value = ${tree.comparison.value as string})`
       }
-      return sql`EXISTS (SELECT 1 FROM json_each(${sql.literal(column.jsonArray)}) WHERE ${compare(sql, "value", tree.comparison)})`
+      return sql`EXISTS (SELECT 1 FROM ${jsonArrayElements(sql, column.jsonArray, "j")} WHERE ${compare(sql, "value", tree.comparison)})`
     }
     case "And":
       return tree.children.length === 0 ? sql.literal("1 = 1") : sql.and(tree.children.map((c) => compileFilterTree(sql, c, columns)))

@@ -1,4 +1,4 @@
-import { Migrator } from "@effect/sql"
+import { Migrator, SqlClient } from "@effect/sql"
 import { Effect } from "effect"
 import ledger from "./migrations/0001_ledger.js"
 import extraction from "./migrations/0002_extraction.js"
@@ -6,6 +6,12 @@ import search from "./migrations/0003_search.js"
 import passages from "./migrations/0004_passages.js"
 import boundarySeen from "./migrations/0005_boundary_seen.js"
 import messagesBySender from "./migrations/0006_messages_by_sender.js"
+import pgLedger from "./migrations/pg/0001_ledger.js"
+import pgExtraction from "./migrations/pg/0002_extraction.js"
+import pgSearch from "./migrations/pg/0003_search.js"
+import pgPassages from "./migrations/pg/0004_passages.js"
+import pgBoundarySeen from "./migrations/pg/0005_boundary_seen.js"
+import pgMessagesBySender from "./migrations/pg/0006_messages_by_sender.js"
 
 /** Every schema change, in order. Add new ones at the end; never edit an applied one. */
 export const migrations = Migrator.fromRecord({
@@ -17,7 +23,26 @@ export const migrations = Migrator.fromRecord({
   "0006_messages_by_sender": messagesBySender
 })
 
-/** Runs pending migrations; no schema dump (that would shell out to the sqlite3 binary). */
-export const runMigrations = Migrator.make({})({ loader: migrations, table: "engram_migrations" }).pipe(
-  Effect.withSpan("Database.migrate")
-)
+/**
+ * The same changes for Postgres, under the same names: a migration added above gets its twin in
+ * migrations/pg/ (same file name) and a line here.
+ */
+export const pgMigrations = Migrator.fromRecord({
+  "0001_ledger": pgLedger,
+  "0002_extraction": pgExtraction,
+  "0003_search": pgSearch,
+  "0004_passages": pgPassages,
+  "0005_boundary_seen": pgBoundarySeen,
+  "0006_messages_by_sender": pgMessagesBySender
+})
+
+/**
+ * Runs pending migrations of the client's engine; no schema dump (that would shell out to the
+ * sqlite3 or pg_dump binary). On Postgres the migrator locks its table, so nodes starting
+ * together apply each migration once.
+ */
+export const runMigrations = Effect.flatMap(SqlClient.SqlClient, (sql) =>
+  Migrator.make({})({
+    loader: sql.onDialectOrElse({ pg: () => pgMigrations, orElse: () => migrations }),
+    table: "engram_migrations"
+  })).pipe(Effect.withSpan("Database.migrate"))

@@ -4,6 +4,7 @@ import type { FakeLlmHandler } from "../support/FakeLlm.js"
 import { Memory } from "../../src/Memorize/Memory.js"
 import { boundaryAnswer, memoryTestLayer, textServices } from "../support/MemoryTestLayer.js"
 import { addRequest, BASE_TS, locateIds, userMessage } from "../support/Messages.js"
+import { engines } from "../support/Engines.js"
 
 /**
  * The original regression (concurrent adds on one session must not lose messages), run with the
@@ -68,15 +69,19 @@ const strategies: ReadonlyArray<[string, Record<string, string>]> = [
   ["every_add", { ENGRAM_BOUNDARY_STRATEGY: "every_add" }]
 ]
 
+/** Each engine runs the same races (Postgres: a fresh database per test on the run's cluster). */
+for (const engine of engines()) {
+const database = engine.fresh
+describe.skipIf(engine.skipped !== undefined)(`${engine.name}${engine.skipped === undefined ? "" : ` (skipped: ${engine.skipped})`}`, () => {
 layer(textServices, { excludeTestServices: true })("concurrent adds on one session", (it) => {
   for (const [strategy, env] of strategies) for (const lock of ["real", "noop"] as const) {
     describe(`${strategy}, with the ${lock} lock`, () => {
       for (const [name, handler] of handlers) {
         it.effect(`2 concurrent batches of 4, ${name}`, () =>
-          runRace(twoBatchesOfFour).pipe(Effect.provide(memoryTestLayer({ llm: handler, lock, env }))))
+          runRace(twoBatchesOfFour).pipe(Effect.provide(memoryTestLayer({ llm: handler, lock, env, database }))))
 
         it.effect(`4 concurrent batches of 3, ${name}`, () =>
-          runRace(fourBatchesOfThree).pipe(Effect.provide(memoryTestLayer({ llm: handler, lock, env }))))
+          runRace(fourBatchesOfThree).pipe(Effect.provide(memoryTestLayer({ llm: handler, lock, env, database }))))
       }
 
       it.effect("10 concurrent batches of 5 with derived ids and cuts that vary per call", () =>
@@ -93,7 +98,7 @@ layer(textServices, { excludeTestServices: true })("concurrent adds on one sessi
           expect(after.buffered).toEqual([])
           expect(new Set(after.inCells).size).toBe(50)
           expect(after.inCells.length).toBe(50)
-        }).pipe(Effect.provide(memoryTestLayer({ llm: (_request, call) => slowly(boundaryAnswer([1 + (call % 3)])), lock, env }))))
+        }).pipe(Effect.provide(memoryTestLayer({ llm: (_request, call) => slowly(boundaryAnswer([1 + (call % 3)])), lock, env, database }))))
 
       it.effect("3 different sessions", () =>
         Effect.gen(function*() {
@@ -106,7 +111,7 @@ layer(textServices, { excludeTestServices: true })("concurrent adds on one sessi
             const found = yield* locateIds(memory, sid)
             expectExactlyOnce(found.all, batchOf(sid).map((m) => m.message_id!))
           }
-        }).pipe(Effect.provide(memoryTestLayer({ llm: answering([2]), lock, env }))))
+        }).pipe(Effect.provide(memoryTestLayer({ llm: answering([2]), lock, env, database }))))
     })
   }
 })
@@ -124,6 +129,7 @@ layer(textServices, { excludeTestServices: true })("the lock keeps the detector 
       expectExactlyOnce(found.all, fourBatchesOfThree.flat().map((m) => m.message_id!))
     }).pipe(
       Effect.provide(memoryTestLayer({
+        database,
         llm: (request) => {
           const lines = request.messages[1]!.content.split("\n").filter((l) => /^\[\d+\]/.test(l)).length
           return slowly(boundaryAnswer([lines - 1]))
@@ -131,4 +137,5 @@ layer(textServices, { excludeTestServices: true })("the lock keeps the detector 
       }))
     ))
 })
-
+})
+}

@@ -1,0 +1,78 @@
+import type { SqlClient } from "@effect/sql"
+import { Effect, Layer, Redacted, type Scope } from "effect"
+import Pg from "pg"
+import { inject } from "vitest"
+import * as Database from "../../src/Storage/Database.js"
+
+/**
+ * The storage engines a contract test runs on, with the same test code: SQLite (always) and
+ * Postgres (on the run's throwaway cluster, see test/globalSetup.ts; `skipped` says why not).
+ */
+export interface Engine {
+  readonly name: "sqlite" | "postgres"
+  /** Why this engine's tests do not run here, if they don't. */
+  readonly skipped: string | undefined
+  /** A fresh, empty, migrated database of this engine, dropped when the layer's scope closes. */
+  readonly fresh: Layer.Layer<SqlClient.SqlClient>
+  /** A fresh database reachable by other processes: its `ENGRAM_*` settings (SQLite: a file in `dataDir`). */
+  readonly freshEnv: (dataDir: string) => Effect.Effect<Record<string, string>, never, Scope.Scope>
+}
+
+const postgresContext = () => inject("postgres")
+
+let counter = 0
+
+/** CREATE DATABASE on the admin connection; DROP (forced: pools may still hold connections) on release. */
+const scopedPostgresDatabase = (adminUrl: string) =>
+  Effect.acquireRelease(
+    Effect.promise(async () => {
+      const name = `engram_t${process.pid}_${Date.now().toString(36)}_${counter++}`
+      const admin = new Pg.Client({ connectionString: adminUrl })
+      await admin.connect()
+      try {
+        await admin.query(`CREATE DATABASE ${name}`)
+      } finally {
+        await admin.end()
+      }
+      const url = new URL(adminUrl)
+      url.pathname = `/${name}`
+      return { name, url: url.toString() }
+    }),
+    ({ name }) =>
+      Effect.promise(async () => {
+        const admin = new Pg.Client({ connectionString: adminUrl })
+        await admin.connect()
+        try {
+          await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)
+        } finally {
+          await admin.end()
+        }
+      })
+  )
+
+const sqlite: Engine = {
+  name: "sqlite",
+  skipped: undefined,
+  fresh: Database.layerMemory,
+  freshEnv: (dataDir) => Effect.succeed({ ENGRAM_DATA_DIR: dataDir })
+}
+
+const postgres = (): Engine => {
+  const context = postgresContext()
+  const adminUrl = "url" in context ? context.url : ""
+  return {
+    name: "postgres",
+    skipped: "skipped" in context ? context.skipped : undefined,
+    fresh: Layer.unwrapScoped(
+      Effect.map(scopedPostgresDatabase(adminUrl), ({ url }) => Database.layerPostgres(Redacted.make(url)))
+    ),
+    freshEnv: (dataDir) =>
+      Effect.map(scopedPostgresDatabase(adminUrl), ({ url }) => ({ ENGRAM_DATA_DIR: dataDir, ENGRAM_DATABASE_URL: url }))
+  }
+}
+
+/** Both engines, SQLite first. */
+export const engines = (): ReadonlyArray<Engine> => [sqlite, postgres()]
+
+/** Only Postgres (tests of what exists only there). */
+export const postgresEngine = (): Engine => postgres()
