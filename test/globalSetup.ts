@@ -1,5 +1,26 @@
+import { Effect, Layer, Redacted } from "effect"
+import Pg from "pg"
 import type { TestProject } from "vitest/node"
+import * as Database from "../src/Storage/Database.js"
 import { findBinaries, startCluster } from "./support/PostgresCluster.js"
+
+/** Migrated once per run; each test's database is a copy (CREATE DATABASE ... TEMPLATE is a file copy). */
+const TEMPLATE = "engram_template"
+
+const makeTemplate = async (adminUrl: string) => {
+  const admin = new Pg.Client({ connectionString: adminUrl })
+  await admin.connect()
+  try {
+    await admin.query(`DROP DATABASE IF EXISTS ${TEMPLATE} WITH (FORCE)`)
+    await admin.query(`CREATE DATABASE ${TEMPLATE}`)
+  } finally {
+    await admin.end()
+  }
+  const url = new URL(adminUrl)
+  url.pathname = `/${TEMPLATE}`
+  // Building the layer migrates the database; closing its scope disconnects (a template must have no connections).
+  await Effect.runPromise(Effect.scoped(Layer.build(Database.layerPostgres(Redacted.make(url.toString())))))
+}
 
 /**
  * One throwaway PostgreSQL cluster for the whole run: tests on the Postgres engine read its URL
@@ -9,7 +30,8 @@ import { findBinaries, startCluster } from "./support/PostgresCluster.js"
 export default async function setup(project: TestProject) {
   const existing = process.env["ENGRAM_TEST_POSTGRES_URL"]
   if (existing !== undefined && existing !== "") {
-    project.provide("postgres", { url: existing })
+    await makeTemplate(existing)
+    project.provide("postgres", { url: existing, template: TEMPLATE, throwaway: false })
     return
   }
   const found = findBinaries()
@@ -21,7 +43,8 @@ export default async function setup(project: TestProject) {
   const cluster = await startCluster(found.binDir)
   // Also on an interrupted run (vitest exits without teardown): the server never outlives us.
   process.once("exit", cluster.stop)
-  project.provide("postgres", { url: cluster.url })
+  await makeTemplate(cluster.url)
+  project.provide("postgres", { url: cluster.url, template: TEMPLATE, throwaway: true })
   return () => {
     process.off("exit", cluster.stop)
     cluster.stop()
@@ -30,6 +53,13 @@ export default async function setup(project: TestProject) {
 
 declare module "vitest" {
   export interface ProvidedContext {
-    postgres: { readonly url: string } | { readonly skipped: string }
+    postgres:
+      | {
+        readonly url: string
+        readonly template: string
+        /** Ours, removed after the run: a test's database is left to go with it (DROP DATABASE checkpoints: slow). */
+        readonly throwaway: boolean
+      }
+      | { readonly skipped: string }
   }
 }

@@ -22,15 +22,15 @@ const postgresContext = () => inject("postgres")
 
 let counter = 0
 
-/** CREATE DATABASE on the admin connection; DROP (forced: pools may still hold connections) on release. */
-const scopedPostgresDatabase = (adminUrl: string) =>
+/** A copy of the migrated template (CREATE DATABASE on the admin connection); on a server not ours, DROP (forced: pools may still hold connections) on release. */
+const scopedPostgresDatabase = (adminUrl: string, template: string, throwaway: boolean) =>
   Effect.acquireRelease(
     Effect.promise(async () => {
       const name = `engram_t${process.pid}_${Date.now().toString(36)}_${counter++}`
       const admin = new Pg.Client({ connectionString: adminUrl })
       await admin.connect()
       try {
-        await admin.query(`CREATE DATABASE ${name}`)
+        await admin.query(`CREATE DATABASE ${name} TEMPLATE ${template}`)
       } finally {
         await admin.end()
       }
@@ -39,7 +39,7 @@ const scopedPostgresDatabase = (adminUrl: string) =>
       return { name, url: url.toString() }
     }),
     ({ name }) =>
-      Effect.promise(async () => {
+      throwaway ? Effect.void : Effect.promise(async () => {
         const admin = new Pg.Client({ connectionString: adminUrl })
         await admin.connect()
         try {
@@ -59,15 +59,15 @@ const sqlite: Engine = {
 
 const postgres = (): Engine => {
   const context = postgresContext()
-  const adminUrl = "url" in context ? context.url : ""
+  const [adminUrl, template, throwaway] = "url" in context ? [context.url, context.template, context.throwaway] : ["", "", true]
   return {
     name: "postgres",
     skipped: "skipped" in context ? context.skipped : undefined,
     fresh: Layer.unwrapScoped(
-      Effect.map(scopedPostgresDatabase(adminUrl), ({ url }) => Database.layerPostgres(Redacted.make(url)))
+      Effect.map(scopedPostgresDatabase(adminUrl, template, throwaway), ({ url }) => Database.layerPostgres(Redacted.make(url)))
     ),
     freshEnv: (dataDir) =>
-      Effect.map(scopedPostgresDatabase(adminUrl), ({ url }) => ({ ENGRAM_DATA_DIR: dataDir, ENGRAM_DATABASE_URL: url }))
+      Effect.map(scopedPostgresDatabase(adminUrl, template, throwaway), ({ url }) => ({ ENGRAM_DATA_DIR: dataDir, ENGRAM_DATABASE_URL: url }))
   }
 }
 

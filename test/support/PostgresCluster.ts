@@ -7,7 +7,8 @@ import * as Path from "node:path"
 /**
  * A throwaway PostgreSQL cluster for a test run (or a benchmark): initdb in a temp dir, one
  * server on a free port of 127.0.0.1 with its socket in that dir, trust auth, stopped by PID.
- * As root the cluster runs as the `postgres` user (the server refuses to run as root).
+ * As root the cluster runs as the `postgres` user (the server refuses to run as root). fsync is
+ * off (nothing of a throwaway cluster must survive an OS crash); commits stay synchronous.
  */
 export interface PostgresCluster {
   /** `postgres://postgres@127.0.0.1:PORT/postgres`: the admin database. */
@@ -94,7 +95,7 @@ export const startCluster = async (binDir: string): Promise<PostgresCluster> => 
     const port = await freePort()
     run(binDir, [
       "pg_ctl", "-D", data, "-l", Path.join(dir, "server.log"), "-w", "-t", "120",
-      "-o", `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c max_connections=200`, "start"
+      "-o", `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c max_connections=300 -c fsync=off`, "start"
     ])
     return { url: `postgres://postgres@127.0.0.1:${port}/postgres`, port, dir, stop }
   } catch (error) {
