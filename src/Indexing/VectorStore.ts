@@ -191,7 +191,7 @@ export class VectorStore extends Effect.Service<VectorStore>()("engram/VectorSto
       const limit = Math.max(1, Math.min(MAX_VEC0_K, k))
       const blob = toBlob(vector)
       const size = (yield* sql<{ n: number }>`
-        SELECT COUNT(*) AS n FROM (SELECT 1 FROM item_embeddings WHERE owner = ${owner} LIMIT ${exactScanLimit + 1})`.pipe(
+        SELECT COUNT(*) AS n FROM (SELECT 1 FROM item_embeddings WHERE owner = ${owner} LIMIT ${exactScanLimit + 1}) AS n`.pipe(
         withBusyRetry("count vectors")
       ))[0]?.n ?? 0
       if (size <= exactScanLimit || !hasCodes(dimensions)) {

@@ -17,7 +17,7 @@ import { Lexicon } from "../Text/Lexicon.js"
 import { TokenCounter } from "../Text/TokenCounter.js"
 import { collectEvidence, type EvidenceSpan, evidenceSpans, type LineSource, type NeighbourRule, type RankedWindow, windowPositions } from "./Evidence.js"
 import { fusedOrder, normalizedFusion, weightedFusion } from "./Fusion.js"
-import { affordableWords, type KeywordTerms, keywordTerms, ownerIsIndexable, porterMatch, trigramMatch } from "./KeywordQuery.js"
+import { affordableWords, type KeywordTerms, keywordTerms, ownerIsIndexable } from "./KeywordQuery.js"
 import { episodeView } from "../Extraction/DerivedRows.js"
 
 export type SearchError = CapabilityUnavailable | EmbedderUnavailable | StorageError
@@ -41,11 +41,6 @@ export const vectorDepth = (topK: number) => (topK === -1 ? 200 : Math.min(200, 
 
 /** Vector candidates are filtered after the nearest-neighbour scan, so filtered searches look further. */
 const FILTERED_OVERSAMPLING = 4
-
-const TEXT_COLUMNS: Readonly<Record<VectorKind, ReadonlyArray<string>>> = {
-  episode: ["subject", "summary", "content"],
-  fact: ["content"]
-}
 
 interface Candidates {
   readonly episodes: ReadonlyArray<Hit>
@@ -130,7 +125,7 @@ export class Search extends Effect.Service<Search>()("engram/Search", {
      */
     const affordable = (kind: VectorKind, words: ReadonlyArray<string>) =>
       Effect.gen(function*() {
-        const counts = yield* repo.matchCounts(kind, words.map((word) => porterMatch([word], TEXT_COLUMNS[kind])), COMMON_WORD_ROWS)
+        const counts = yield* repo.matchCounts(kind, words, COMMON_WORD_ROWS)
         // A capped count is a lower bound: such a word is kept only if it is the rarest there is.
         const countOf = new Map(words.map((word, i) => [word, counts[i]! >= COMMON_WORD_ROWS ? Number.MAX_SAFE_INTEGER : counts[i]!]))
         const kept = affordableWords(words, (word) => countOf.get(word)!, KEYWORD_POSTINGS_BUDGET)
@@ -160,7 +155,8 @@ export class Search extends Effect.Service<Search>()("engram/Search", {
           lists.push(yield* repo.keywordHits({
             kind,
             index: "porter",
-            match: porterMatch(chosen.words, TEXT_COLUMNS[kind], big ? undefined : scope.owner),
+            tokens: chosen.words,
+            narrowToOwner: !big,
             candidates: chosen.common
               // Only words found nearly everywhere: they rank nothing, so the newest matches.
               ? { _tag: "recent", n: depth * 4 + 20 }
@@ -179,7 +175,8 @@ export class Search extends Effect.Service<Search>()("engram/Search", {
             yield* repo.keywordHits({
               kind,
               index: "cjk",
-              match: trigramMatch(terms.trigrams),
+              tokens: terms.trigrams,
+              narrowToOwner: false,
               candidates: big ? { _tag: "newest", scan: KEYWORD_POSTINGS_BUDGET, n: depth * 4 + 20 } : { _tag: "all" },
               limit: depth
             }, scope, filters)
@@ -210,7 +207,8 @@ export class Search extends Effect.Service<Search>()("engram/Search", {
       terms.words.length === 0
         ? Effect.succeed([] as ReadonlyArray<PassageHit>)
         : repo.passageHits(
-          porterMatch(terms.words, ["content"], big ? undefined : scope.owner),
+          terms.words,
+          !big,
           big
             ? { _tag: "newest", scan: KEYWORD_POSTINGS_BUDGET * 4, n: passageDepth(depth) * 2 }
             : filters === undefined && ownerIsIndexable(scope.owner)

@@ -5,6 +5,7 @@ import { MessageContent, messageText, Role } from "../Domain/Message.js"
 import { withBusyRetry } from "../Storage/Database.js"
 import { type FieldColumn, compileFilterTree } from "../Storage/FilterSql.js"
 import { jsonArrayElements } from "../Storage/Dialect.js"
+import { porterMatch, trigramMatch } from "./KeywordQuery.js"
 import type { VectorKind } from "../Indexing/VectorStore.js"
 import { EPISODE_COLUMNS, EpisodeRow } from "../Extraction/DerivedRows.js"
 
@@ -141,11 +142,38 @@ const INDEXES = {
   }
 } as const
 
+/** The English index's text columns of each kind (SQLite FTS5 column names). */
+const TEXT_COLUMNS: Readonly<Record<VectorKind, ReadonlyArray<string>>> = {
+  episode: ["subject", "summary", "content"],
+  fact: ["content"]
+}
+
+/**
+ * Postgres: any of `words` as a tsquery. Each word goes through `plainto_tsquery` as a bound
+ * parameter (plain text, stemmed like the index, never query syntax), ORed with `||`.
+ */
+const anyWordQuery = (sql: SqlClient.SqlClient, words: ReadonlyArray<string>): Statement.Fragment =>
+  sql`(${sql.join(" || ", false)(words.map((word) => sql`plainto_tsquery('english', ${word})`))})`
+
+/** Postgres: a LIKE pattern matching `needle` anywhere (pg_trgm serves it from its GIN index). */
+const containsPattern = (needle: string) => `%${needle.replace(/[\\%_]/g, "\\$&")}%`
+
+/** Postgres: the text the CJK trigram index of each kind covers (the expressions of its GIN indexes). */
+const CJK_TEXT = { episode: "(e.title || ' ' || e.summary || ' ' || e.content)", fact: "f.content" } as const
+
+/** Postgres: the English tsvector and its rank weights ({D, C, B, A}: title A 3, summary B 2, content C 1). */
+const PG_RANK = {
+  episode: "ts_rank('{0, 0.33, 0.67, 1.0}', e.search_en, q.query)",
+  fact: "ts_rank(f.search_en, q.query)"
+} as const
+
 export interface KeywordLookup {
   readonly kind: VectorKind
   readonly index: "porter" | "cjk"
-  /** An FTS5 expression built by `KeywordQuery` (never user text). */
-  readonly match: string
+  /** Words (English index) or CJK trigrams (`cjk`) from `KeywordQuery`: any one matches. */
+  readonly tokens: ReadonlyArray<string>
+  /** English index: also match the owner's phrase inside the index (narrows SQLite's FTS to the owner). */
+  readonly narrowToOwner: boolean
   /**
    * Which FTS matches reach the exact scope and filter check: all (`all`), the best `n` by bm25
    * (`best`: safe only when the expression already narrows to the owner and no filter drops
@@ -187,16 +215,61 @@ export class SearchRepo extends Effect.Service<SearchRepo>()("engram/SearchRepo"
     const idColumns = (kind: VectorKind) =>
       sql.literal(kind === "episode" ? "e.episode_id AS id, e.episode_id AS episode_id" : "f.fact_id AS id, f.episode_id AS episode_id")
 
-    /** bm25-ranked candidates from one FTS index, best first. */
+    /** The FTS5 expression of a lookup (built from extracted tokens, never user text). */
+    const ftsMatch = (lookup: KeywordLookup, scope: OwnerScope) =>
+      lookup.index === "cjk"
+        ? trigramMatch(lookup.tokens)
+        : porterMatch(lookup.tokens, TEXT_COLUMNS[lookup.kind], lookup.narrowToOwner ? scope.owner : undefined)
+
+    /** bm25-ranked candidates from one index, best first. */
     const keywordHits = Effect.fn("SearchRepo.keywordHits")(function*(
       lookup: KeywordLookup,
       scope: OwnerScope,
       filters: FilterTree | undefined
     ) {
+      const rows = yield* sql.onDialectOrElse({
+        pg: () => pgKeywordHits(lookup, scope, filters),
+        orElse: () => sqliteKeywordHits(lookup, scope, filters)
+      }).pipe(withBusyRetry("keyword search"))
+      return (yield* Schema.decodeUnknown(KeywordRows)(rows).pipe(Effect.orDie)) as ReadonlyArray<KeywordHit>
+    })
+
+    /**
+     * Postgres: the owner's rows matching the tsquery (English) or containing any trigram (CJK),
+     * ranked by ts_rank (negated: lower is better, like bm25) or by how many trigrams they contain.
+     * `newest`/`recent` bound the work to the newest matches as on SQLite.
+     */
+    const pgKeywordHits = (lookup: KeywordLookup, scope: OwnerScope, filters: FilterTree | undefined) => {
+      const { kind, candidates } = lookup
+      const source = kind === "episode"
+        ? sql`episodes e`
+        : sql`atomic_facts f JOIN episodes e ON e.episode_id = f.episode_id`
+      const row = sql.literal(kind === "episode" ? "e" : "f")
+      const patterns = lookup.tokens.map(containsPattern)
+      const [matches, rank] = lookup.index === "cjk"
+        ? [
+          sql.or(patterns.map((p) => sql`${sql.literal(CJK_TEXT[kind])} LIKE ${p}`)),
+          sql`-(${sql.join(" + ", false)(patterns.map((p) => sql`CASE WHEN ${sql.literal(CJK_TEXT[kind])} LIKE ${p} THEN 1 ELSE 0 END`))})`
+        ]
+        : [sql`${row}.search_en @@ q.query`, sql.literal(`-${PG_RANK[kind]}`)]
+      const scoped = sql`FROM ${source} CROSS JOIN (SELECT ${anyWordQuery(sql, lookup.index === "cjk" ? [""] : lookup.tokens)} AS query) q
+        WHERE ${row}.app_id = ${scope.app_id} AND ${row}.project_id = ${scope.project_id} AND ${row}.user_id = ${scope.owner}
+          AND ${matches} AND ${filterOf(filters, episodeColumns)}`
+      const ids = idColumns(kind)
+      return candidates._tag === "recent"
+        ? sql`SELECT ${ids}, -${row}.rowid AS rank ${scoped} ORDER BY ${row}.rowid DESC LIMIT ${Math.min(candidates.n, lookup.limit)}`
+        : candidates._tag === "newest"
+        ? sql`SELECT id, episode_id, rank FROM (SELECT ${ids}, ${rank} AS rank ${scoped} ORDER BY ${row}.rowid DESC LIMIT ${candidates.scan}) h
+              ORDER BY rank LIMIT ${lookup.limit}`
+        : sql`SELECT ${ids}, ${rank} AS rank ${scoped} ORDER BY rank LIMIT ${lookup.limit}`
+    }
+
+    const sqliteKeywordHits = (lookup: KeywordLookup, scope: OwnerScope, filters: FilterTree | undefined) => {
       const index = INDEXES[lookup.kind][lookup.index]
       const candidates = lookup.candidates
+      const match = ftsMatch(lookup, scope)
       const fts = sql`SELECT rowid AS item_key, ${sql.literal(index.bm25)} AS rank FROM ${sql.literal(index.table)}
-                      WHERE ${sql.literal(index.table)} MATCH ${lookup.match}`
+                      WHERE ${sql.literal(index.table)} MATCH ${match}`
       const matches = candidates._tag === "all"
         ? fts
         : candidates._tag === "best"
@@ -204,15 +277,14 @@ export class SearchRepo extends Effect.Service<SearchRepo>()("engram/SearchRepo"
         : candidates._tag === "newest"
         ? sql`SELECT * FROM (${fts} ORDER BY rowid DESC LIMIT ${candidates.scan}) ORDER BY rank LIMIT ${candidates.n}`
         : sql`SELECT rowid AS item_key, -rowid AS rank FROM ${sql.literal(index.table)}
-              WHERE ${sql.literal(index.table)} MATCH ${lookup.match} ORDER BY rowid DESC LIMIT ${candidates.n}`
-      const rows = yield* sql`
+              WHERE ${sql.literal(index.table)} MATCH ${match} ORDER BY rowid DESC LIMIT ${candidates.n}`
+      return sql`
         SELECT ${idColumns(lookup.kind)}, h.rank AS rank
         FROM (${matches}) AS h
         CROSS JOIN search_items s ON s.item_key = h.item_key
         ${scopedItem(lookup.kind, scope, filters)}
-        ORDER BY h.rank LIMIT ${lookup.limit}`.pipe(withBusyRetry("keyword search"))
-      return (yield* Schema.decodeUnknown(KeywordRows)(rows).pipe(Effect.orDie)) as ReadonlyArray<KeywordHit>
-    })
+        ORDER BY h.rank LIMIT ${lookup.limit}`
+    }
 
     /**
      * Items containing any of `needles` (CJK runs too short for trigrams), most needles first,
@@ -227,18 +299,22 @@ export class SearchRepo extends Effect.Service<SearchRepo>()("engram/SearchRepo"
     ) {
       if (needles.length === 0) return [] as ReadonlyArray<KeywordHit>
       const text = kind === "episode" ? "(e.title || ' ' || e.summary || ' ' || e.content)" : "f.content"
-      const found = sql.join(" + ", false)(needles.map((needle) => sql`(instr(${sql.literal(text)}, ${needle}) > 0)`))
+      // instr on SQLite, strpos on Postgres: the same (haystack, needle) order; both plain substring tests.
+      const position = sql.onDialectOrElse({ pg: () => "strpos", orElse: () => "instr" })
+      const found = sql.join(" + ", false)(
+        needles.map((needle) => sql`(CASE WHEN ${sql.literal(position)}(${sql.literal(text)}, ${needle}) > 0 THEN 1 ELSE 0 END)`)
+      )
       const rows = yield* (kind === "episode"
         ? sql`SELECT * FROM (
                 SELECT e.episode_id AS id, e.episode_id AS episode_id, -(${found}) AS rank, e.timestamp AS ts FROM episodes e
                 WHERE e.app_id = ${scope.app_id} AND e.project_id = ${scope.project_id} AND e.user_id = ${scope.owner}
-                  AND ${filterOf(filters, episodeColumns)})
+                  AND ${filterOf(filters, episodeColumns)}) AS hits
               WHERE rank < 0 ORDER BY rank, ts DESC LIMIT ${limit}`
         : sql`SELECT * FROM (
                 SELECT f.fact_id AS id, f.episode_id AS episode_id, -(${found}) AS rank, f.timestamp AS ts FROM atomic_facts f
                 JOIN episodes e ON e.episode_id = f.episode_id
                 WHERE f.app_id = ${scope.app_id} AND f.project_id = ${scope.project_id} AND f.user_id = ${scope.owner}
-                  AND ${filterOf(filters, episodeColumns)})
+                  AND ${filterOf(filters, episodeColumns)}) AS hits
               WHERE rank < 0 ORDER BY rank, ts DESC LIMIT ${limit}`).pipe(withBusyRetry("substring search"))
       return (yield* Schema.decodeUnknown(KeywordRows)(rows).pipe(Effect.orDie)) as ReadonlyArray<KeywordHit>
     })
@@ -249,12 +325,50 @@ export class SearchRepo extends Effect.Service<SearchRepo>()("engram/SearchRepo"
      * `newest` ranks only the newest `scan` matches (bounds work for big owners).
      */
     const passageHits = Effect.fn("SearchRepo.passageHits")(function*(
-      match: string,
+      words: ReadonlyArray<string>,
+      narrowToOwner: boolean,
       candidates: KeywordLookup["candidates"],
       scope: OwnerScope,
       filters: FilterTree | undefined,
       limit: number
     ) {
+      const rows = yield* sql.onDialectOrElse({
+        pg: () => pgPassageHits(words, candidates, scope, filters, limit),
+        orElse: () => sqlitePassageHits(porterMatch(words, ["content"], narrowToOwner ? scope.owner : undefined), candidates, scope, filters, limit)
+      }).pipe(withBusyRetry("passage search"))
+      return (yield* Schema.decodeUnknown(PassageRows)(rows).pipe(Effect.orDie)) as ReadonlyArray<PassageHit>
+    })
+
+    /** Postgres: the owner's passages matching any word, by ts_rank (negated); `newest`/`recent` rank the newest only. */
+    const pgPassageHits = (
+      words: ReadonlyArray<string>,
+      candidates: KeywordLookup["candidates"],
+      scope: OwnerScope,
+      filters: FilterTree | undefined,
+      limit: number
+    ) => {
+      const scoped = sql`
+        SELECT p.passage_key AS passage_key, p.episode_id AS episode_id, p.position AS position,
+               -ts_rank(pf.search_en, q.query) AS rank
+        FROM passages_fts pf CROSS JOIN (SELECT ${anyWordQuery(sql, words)} AS query) q
+        JOIN passages p ON p.passage_key = pf.rowid
+        JOIN episodes e ON e.episode_id = p.episode_id
+        WHERE pf.search_en @@ q.query AND pf.owner = ${scope.owner}
+          AND e.app_id = ${scope.app_id} AND e.project_id = ${scope.project_id} AND e.user_id = ${scope.owner}
+          AND ${filterOf(filters, episodeColumns)}`
+      return candidates._tag === "newest" || candidates._tag === "recent"
+        ? sql`SELECT * FROM (${scoped} ORDER BY pf.rowid DESC LIMIT ${candidates._tag === "newest" ? candidates.scan : candidates.n}) h
+              ORDER BY rank LIMIT ${limit}`
+        : sql`${scoped} ORDER BY rank LIMIT ${limit}`
+    }
+
+    const sqlitePassageHits = (
+      match: string,
+      candidates: KeywordLookup["candidates"],
+      scope: OwnerScope,
+      filters: FilterTree | undefined,
+      limit: number
+    ) => {
       const fts = sql`SELECT rowid AS passage_key, bm25(passages_fts, 0.0, 1.0) AS rank FROM passages_fts
                       WHERE passages_fts MATCH ${match}`
       const matches = candidates._tag === "best"
@@ -263,16 +377,15 @@ export class SearchRepo extends Effect.Service<SearchRepo>()("engram/SearchRepo"
         ? sql`SELECT * FROM (${fts} ORDER BY rowid DESC LIMIT ${candidates._tag === "newest" ? candidates.scan : candidates.n})
               ORDER BY rank LIMIT ${candidates.n}`
         : fts
-      const rows = yield* sql`
+      return sql`
         SELECT p.passage_key AS passage_key, p.episode_id AS episode_id, p.position AS position, h.rank AS rank
         FROM (${matches}) AS h
         CROSS JOIN passages p ON p.passage_key = h.passage_key
         CROSS JOIN episodes e ON e.episode_id = p.episode_id
         WHERE e.app_id = ${scope.app_id} AND e.project_id = ${scope.project_id} AND e.user_id = ${scope.owner}
           AND ${filterOf(filters, episodeColumns)}
-        ORDER BY h.rank LIMIT ${limit}`.pipe(withBusyRetry("passage search"))
-      return (yield* Schema.decodeUnknown(PassageRows)(rows).pipe(Effect.orDie)) as ReadonlyArray<PassageHit>
-    })
+        ORDER BY h.rank LIMIT ${limit}`
+    }
 
     /** Stored lines of episodes, by episode and position (callers already checked scope). */
     const passageLines = Effect.fn("SearchRepo.passageLines")(function*(
@@ -295,7 +408,7 @@ export class SearchRepo extends Effect.Service<SearchRepo>()("engram/SearchRepo"
       if (episodeIds.length === 0) return [] as ReadonlyArray<{ episode_id: string; position: number; message_id: string }>
       const rows = yield* sql<{ episode_id: string; position: number; message_id: string }>`
         SELECT episode_id, position, message_id FROM passages
-        WHERE ${sql.in("episode_id", episodeIds)} AND (position = 0 OR ${messageIds.length === 0 ? sql.literal("0") : sql.in("message_id", messageIds)})`
+        WHERE ${sql.in("episode_id", episodeIds)} AND (position = 0 OR ${messageIds.length === 0 ? sql.literal("1 = 0") : sql.in("message_id", messageIds)})`
         .pipe(withBusyRetry("read passage positions"))
       return rows
     })
@@ -394,25 +507,31 @@ export class SearchRepo extends Effect.Service<SearchRepo>()("engram/SearchRepo"
       const rows = yield* sql<{ episode: number; fact: number }>`
         SELECT
           (SELECT COUNT(*) FROM (SELECT 1 FROM episodes
-             WHERE app_id = ${scope.app_id} AND project_id = ${scope.project_id} AND user_id = ${scope.owner} LIMIT ${cap + 1})) AS episode,
+             WHERE app_id = ${scope.app_id} AND project_id = ${scope.project_id} AND user_id = ${scope.owner} LIMIT ${cap + 1}) AS n) AS episode,
           (SELECT COUNT(*) FROM (SELECT 1 FROM atomic_facts
-             WHERE app_id = ${scope.app_id} AND project_id = ${scope.project_id} AND user_id = ${scope.owner} LIMIT ${cap + 1})) AS fact`
+             WHERE app_id = ${scope.app_id} AND project_id = ${scope.project_id} AND user_id = ${scope.owner} LIMIT ${cap + 1}) AS n) AS fact`
         .pipe(withBusyRetry("count owner items"))
       return { episode: rows[0]?.episode ?? 0, fact: rows[0]?.fact ?? 0 } as Readonly<Record<VectorKind, number>>
     })
 
     /**
-     * For each FTS expression, how many rows of the English index of `kind` match it, counted up
-     * to `cap` (FTS stops there, so the cost is bounded whatever the word's frequency).
+     * For each word, how many rows of the English index of `kind` match it, counted up to `cap`
+     * (the index scan stops there, so the cost is bounded whatever the word's frequency).
      */
-    const matchCounts = Effect.fn("SearchRepo.matchCounts")(function*(kind: VectorKind, matches: ReadonlyArray<string>, cap: number) {
-      if (matches.length === 0) return [] as ReadonlyArray<number>
-      const table = sql.literal(INDEXES[kind].porter.table)
-      const counts = matches.map((match, i) =>
-        sql`(SELECT COUNT(*) FROM (SELECT 1 FROM ${table} WHERE ${table} MATCH ${match} LIMIT ${cap})) AS ${sql.literal(`c${i}`)}`
+    const matchCounts = Effect.fn("SearchRepo.matchCounts")(function*(kind: VectorKind, words: ReadonlyArray<string>, cap: number) {
+      if (words.length === 0) return [] as ReadonlyArray<number>
+      const fts = sql.literal(INDEXES[kind].porter.table)
+      const table = sql.literal(kind === "episode" ? "episodes" : "atomic_facts")
+      const matching = (word: string) =>
+        sql.onDialectOrElse({
+          pg: () => sql`SELECT 1 FROM ${table} WHERE search_en @@ plainto_tsquery('english', ${word}) LIMIT ${cap}`,
+          orElse: () => sql`SELECT 1 FROM ${fts} WHERE ${fts} MATCH ${porterMatch([word], TEXT_COLUMNS[kind])} LIMIT ${cap}`
+        })
+      const counts = words.map((word, i) =>
+        sql`(SELECT COUNT(*) FROM (${matching(word)}) AS m) AS ${sql.literal(`c${i}`)}`
       )
       const rows = yield* sql<Record<string, number>>`SELECT ${sql.join(", ", false)(counts)}`.pipe(withBusyRetry("count matches"))
-      return matches.map((_, i) => rows[0]?.[`c${i}`] ?? 0)
+      return words.map((_, i) => rows[0]?.[`c${i}`] ?? 0)
     })
 
     return {

@@ -1,3 +1,4 @@
+import type { SqlClient } from "@effect/sql"
 import { describe, expect, layer } from "@effect/vitest"
 import { Effect, Exit, Layer, Schema } from "effect"
 import { SearchRequest, type SearchRequestInput } from "../../src/Domain/SearchRequest.js"
@@ -6,6 +7,7 @@ import { Search, SEARCH_TUNING } from "../../src/Search/Search.js"
 import { corpus, DAY, episodeIdIn, factIdIn, seedCorpus, T0 } from "../fixtures/searchCorpus.js"
 import { addRequest } from "../support/Messages.js"
 import { keywordSearchTestLayer } from "../support/SearchTestLayer.js"
+import { forEachEngine } from "../support/Engines.js"
 
 /** Buffered (not yet segmented) messages: the fake model never cuts. */
 const bufferMessages = Effect.gen(function*() {
@@ -20,14 +22,15 @@ const bufferMessages = Effect.gen(function*() {
   ]))
 })
 
-const seeded = Layer.effectDiscard(Effect.zipRight(seedCorpus(), bufferMessages)).pipe(Layer.provideMerge(keywordSearchTestLayer()))
+const seeded = (database: Layer.Layer<SqlClient.SqlClient>) =>
+  Layer.effectDiscard(Effect.zipRight(seedCorpus(), bufferMessages)).pipe(Layer.provideMerge(keywordSearchTestLayer({ database })))
 
 const search = (input: SearchRequestInput) =>
   Effect.flatMap(Effect.orDie(Schema.decodeUnknown(SearchRequest)(input)), (request) => Effect.flatMap(Search, (s) => s.search(request)))
 
 const ids = (result: { episodes: ReadonlyArray<{ id: string }> }) => result.episodes.map((e) => e.id)
 
-layer(seeded)("keyword search on the fixture corpus", (it) => {
+forEachEngine((engine) => layer(seeded(engine.fresh))("keyword search on the fixture corpus", (it) => {
   it.effect("finds an exact keyword, with provenance and the matching fact nested under its episode", () =>
     Effect.gen(function*() {
       const result = yield* search({ user_id: "alice", query: "paella" })
@@ -197,7 +200,7 @@ layer(seeded)("keyword search on the fixture corpus", (it) => {
       expect(agentic.message).toContain("agentic search")
       expect((yield* search({ user_id: "alice", query: "paella", method: "keyword" })).method).toBe("keyword")
     }))
-})
+}))
 
 describe("search request schema", () => {
   const decode = Schema.decodeUnknownEither(SearchRequest)

@@ -104,8 +104,8 @@ describe("search index triggers", () => {
       yield* runMigrations
       const repo = yield* SearchRepo
       const scope = { app_id: "default", project_id: "default", owner: "alice" }
-      const english = yield* repo.keywordHits({ kind: "episode", index: "porter", match: "\"ski\"", candidates: { _tag: "all" }, limit: 10 }, scope, undefined)
-      const cjk = yield* repo.keywordHits({ kind: "episode", index: "cjk", match: "\"北京旅\"", candidates: { _tag: "all" }, limit: 10 }, scope, undefined)
+      const english = yield* repo.keywordHits({ kind: "episode", index: "porter", tokens: ["ski"], narrowToOwner: false, candidates: { _tag: "all" }, limit: 10 }, scope, undefined)
+      const cjk = yield* repo.keywordHits({ kind: "episode", index: "cjk", tokens: ["北京旅"], narrowToOwner: false, candidates: { _tag: "all" }, limit: 10 }, scope, undefined)
       expect(english.map((h) => h.id)).toEqual(["ep-old"])
       expect(cjk.map((h) => h.id)).toEqual(["ep-old"])
     }).pipe(Effect.provide(SearchRepo.Default.pipe(Layer.provideMerge(SqliteClient.layer({ filename: ":memory:" }))))))

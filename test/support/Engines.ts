@@ -1,7 +1,7 @@
 import type { SqlClient } from "@effect/sql"
 import { Effect, Layer, Redacted, type Scope } from "effect"
 import Pg from "pg"
-import { inject } from "vitest"
+import { describe, inject } from "vitest"
 import * as Database from "../../src/Storage/Database.js"
 
 /**
@@ -76,3 +76,14 @@ export const engines = (): ReadonlyArray<Engine> => [sqlite, postgres()]
 
 /** Only Postgres (tests of what exists only there). */
 export const postgresEngine = (): Engine => postgres()
+
+/**
+ * Declares `body`'s tests once per engine, in a describe block named after it; an engine that
+ * cannot run here is declared skipped, with the reason in its name (so counts stay honest).
+ */
+export const forEachEngine = (body: (engine: Engine) => void): void => {
+  for (const engine of engines()) {
+    const title = engine.skipped === undefined ? engine.name : `${engine.name} (skipped: ${engine.skipped})`
+    describe.skipIf(engine.skipped !== undefined)(title, () => body(engine))
+  }
+}
