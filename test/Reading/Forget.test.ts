@@ -11,6 +11,7 @@ import { Memory } from "../../src/Memorize/Memory.js"
 import { JobQueue } from "../../src/Jobs/JobQueue.js"
 import { extractionTestLayer } from "../support/ExtractionTestLayer.js"
 import { boundaryAnswer } from "../support/MemoryTestLayer.js"
+import { forEachEngine } from "../support/Engines.js"
 
 const MONDAY = Date.UTC(2024, 4, 6, 18, 0)
 const TABLES = ["messages", "memcells", "extraction_jobs", "episodes", "atomic_facts", "foresight"] as const
@@ -94,11 +95,12 @@ const world = (app: string) =>
 const forget = (input: Record<string, unknown>) =>
   Effect.flatMap(Schema.decodeUnknown(DeleteRequest)(input), (request) => Effect.flatMap(Forget, (f) => f.delete(request)))
 
-const testLayer = Layer.mergeAll(Forget.Default).pipe(
-  Layer.provideMerge(extractionTestLayer({ llm: () => boundaryAnswer([]), workers: false }))
-)
+const testLayer = (database: Layer.Layer<SqlClient.SqlClient>) =>
+  Layer.mergeAll(Forget.Default).pipe(
+    Layer.provideMerge(extractionTestLayer({ llm: () => boundaryAnswer([]), workers: false, database }))
+  )
 
-layer(testLayer)("Forget", (it) => {
+forEachEngine((engine) => layer(testLayer(engine.fresh))("Forget", (it) => {
   it.effect("a session: all its messages (buffered too), memcells, jobs and derived rows, nothing else", () =>
     Effect.gen(function*() {
       const { a1, a2 } = yield* world("sess")
@@ -289,7 +291,7 @@ layer(testLayer)("Forget", (it) => {
         expect(yield* derivedRows("control")).toBe(3)
       }))
   })
-})
+}))
 
 describe("DeleteRequest", () => {
   const decode = Schema.decodeUnknownEither(DeleteRequest)

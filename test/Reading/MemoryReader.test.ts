@@ -6,7 +6,7 @@ import type { Memcell } from "../../src/Domain/Memcell.js"
 import { ScopeId } from "../../src/Domain/Message.js"
 import { firstIssue } from "../../src/Domain/Validation.js"
 import { MemoryReader } from "../../src/Reading/MemoryReader.js"
-import * as Database from "../../src/Storage/Database.js"
+import { forEachEngine } from "../support/Engines.js"
 import { DerivedRepo, episodeIdOf } from "../../src/Extraction/DerivedRepo.js"
 
 const day = (date: string) => Date.parse(`${date}T00:00:00Z`)
@@ -116,18 +116,19 @@ const seed = Effect.gen(function*() {
   }
 })
 
-const testLayer = Layer.effectDiscard(seed).pipe(
-  Layer.provideMerge(Layer.mergeAll(MemoryReader.Default, DerivedRepo.Default)),
-  Layer.provideMerge(Database.layerMemory),
-  Layer.orDie
-)
+const testLayer = (database: Layer.Layer<SqlClient.SqlClient>) =>
+  Layer.effectDiscard(seed).pipe(
+    Layer.provideMerge(Layer.mergeAll(MemoryReader.Default, DerivedRepo.Default)),
+    Layer.provideMerge(database),
+    Layer.orDie
+  )
 
 const get = (input: Record<string, unknown>) =>
   Effect.flatMap(Schema.decodeUnknown(GetRequest)(input), (request) => Effect.flatMap(MemoryReader, (reader) => reader.get(request)))
 
 const memcellsOf = (items: ReadonlyArray<{ memcell_id: string }>) => items.map((item) => item.memcell_id)
 
-layer(testLayer)("MemoryReader", (it) => {
+forEachEngine((engine) => layer(testLayer(engine.fresh))("MemoryReader", (it) => {
   describe("episodes", () => {
     it.effect("newest first by default, only the user's, with their own facts nested in extraction order", () =>
       Effect.gen(function*() {
@@ -301,7 +302,7 @@ layer(testLayer)("MemoryReader", (it) => {
         }
       }))
   })
-})
+}))
 
 describe("GetRequest", () => {
   const decode = Schema.decodeUnknownEither(GetRequest)
