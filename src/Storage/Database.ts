@@ -1,4 +1,5 @@
 import { SqlClient, type SqlError } from "@effect/sql"
+import type { PgClient } from "@effect/sql-pg"
 import { SqliteClient } from "@effect/sql-sqlite-node"
 import { Effect, Layer, Option, type Redacted, Schedule } from "effect"
 import * as Fs from "node:fs"
@@ -64,14 +65,14 @@ export const layerMemory: Layer.Layer<SqlLayerServices> = migrated(
   SqliteClient.layer({ filename: ":memory:" })
 )
 
-/** The Postgres database at `url` (migrated on open; nodes sharing it migrate it once). */
-export const layerPostgres = (url: Redacted.Redacted): Layer.Layer<SqlLayerServices> =>
-  Layer.merge(
-    Layer.effectDiscard(
-      runMigrations.pipe(Effect.mapError((cause) => new StorageError({ operation: "open database", reason: String(cause) })))
-    ),
-    Layer.effect(SqlClient.SqlClient, SqlClient.SqlClient)
-  ).pipe(Layer.provide(Postgres.clientLayer(url)), Layer.orDie)
+/**
+ * The Postgres database at `url` (migrated on open; nodes sharing it migrate it once). Also
+ * provides PgClient, read as optional by what only Postgres has (LISTEN/NOTIFY between nodes).
+ */
+export const layerPostgres = (url: Redacted.Redacted): Layer.Layer<SqlLayerServices | PgClient.PgClient> =>
+  Layer.effectDiscard(
+    runMigrations.pipe(Effect.mapError((cause) => new StorageError({ operation: "open database", reason: String(cause) })))
+  ).pipe(Layer.provideMerge(Postgres.clientLayer(url)), Layer.orDie)
 
 /** Postgres when ENGRAM_DATABASE_URL is set, else `$ENGRAM_DATA_DIR/engram.db`. */
 export const layerConfig = Layer.unwrapEffect(
