@@ -65,10 +65,16 @@ export class VectorStore extends Effect.Service<VectorStore>()("engram/VectorSto
   effect: Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
     // Whether this connection has sqlite-vec (Database loads it when it can); fixed per process.
-    const extension = yield* sql`SELECT vec_version() AS version`.pipe(
-      Effect.as(Option.none<string>()),
-      Effect.catchAll((error) => Effect.succeed(Option.some(`the sqlite-vec extension is not loaded (${error.message})`)))
-    )
+    // Postgres: vectors would live in pgvector, which this store does not use yet, so vector and
+    // hybrid search answer CAPABILITY_UNAVAILABLE there while keyword search works.
+    const extension = yield* sql.onDialectOrElse({
+      pg: () => Effect.succeed(Option.some("vector search is not available on Postgres yet (no pgvector store); use method keyword")),
+      orElse: () =>
+        sql`SELECT vec_version() AS version`.pipe(
+          Effect.as(Option.none<string>()),
+          Effect.catchAll((error) => Effect.succeed(Option.some(`the sqlite-vec extension is not loaded (${error.message})`)))
+        )
+    })
 
     const storedModel = Effect.gen(function*() {
       const rows = yield* Schema.decodeUnknown(MetaRows)(
