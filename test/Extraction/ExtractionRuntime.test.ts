@@ -9,6 +9,7 @@ import { JobQueue } from "../../src/Jobs/JobQueue.js"
 import { FakeLlm } from "../support/FakeLlm.js"
 import { extractionTestLayer } from "../support/ExtractionTestLayer.js"
 import { boundaryAnswer } from "../support/MemoryTestLayer.js"
+import { forEachEngine } from "../support/Engines.js"
 import { addRequest, keyOf } from "../support/Messages.js"
 import { vi } from "vitest"
 
@@ -47,7 +48,7 @@ const modelWith = (override: (request: ChatRequest) => string | Effect.Effect<st
   }
 }
 
-describe("extraction runtime", () => {
+forEachEngine((engine) => describe("extraction runtime", () => {
   it.live("a flushed session becomes episodes, facts and foresight with provenance (local extractors)", () =>
     Effect.gen(function*() {
       const memory = yield* Memory
@@ -77,9 +78,10 @@ describe("extraction runtime", () => {
 
       const jobs = yield* jobStates
       expect(jobs.map((j) => [j.kind, j.status])).toEqual([["episode", "done"], ["facts", "done"], ["foresight", "done"]])
-    }).pipe(Effect.provide(extractionTestLayer({ llm: modelWith(), env: { ENGRAM_EXTRACTION_POLL_INTERVAL: "50 millis" } }))))
+    }).pipe(Effect.provide(extractionTestLayer({ database: engine.fresh, llm: modelWith(), env: { ENGRAM_EXTRACTION_POLL_INTERVAL: "50 millis" } }))))
 
-  it.effect("malformed answers are retried with backoff, then dead-lettered with the error; a retry of the dead letter succeeds", () =>
+  // TestClock steps run the background workers to completion only over SQLite's synchronous driver.
+  it.effect.skipIf(engine.name === "postgres")("malformed answers are retried with backoff, then dead-lettered with the error; a retry of the dead letter succeeds", () =>
     Effect.gen(function*() {
       const memory = yield* Memory
       const jobs = yield* JobQueue
@@ -105,7 +107,7 @@ describe("extraction runtime", () => {
       expect(yield* jobs.retryDead(null, yield* TestClock.currentTimeMillis)).toBe(1)
       yield* TestClock.adjust("1 second")
       expect((yield* jobStates).map((j) => j.status)).toEqual(["done", "done", "done"])
-    }).pipe(Effect.provide(brokenEpisodeLayer())))
+    }).pipe(Effect.provide(brokenEpisodeLayer(engine.fresh))))
 
   it.effect("a job claimed by a worker that died is completed exactly once after its lease expires", () =>
     Effect.gen(function*() {
@@ -134,7 +136,7 @@ describe("extraction runtime", () => {
       )
       expect(counts[0]!.n).toBe(1 + 100)
     }).pipe(Effect.provide(
-      extractionTestLayer({ llm: modelWith(), extractors: "llm", workers: false, env: { ENGRAM_EXTRACTION_LEASE: "30 seconds" } })
+      extractionTestLayer({ database: engine.fresh, llm: modelWith(), extractors: "llm", workers: false, env: { ENGRAM_EXTRACTION_LEASE: "30 seconds" } })
     )))
 
   it.effect("shutdown hands a running job back to the queue without spending an attempt", () =>
@@ -150,13 +152,15 @@ describe("extraction runtime", () => {
       expect((yield* jobStates).find((j) => j.kind === "episode")).toMatchObject({ status: "queued", attempts: 0 })
     }).pipe(Effect.provide(
       extractionTestLayer({
+        database: engine.fresh,
         llm: modelWith((r) => (r.purpose === "episode" ? Effect.as(Effect.sleep("1 hour"), "{}") : undefined)),
         extractors: "llm",
         workers: false
       })
     )))
 
-  it.effect("a slow job does not stop the others", () =>
+  // TestClock steps run the background workers to completion only over SQLite's synchronous driver.
+  it.effect.skipIf(engine.name === "postgres")("a slow job does not stop the others", () =>
     Effect.gen(function*() {
       const memory = yield* Memory
       for (const sid of ["slow", "fast-1", "fast-2"]) {
@@ -169,6 +173,7 @@ describe("extraction runtime", () => {
       expect(states.some((s) => s.session_id === "slow" && s.status === "running")).toBe(true)
     }).pipe(Effect.provide(
       extractionTestLayer({
+        database: engine.fresh,
         llm: modelWith((r) =>
           r.purpose === "episode" && r.messages[1]!.content.includes("slow:") ? Effect.as(Effect.sleep("1 hour"), "{}") : undefined
         ),
@@ -176,9 +181,9 @@ describe("extraction runtime", () => {
         env: { ENGRAM_EXTRACTION_CONCURRENCY: "2" }
       })
     )))
-})
+}))
 
-describe("extraction runtime, one combined call per memcell", () => {
+forEachEngine((engine) => describe("extraction runtime, one combined call per memcell", () => {
   const combinedModel = modelWith((r) =>
     r.purpose === "extraction"
       ? JSON.stringify({
@@ -214,14 +219,15 @@ describe("extraction runtime, one combined call per memcell", () => {
       // One call per run of the job: the worker that took over, and the stale worker whose answer was dropped.
       expect(extractionCalls.length).toBe(2)
     }).pipe(Effect.provide(
-      extractionTestLayer({ llm: combinedModel, extractors: "llm-combined", workers: false, env: { ENGRAM_EXTRACTION_LEASE: "30 seconds" } })
+      extractionTestLayer({ database: engine.fresh, llm: combinedModel, extractors: "llm-combined", workers: false, env: { ENGRAM_EXTRACTION_LEASE: "30 seconds" } })
     )))
-})
+}))
 
 /** The model's first 6 episode answers (2 attempts x 3 tries) are garbage; later ones are fine. */
-const brokenEpisodeLayer = () => {
+const brokenEpisodeLayer = (database: Layer.Layer<SqlClient.SqlClient>) => {
   let episodeCalls = 0
   return extractionTestLayer({
+    database,
     llm: modelWith((r) => (r.purpose === "episode" && episodeCalls++ < 6 ? "no JSON here" : undefined)),
     extractors: "llm",
     env: { ENGRAM_EXTRACTION_MAX_ATTEMPTS: "2", ENGRAM_EXTRACTION_BACKOFF_BASE: "1 second", ENGRAM_EXTRACTION_POLL_INTERVAL: "100 millis" }
