@@ -1,9 +1,11 @@
 /**
  * Throughput of `Memory.add` with an instant fake model on a file database.
- * Run: npx tsx bench/memorize.ts [messages=50000]
+ * Run: npx tsx bench/memorize.ts [messages=50000] [sqlite|postgres]
+ * (postgres: a throwaway local cluster, see test/support/PostgresCluster.ts; one database per scenario)
  * Prints messages/s for one session and for 100 sessions, batches of 10.
  */
-import { Effect, Layer } from "effect"
+import { Effect, Layer, Redacted } from "effect"
+import Pg from "pg"
 import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
@@ -12,9 +14,31 @@ import { Memory } from "../src/Memorize/Memory.js"
 import * as Database from "../src/Storage/Database.js"
 import { boundaryAnswer, memoryTestLayer, textServices } from "../test/support/MemoryTestLayer.js"
 import { addRequest } from "../test/support/Messages.js"
+import { findBinaries, startCluster } from "../test/support/PostgresCluster.js"
 
 const total = Number(process.argv[2] ?? 50_000)
 const BATCH = 10
+const engine = process.argv[3] === "postgres" ? "postgres" : "sqlite"
+
+const cluster = engine === "postgres"
+  ? await (async () => {
+    const found = findBinaries()
+    if ("missing" in found) throw new Error(found.missing)
+    return startCluster(found.binDir)
+  })()
+  : undefined
+
+/** The scenario's database: a file in `dir`, or a new database on the cluster. */
+const databaseFor = async (dir: string, name: string) => {
+  if (cluster === undefined) return Database.layerFile(Path.join(dir, "engram.db"))
+  const admin = new Pg.Client({ connectionString: cluster.url })
+  await admin.connect()
+  await admin.query(`CREATE DATABASE ${name}`)
+  await admin.end()
+  const url = new URL(cluster.url)
+  url.pathname = `/${name}`
+  return Database.layerPostgres(Redacted.make(url.toString()))
+}
 
 const sentences = [
   "I booked the flight to Lisbon for the conference next month.",
@@ -33,7 +57,8 @@ const instantModel = (request: { messages: ReadonlyArray<{ content: string }> })
 const scenario = (sessions: number) =>
   Effect.gen(function*() {
     const dir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "engram-bench-"))
-    const layer = memoryTestLayer({ llm: instantModel, database: Database.layerFile(Path.join(dir, "engram.db")) }).pipe(
+    const database = yield* Effect.promise(() => databaseFor(dir, `bench_${sessions}`))
+    const layer = memoryTestLayer({ llm: instantModel, database }).pipe(
       Layer.provide(textServices)
     )
     const result = yield* Effect.gen(function*() {
@@ -56,7 +81,7 @@ const scenario = (sessions: number) =>
         { concurrency: "unbounded", discard: true }
       )
       const seconds = (performance.now() - start) / 1000
-      return { sessions, messages: total, seconds: Number(seconds.toFixed(2)), messagesPerSecond: Math.round(total / seconds) }
+      return { engine, sessions, messages: total, seconds: Number(seconds.toFixed(2)), messagesPerSecond: Math.round(total / seconds) }
     }).pipe(Effect.provide(layer))
     Fs.rmSync(dir, { recursive: true, force: true })
     return result
@@ -71,5 +96,5 @@ const program = Effect.gen(function*() {
 
 Effect.runPromise(program).catch((error) => {
   console.error(error)
-  process.exit(1)
-})
+  process.exitCode = 1
+}).finally(() => cluster?.stop())

@@ -1,5 +1,4 @@
 import type { SqlClient } from "@effect/sql"
-import type { SqliteClient } from "@effect/sql-sqlite-node"
 import { Duration, Layer } from "effect"
 import { makeEngram } from "../../src/Engram.js"
 import { httpServerLayer } from "../../src/Http/Server.js"
@@ -14,7 +13,7 @@ import { configLayer } from "./MemoryTestLayer.js"
  */
 export const productionHttpLayer = (
   env: Record<string, string>,
-  database: Layer.Layer<SqlClient.SqlClient | SqliteClient.SqliteClient> = Database.layerMemory
+  database: Layer.Layer<SqlClient.SqlClient> = Database.layerMemory
 ) =>
   httpServerLayer({ host: "127.0.0.1", port: 0, maxBodyBytes: 1024 * 1024, shutdownTimeout: Duration.seconds(2) }).pipe(
     Layer.provideMerge(makeEngram({ database, background: true })),
