@@ -2,12 +2,9 @@ import { SqlClient, SqlSchema } from "@effect/sql"
 import { Array as Arr, Clock, Effect, Schema } from "effect"
 import { MessageIdConflict } from "../Domain/Errors.js"
 import { type IncomingMessage, MessageContent, ScopeId, type SessionKey, StoredMessage, ToolCalls } from "../Domain/Message.js"
-import type { SeenMark } from "../Memorize/BoundaryDetector.js"
 import { canonicalJson } from "./MessageIdentity.js"
 import { withBusyRetry } from "../Storage/Database.js"
-
-/** `messages.boundary_seen` values. */
-export const SEEN_MARK_CODES: Readonly<Record<SeenMark, number>> = { unseen: 0, seen: 1, topic_done: 2 }
+import type { SeenMark } from "./SeenMark.js"
 
 const SeenRow = Schema.Struct({ message_id: Schema.String, boundary_seen: Schema.Literal(1, 2) })
 
@@ -129,10 +126,7 @@ export class LedgerRepo extends Effect.Service<LedgerRepo>()("engram/LedgerRepo"
         WHERE app_id = ${key.app_id} AND project_id = ${key.project_id} AND session_id = ${key.session_id}
           AND memcell_id IS NULL AND boundary_seen > 0`.pipe(withBusyRetry("read boundary marks"))
       const decoded = yield* Schema.decodeUnknown(Schema.Array(SeenRow))(rows).pipe(Effect.orDie)
-      return new Map(decoded.map((row) => [row.message_id, row.boundary_seen === 2 ? "topic_done" : "seen"] as const)) as ReadonlyMap<
-        string,
-        SeenMark
-      >
+      return new Map<string, SeenMark>(decoded.map((row) => [row.message_id, row.boundary_seen === 2 ? "topic_done" : "seen"]))
     })
 
     /** Sessions holding buffered messages none of which arrived after `cutoff` (epoch ms). */

@@ -4,8 +4,8 @@ import { Memcell } from "../Domain/Memcell.js"
 import { EXTRACTION_KINDS, type JobKind } from "../Domain/Job.js"
 import type { SessionKey } from "../Domain/Message.js"
 import { JobQueue } from "../Jobs/JobQueue.js"
-import { SEEN_MARK_CODES } from "../Ledger/LedgerRepo.js"
-import type { SeenMark } from "./BoundaryDetector.js"
+import { SEEN_MARK_CODES } from "../Ledger/SeenMark.js"
+import type { SeenMark } from "../Ledger/SeenMark.js"
 import { withBusyRetry } from "../Storage/Database.js"
 
 /** A memcell about to be committed. */

@@ -101,27 +101,8 @@ export interface BufferedMessage {
   readonly content: string
 }
 
-export interface EmbeddableItem {
-  readonly item_key: number
-  readonly app_id: string
-  readonly project_id: string
-  readonly owner: string
-  readonly text: string
-}
-
 const KeywordRows = Schema.Array(Schema.Struct({ id: Schema.String, episode_id: Schema.String, rank: Schema.Number }))
 const VectorRows = Schema.Array(Schema.Struct({ id: Schema.String, episode_id: Schema.String, item_key: Schema.Number }))
-const EmbeddableRows = Schema.Array(Schema.Struct({
-  item_key: Schema.Number,
-  app_id: Schema.String,
-  project_id: Schema.String,
-  owner: Schema.String,
-  text: Schema.String
-}))
-
-/** Longest text embedded per item: title and summary carry the gist; the transcript is cut. */
-const EMBED_TEXT_MAX_CHARS = 6000
-
 /** Buffered rows read per search, newest first: a bound on work for very long buffers. */
 const BUFFER_SCAN_LIMIT = 5000
 
@@ -372,19 +353,6 @@ export class SearchRepo extends Effect.Service<SearchRepo>()("engram/SearchRepo"
       return yield* decodeBuffered(rows)
     })
 
-    /** The current items of one memcell of `kind` with the text their vector is made from. */
-    const embeddableItems = Effect.fn("SearchRepo.embeddableItems")(function*(kind: VectorKind, memcellId: string) {
-      const rows = yield* (kind === "episode"
-        ? sql`SELECT s.item_key, e.app_id, e.project_id, e.user_id AS owner,
-                     substr(e.title || char(10) || e.summary || char(10) || e.content, 1, ${EMBED_TEXT_MAX_CHARS}) AS text
-              FROM episodes e JOIN search_items s ON s.item_id = e.episode_id WHERE e.memcell_id = ${memcellId}`
-        : sql`SELECT s.item_key, f.app_id, f.project_id, f.user_id AS owner, substr(f.content, 1, ${EMBED_TEXT_MAX_CHARS}) AS text
-              FROM atomic_facts f JOIN search_items s ON s.item_id = f.fact_id WHERE f.memcell_id = ${memcellId}`).pipe(
-          withBusyRetry("read items to embed")
-        )
-      return (yield* Schema.decodeUnknown(EmbeddableRows)(rows).pipe(Effect.orDie)) as ReadonlyArray<EmbeddableItem>
-    })
-
     /** How many episodes and facts the owner has, each counted up to `cap` + 1 (bounded index reads). */
     const ownerSizes = Effect.fn("SearchRepo.ownerSizes")(function*(scope: OwnerScope, cap: number) {
       const rows = yield* sql<{ episode: number; fact: number }>`
@@ -422,7 +390,6 @@ export class SearchRepo extends Effect.Service<SearchRepo>()("engram/SearchRepo"
       facts,
       ownerBuffered,
       sessionBuffered,
-      embeddableItems,
       ownerSizes,
       matchCounts
     } as const
