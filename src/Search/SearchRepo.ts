@@ -21,42 +21,43 @@ export interface Hit {
 }
 
 /** A keyword candidate with its bm25 (lower is better). */
-export interface KeywordHit extends Hit {
-  readonly rank: number
-}
+const KeywordHit = Schema.Struct({ id: Schema.String, episode_id: Schema.String, rank: Schema.Number })
+export type KeywordHit = typeof KeywordHit.Type
 
 /** A keyword candidate passage: a message window of an episode (`position` in its memcell). */
-export interface PassageHit {
-  readonly passage_key: number
-  readonly episode_id: string
-  readonly position: number
-  readonly rank: number
-}
-
-/** One stored excerpt line of an episode. */
-export interface PassageLine {
-  readonly episode_id: string
-  readonly position: number
-  readonly message_id: string
-  readonly line: string
-}
-
-const PassageRows = Schema.Array(Schema.Struct({
+const PassageHit = Schema.Struct({
   passage_key: Schema.Number,
   episode_id: Schema.String,
   position: Schema.Number,
   rank: Schema.Number
-}))
-const LineRows = Schema.Array(Schema.Struct({
+})
+export type PassageHit = typeof PassageHit.Type
+
+/** One stored excerpt line of an episode. */
+const PassageLine = Schema.Struct({
   episode_id: Schema.String,
   position: Schema.Number,
   message_id: Schema.String,
   line: Schema.String
-}))
+})
+export type PassageLine = typeof PassageLine.Type
+
+/** Where a message sits in an episode's passages. */
+const PassagePosition = Schema.Struct({ episode_id: Schema.String, position: Schema.Number, message_id: Schema.String })
+export type PassagePosition = typeof PassagePosition.Type
 
 /** A vector candidate resolved to its item. */
-export interface VectorHit extends Hit {
-  readonly item_key: number
+const VectorHit = Schema.Struct({ id: Schema.String, episode_id: Schema.String, item_key: Schema.Number })
+export type VectorHit = typeof VectorHit.Type
+
+/** Owner item counts, each capped (see `ownerSizes`). */
+const OwnerSizes = Schema.Struct({ episode: Schema.Number, fact: Schema.Number })
+export type OwnerSizes = typeof OwnerSizes.Type
+
+/** Decodes rows of one shape (a row that does not match is a defect: the schema owns these tables). */
+const decodeRows = <A, I>(row: Schema.Schema<A, I>) => {
+  const decode = Schema.decodeUnknown(Schema.Array(row))
+  return (rows: unknown) => decode(rows).pipe(Effect.orDie)
 }
 
 /** Facts are filtered through their episode: same session and timestamp, and its senders. */
@@ -101,8 +102,6 @@ export interface BufferedMessage {
   readonly content: string
 }
 
-const KeywordRows = Schema.Array(Schema.Struct({ id: Schema.String, episode_id: Schema.String, rank: Schema.Number }))
-const VectorRows = Schema.Array(Schema.Struct({ id: Schema.String, episode_id: Schema.String, item_key: Schema.Number }))
 /** Buffered rows read per search, newest first: a bound on work for very long buffers. */
 const BUFFER_SCAN_LIMIT = 5000
 
@@ -137,6 +136,26 @@ export interface KeywordLookup {
     | { readonly _tag: "recent"; readonly n: number }
   readonly limit: number
 }
+
+const decodeKeywordHits = decodeRows(KeywordHit)
+const decodePassageHits = decodeRows(PassageHit)
+const decodePassageLines = decodeRows(PassageLine)
+const decodePassagePositions = decodeRows(PassagePosition)
+const decodeVectorHits = decodeRows(VectorHit)
+const decodeEpisodes = decodeRows(EpisodeRow)
+const decodeFacts = decodeRows(FactRecord)
+const decodeBufferedRows = decodeRows(BufferedRow)
+const decodeOwnerSizes = decodeRows(OwnerSizes)
+/** `matchCounts`' one row: a count per expression, named c0, c1, ... */
+const decodeCounts = decodeRows(Schema.Record({ key: Schema.String, value: Schema.Number }))
+
+const noKeywordHits: ReadonlyArray<KeywordHit> = []
+const noPassageLines: ReadonlyArray<PassageLine> = []
+const noPassagePositions: ReadonlyArray<PassagePosition> = []
+const noVectorHits: ReadonlyArray<VectorHit> = []
+const noEpisodes: ReadonlyArray<EpisodeRow> = []
+const noFacts: ReadonlyArray<FactRecord> = []
+const noCounts: ReadonlyArray<number> = []
 
 /** Read side of search: candidates, the rows to show, buffered messages, texts to embed. */
 export class SearchRepo extends Effect.Service<SearchRepo>()("engram/SearchRepo", {
@@ -188,7 +207,7 @@ export class SearchRepo extends Effect.Service<SearchRepo>()("engram/SearchRepo"
         CROSS JOIN search_items s ON s.item_key = h.item_key
         ${scopedItem(lookup.kind, scope, filters)}
         ORDER BY h.rank LIMIT ${lookup.limit}`.pipe(withBusyRetry("keyword search"))
-      return (yield* Schema.decodeUnknown(KeywordRows)(rows).pipe(Effect.orDie)) as ReadonlyArray<KeywordHit>
+      return yield* decodeKeywordHits(rows)
     })
 
     /**
@@ -202,7 +221,7 @@ export class SearchRepo extends Effect.Service<SearchRepo>()("engram/SearchRepo"
       filters: FilterTree | undefined,
       limit: number
     ) {
-      if (needles.length === 0) return [] as ReadonlyArray<KeywordHit>
+      if (needles.length === 0) return noKeywordHits
       const text = kind === "episode" ? "(e.title || ' ' || e.summary || ' ' || e.content)" : "f.content"
       const found = sql.join(" + ", false)(needles.map((needle) => sql`(instr(${sql.literal(text)}, ${needle}) > 0)`))
       const rows = yield* (kind === "episode"
@@ -217,7 +236,7 @@ export class SearchRepo extends Effect.Service<SearchRepo>()("engram/SearchRepo"
                 WHERE f.app_id = ${scope.app_id} AND f.project_id = ${scope.project_id} AND f.user_id = ${scope.owner}
                   AND ${filterOf(filters, episodeColumns)})
               WHERE rank < 0 ORDER BY rank, ts DESC LIMIT ${limit}`).pipe(withBusyRetry("substring search"))
-      return (yield* Schema.decodeUnknown(KeywordRows)(rows).pipe(Effect.orDie)) as ReadonlyArray<KeywordHit>
+      return yield* decodeKeywordHits(rows)
     })
 
     /**
@@ -248,7 +267,7 @@ export class SearchRepo extends Effect.Service<SearchRepo>()("engram/SearchRepo"
         WHERE e.app_id = ${scope.app_id} AND e.project_id = ${scope.project_id} AND e.user_id = ${scope.owner}
           AND ${filterOf(filters, episodeColumns)}
         ORDER BY h.rank LIMIT ${limit}`.pipe(withBusyRetry("passage search"))
-      return (yield* Schema.decodeUnknown(PassageRows)(rows).pipe(Effect.orDie)) as ReadonlyArray<PassageHit>
+      return yield* decodePassageHits(rows)
     })
 
     /** Stored lines of episodes, by episode and position (callers already checked scope). */
@@ -256,12 +275,12 @@ export class SearchRepo extends Effect.Service<SearchRepo>()("engram/SearchRepo"
       wanted: ReadonlyArray<{ readonly episode_id: string; readonly positions: ReadonlyArray<number> }>
     ) {
       const nonEmpty = wanted.filter((w) => w.positions.length > 0)
-      if (nonEmpty.length === 0) return [] as ReadonlyArray<PassageLine>
+      if (nonEmpty.length === 0) return noPassageLines
       const conditions = sql.or(nonEmpty.map((w) => sql`(episode_id = ${w.episode_id} AND ${sql.in("position", w.positions)})`))
       const rows = yield* sql`SELECT episode_id, position, message_id, line FROM passages WHERE ${conditions}`.pipe(
         withBusyRetry("read passages")
       )
-      return (yield* Schema.decodeUnknown(LineRows)(rows).pipe(Effect.orDie)) as ReadonlyArray<PassageLine>
+      return yield* decodePassageLines(rows)
     })
 
     /** Which of `episodeIds` have passages at all, with the positions of `messageIds` in them. */
@@ -269,12 +288,12 @@ export class SearchRepo extends Effect.Service<SearchRepo>()("engram/SearchRepo"
       episodeIds: ReadonlyArray<string>,
       messageIds: ReadonlyArray<string>
     ) {
-      if (episodeIds.length === 0) return [] as ReadonlyArray<{ episode_id: string; position: number; message_id: string }>
-      const rows = yield* sql<{ episode_id: string; position: number; message_id: string }>`
+      if (episodeIds.length === 0) return noPassagePositions
+      const rows = yield* sql`
         SELECT episode_id, position, message_id FROM passages
         WHERE ${sql.in("episode_id", episodeIds)} AND (position = 0 OR ${messageIds.length === 0 ? sql.literal("0") : sql.in("message_id", messageIds)})`
         .pipe(withBusyRetry("read passage positions"))
-      return rows
+      return yield* decodePassagePositions(rows)
     })
 
     /** The items behind vector keys that are in scope and pass the filters (unordered). */
@@ -284,32 +303,32 @@ export class SearchRepo extends Effect.Service<SearchRepo>()("engram/SearchRepo"
       scope: OwnerScope,
       filters: FilterTree | undefined
     ) {
-      if (keys.length === 0) return [] as ReadonlyArray<VectorHit>
+      if (keys.length === 0) return noVectorHits
       const rows = yield* sql`
         SELECT ${idColumns(kind)}, s.item_key AS item_key FROM search_items s
         ${scopedItem(kind, scope, filters)} AND ${sql.in("s.item_key", keys)}`.pipe(withBusyRetry("resolve vector hits"))
-      return (yield* Schema.decodeUnknown(VectorRows)(rows).pipe(Effect.orDie)) as ReadonlyArray<VectorHit>
+      return yield* decodeVectorHits(rows)
     })
 
     const episodes = Effect.fn("SearchRepo.episodes")(function*(ids: ReadonlyArray<string>) {
-      if (ids.length === 0) return [] as ReadonlyArray<EpisodeRow>
+      if (ids.length === 0) return noEpisodes
       const rows = yield* sql`
         SELECT ${sql.literal(EPISODE_COLUMNS)} FROM episodes WHERE ${sql.in("episode_id", ids)}`.pipe(withBusyRetry("read episodes"))
-      return yield* Schema.decodeUnknown(Schema.Array(EpisodeRow))(rows).pipe(Effect.orDie)
+      return yield* decodeEpisodes(rows)
     })
 
     const facts = Effect.fn("SearchRepo.facts")(function*(ids: ReadonlyArray<string>) {
-      if (ids.length === 0) return [] as ReadonlyArray<FactRecord>
+      if (ids.length === 0) return noFacts
       const rows = yield* sql`
         SELECT fact_id, episode_id, content, message_ids FROM atomic_facts WHERE ${sql.in("fact_id", ids)}`.pipe(
         withBusyRetry("read facts")
       )
-      return yield* Schema.decodeUnknown(Schema.Array(FactRecord))(rows).pipe(Effect.orDie)
+      return yield* decodeFacts(rows)
     })
 
     const decodeBuffered = (rows: ReadonlyArray<unknown>) =>
       Effect.map(
-        Schema.decodeUnknown(Schema.Array(BufferedRow))(rows).pipe(Effect.orDie),
+        decodeBufferedRows(rows),
         (decoded): ReadonlyArray<BufferedMessage> => decoded.map((m) => ({ ...m, content: messageText(m.content) }))
       )
 
@@ -355,14 +374,15 @@ export class SearchRepo extends Effect.Service<SearchRepo>()("engram/SearchRepo"
 
     /** How many episodes and facts the owner has, each counted up to `cap` + 1 (bounded index reads). */
     const ownerSizes = Effect.fn("SearchRepo.ownerSizes")(function*(scope: OwnerScope, cap: number) {
-      const rows = yield* sql<{ episode: number; fact: number }>`
+      const rows = yield* sql`
         SELECT
           (SELECT COUNT(*) FROM (SELECT 1 FROM episodes
              WHERE app_id = ${scope.app_id} AND project_id = ${scope.project_id} AND user_id = ${scope.owner} LIMIT ${cap + 1})) AS episode,
           (SELECT COUNT(*) FROM (SELECT 1 FROM atomic_facts
              WHERE app_id = ${scope.app_id} AND project_id = ${scope.project_id} AND user_id = ${scope.owner} LIMIT ${cap + 1})) AS fact`
         .pipe(withBusyRetry("count owner items"))
-      return { episode: rows[0]?.episode ?? 0, fact: rows[0]?.fact ?? 0 } as Readonly<Record<VectorKind, number>>
+      const [sizes] = yield* decodeOwnerSizes(rows)
+      return sizes ?? { episode: 0, fact: 0 }
     })
 
     /**
@@ -370,13 +390,14 @@ export class SearchRepo extends Effect.Service<SearchRepo>()("engram/SearchRepo"
      * to `cap` (FTS stops there, so the cost is bounded whatever the word's frequency).
      */
     const matchCounts = Effect.fn("SearchRepo.matchCounts")(function*(kind: VectorKind, matches: ReadonlyArray<string>, cap: number) {
-      if (matches.length === 0) return [] as ReadonlyArray<number>
+      if (matches.length === 0) return noCounts
       const table = sql.literal(INDEXES[kind].porter.table)
       const counts = matches.map((match, i) =>
         sql`(SELECT COUNT(*) FROM (SELECT 1 FROM ${table} WHERE ${table} MATCH ${match} LIMIT ${cap})) AS ${sql.literal(`c${i}`)}`
       )
-      const rows = yield* sql<Record<string, number>>`SELECT ${sql.join(", ", false)(counts)}`.pipe(withBusyRetry("count matches"))
-      return matches.map((_, i) => rows[0]?.[`c${i}`] ?? 0)
+      const rows = yield* sql`SELECT ${sql.join(", ", false)(counts)}`.pipe(withBusyRetry("count matches"))
+      const [row] = yield* decodeCounts(rows)
+      return matches.map((_, i) => row?.[`c${i}`] ?? 0)
     })
 
     return {
