@@ -79,14 +79,19 @@ type ExtractorsChoice = "llm" | "llm-combined" | "local"
  */
 const optional = <A, E, R>(layer: Layer.Layer<A, E, R>): Layer.Layer<never, E, R> => layer
 
-/** The boundary detector and extractors over `llm`, and the extraction jobs they make a memcell. */
+/**
+ * The boundary detector and extractors over `llm`, and the extraction jobs they make a memcell.
+ * The client itself is provided too (one instance): search's LLM rerank and agentic search read
+ * it with `Effect.serviceOption`, so the type does not promise it (offline there is none).
+ */
 const modelServicesOn = <R>(llm: Layer.Layer<LlmClient, never, R>, extractors: ExtractorsChoice) =>
   Layer.mergeAll(
     LlmBoundaryDetector.layerConfig,
     extractors === "local" ? LocalExtractors.layerConfig : LlmExtractors.layerConfig,
     extractors === "llm-combined"
       ? optional(Layer.merge(LlmMemcellExtractor.layerConfig, ExtractionPlan.combined))
-      : optional(ExtractionPlan.perKind)
+      : optional(ExtractionPlan.perKind),
+    optional(Layer.context<LlmClient>())
   ).pipe(Layer.provide(llm))
 
 /**

@@ -6,8 +6,15 @@ import { DEFAULT_SCOPE_ID, ScopeId, SenderId } from "./Message.js"
 export const MemoryType = Schema.Literal("episode", "atomic_fact", "foresight", "profile", "agent_case", "agent_skill")
 export type MemoryType = typeof MemoryType.Type
 
-export const SortBy = Schema.Literal("timestamp", "created_at")
+/**
+ * `updated_at` is EverOS's name: Engram never edits a derived row in place (a re-extraction
+ * replaces it), so the time a row was last written is its `created_at`, and the two sort alike.
+ */
+export const SortBy = Schema.Literal("timestamp", "created_at", "updated_at")
 export type SortBy = typeof SortBy.Type
+
+/** The stored column a `sort_by` orders by. */
+export const sortColumnOf = (sortBy: SortBy): "timestamp" | "created_at" => sortBy === "updated_at" ? "created_at" : sortBy
 
 export const SortOrder = Schema.Literal("asc", "desc")
 export type SortOrder = typeof SortOrder.Type

@@ -90,7 +90,12 @@ export const AddRequest = Schema.Struct({
   messages: Schema.Array(IncomingMessage).pipe(
     Schema.minItems(1, { message: () => "must contain at least 1 message" }),
     Schema.maxItems(500, { message: () => "must contain at most 500 messages" })
-  )
+  ),
+  /**
+   * Store the messages without running the boundary cycle; a later add without it (or a flush)
+   * cuts the whole buffer, these messages included.
+   */
+  defer_extraction: Schema.optional(Schema.Boolean)
 })
 export type AddRequest = typeof AddRequest.Type
 
