@@ -34,7 +34,10 @@ import { Memory } from "./Memorize/Memory.js"
 import { SessionLock } from "./Memorize/SessionLock.js"
 import { Forget } from "./Reading/Forget.js"
 import { MemoryReader } from "./Reading/MemoryReader.js"
+import { AgenticSearch } from "./Search/AgenticSearch.js"
+import { LlmRerank } from "./Search/LlmRerank.js"
 import { Search } from "./Search/Search.js"
+import { SearchEntry } from "./Search/SearchEntry.js"
 import { SearchRepo } from "./Search/SearchRepo.js"
 import * as Database from "./Storage/Database.js"
 import { Lexicon } from "./Text/Lexicon.js"
@@ -160,7 +163,11 @@ export const makeEngram = <R = never>(parts: EngramParts<R> = {}) => {
     ExtractionSignal.Default,
     parts.lexicon ?? Lexicon.Default
   )
-  const app = Layer.mergeAll(Memory.Default, JobRunner.Default, MemoryReader.Default, Forget.Default, Search.Default).pipe(
+  const search = SearchEntry.Default.pipe(
+    Layer.provideMerge(Layer.merge(AgenticSearch.Default, LlmRerank.Default)),
+    Layer.provideMerge(Search.Default)
+  )
+  const app = Layer.mergeAll(Memory.Default, JobRunner.Default, MemoryReader.Default, Forget.Default, search).pipe(
     Layer.provideMerge(Layer.mergeAll(models, embedding)),
     Layer.provideMerge(shared),
     Layer.provideMerge(storage)
