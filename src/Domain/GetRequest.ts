@@ -36,15 +36,16 @@ export const PageFields = {
 }
 
 const GetFields = Schema.Struct({
-  user_id: Schema.optional(SenderId),
-  agent_id: Schema.optional(SenderId),
+  // `null` is absent (EverOS's clients send the other owner as null).
+  user_id: Schema.optionalWith(SenderId, { nullable: true, exact: true }),
+  agent_id: Schema.optionalWith(SenderId, { nullable: true, exact: true }),
   app_id: Schema.optionalWith(ScopeId, { default: () => DEFAULT_SCOPE_ID }),
   project_id: Schema.optionalWith(ScopeId, { default: () => DEFAULT_SCOPE_ID }),
   memory_type: Schema.optionalWith(MemoryType, { default: () => "episode" as const }),
   ...PageFields,
   sort_by: Schema.optionalWith(SortBy, { default: () => "timestamp" as const }),
   sort_order: Schema.optionalWith(SortOrder, { default: () => "desc" as const }),
-  filters: Schema.optional(Filters),
+  filters: Schema.optionalWith(Filters, { nullable: true, exact: true }),
   /** Foresight only: items whose [start_time, end_time] contains this instant. */
   valid_at: Schema.optional(FilterTimestamp)
 }).annotations({ parseOptions: { onExcessProperty: "error" } })

@@ -39,8 +39,9 @@ const Query = Schema.String.pipe(
 )
 
 const SearchRequestFields = Schema.Struct({
-  user_id: Schema.optional(SenderId),
-  agent_id: Schema.optional(SenderId),
+  // `null` is absent (EverOS's clients send the other owner as null).
+  user_id: Schema.optionalWith(SenderId, { nullable: true, exact: true }),
+  agent_id: Schema.optionalWith(SenderId, { nullable: true, exact: true }),
   app_id: Schema.optionalWith(ScopeId, { default: () => DEFAULT_SCOPE_ID }),
   project_id: Schema.optionalWith(ScopeId, { default: () => DEFAULT_SCOPE_ID }),
   query: Query,
@@ -60,7 +61,7 @@ const SearchRequestFields = Schema.Struct({
    * (see LlmRerank); without one the answer's `llm_rerank` says it was not applied.
    */
   enable_llm_rerank: Schema.optional(Schema.Boolean),
-  filters: Schema.optional(Filters),
+  filters: Schema.optionalWith(Filters, { nullable: true, exact: true }),
   /** With it, the answer also carries `context`: the best evidence packed within this many tokens. */
   max_tokens: Schema.optional(MaxTokens)
 }).annotations({ parseOptions: { onExcessProperty: "error" } })

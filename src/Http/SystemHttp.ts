@@ -40,8 +40,10 @@ export const SystemHttpLive = HttpApiBuilder.group(EngramApi, "system", (handler
     }))
     // Present when an LLM is configured (or a test provides one): rerank and agentic search use it.
     const llmClient = yield* Effect.serviceOption(LlmClient)
+    // Agentic search needs both: an LLM for its rounds, an embedder for its hybrid retrieval.
     const disabled_features = [
-      ...(Option.isNone(llmClient) ? ["llm_rerank", "agentic_search"] : []),
+      ...(Option.isNone(llmClient) ? ["llm_rerank"] : []),
+      ...(Option.isNone(llmClient) || Option.isNone(embedder) ? ["agentic_search"] : []),
       ...(Option.isNone(embedder) ? ["vector_search", "hybrid_search"] : [])
     ]
     const startedAt = yield* Clock.currentTimeMillis

@@ -54,7 +54,7 @@ const unionMessages = (lists: ReadonlyArray<ReadonlyArray<UnprocessedMessage>>, 
 }
 
 /**
- * `method: "agentic"`: base retrieval (hybrid with an embedder, else keyword), then one LLM
+ * `method: "agentic"`: base retrieval (hybrid: it needs an embedder as well as an LLM), then one LLM
  * sufficiency check over the top results; when information is missing, one LLM call writes up
  * to 3 complementary queries, which run in parallel and are fused with the base ranking by
  * reciprocal rank. Bounded by ENGRAM_AGENTIC_MAX_LLM_CALLS (every attempt, malformed answers
@@ -72,8 +72,13 @@ export class AgenticSearch extends Effect.Service<AgenticSearch>()("engram/Agent
       if (Option.isNone(llm)) {
         return yield* new CapabilityUnavailable({ capability: "agentic search", hint: NO_LLM_FOR_AGENTIC })
       }
-      const baseRequest: SearchRequest = { ...request, method: undefined, enable_llm_rerank: undefined }
-      const base = yield* search.search(baseRequest)
+      // Hybrid, never a silent downgrade to keyword: without usable vectors agentic is unavailable too.
+      const baseRequest: SearchRequest = { ...request, method: "hybrid", enable_llm_rerank: undefined }
+      const base = yield* search.search(baseRequest).pipe(
+        Effect.catchTag("CapabilityUnavailable", (error) =>
+          new CapabilityUnavailable({ capability: "agentic search", hint: `its base retrieval is hybrid, and ${error.message}` })
+        )
+      )
       const limit = request.top_k === -1 ? TOP_K_ALL_CAP : request.top_k
 
       // Every attempt spends one call of the budget; a spent budget fails like an unreachable model.

@@ -8,6 +8,7 @@ import * as Database from "../../src/Storage/Database.js"
 import type { Lexicon } from "../../src/Text/Lexicon.js"
 import type { TokenCounter } from "../../src/Text/TokenCounter.js"
 import { episodeIdIn, seedCorpus } from "../fixtures/searchCorpus.js"
+import { fakeEmbedderLayer } from "../support/FakeEmbedder.js"
 import { FakeLlm, type FakeLlmHandler, fakeLlmLayer } from "../support/FakeLlm.js"
 import { baseUrl, httpTestLayer, request } from "../support/HttpTestServer.js"
 import { boundaryAnswer, configLayer, textServices } from "../support/MemoryTestLayer.js"
@@ -25,8 +26,9 @@ const userPromptOf = (chat: ChatRequest) => chat.messages.at(-1)!.content
 const scripted = (script: (chat: ChatRequest) => string | undefined): FakeLlmHandler => (chat) =>
   script(chat) ?? boundaryAnswer([])
 
+/** The corpus behind the real HTTP stack, with an embedder (agentic's base retrieval is hybrid). */
 const seeded = (llm: FakeLlmHandler, env: Record<string, string> = {}) =>
-  Layer.effectDiscard(seedCorpus()).pipe(Layer.provideMerge(httpTestLayer({ llm, env })))
+  Layer.effectDiscard(seedCorpus()).pipe(Layer.provideMerge(httpTestLayer({ llm, env, embedder: fakeEmbedderLayer() })))
 
 const search = (body: Record<string, unknown>) =>
   Effect.flatMap(baseUrl, (url) => request(`${url}/api/v2/memory/search`, { body: { user_id: "alice", ...body } }))
@@ -109,7 +111,7 @@ layer(
 )("method agentic", (it) => {
   it.effect("checks sufficiency over the base results, runs the complementary queries and fuses them", () =>
     Effect.gen(function*() {
-      const base = yield* search({ query: "paella", method: "keyword" })
+      const base = yield* search({ query: "paella", method: "hybrid" })
       expect(base.body.data.episodes.map((e: any) => e.id)).toEqual([episodeIdIn("mc-food")])
 
       const reply = yield* search({ query: "paella", method: "agentic" })
@@ -132,7 +134,7 @@ layer(
 )("method agentic with a model that cannot answer", (it) => {
   it.effect("malformed sufficiency answers are retried, then the base results come back with the reason", () =>
     Effect.gen(function*() {
-      const base = yield* search({ query: "paella", method: "keyword" })
+      const base = yield* search({ query: "paella", method: "hybrid" })
       const reply = yield* search({ query: "paella", method: "agentic" })
       expect(reply.status).toBe(200)
       expect(reply.body.data.agentic).toMatchObject({ sufficient: null, queries: [], llm_calls: 3 })
@@ -189,7 +191,7 @@ const meteredServer = (llm: FakeLlmHandler) =>
           makeEngram<LlmClient | TokenCounter | Lexicon>({
             database: Database.layerMemory,
             llm: withLlmMetrics(Layer.context<LlmClient>()),
-            embedder: "none",
+            embedder: fakeEmbedderLayer(),
             tokenCounter: Layer.context<TokenCounter>(),
             lexicon: Layer.context<Lexicon>()
           }).pipe(Layer.provideMerge(fakeLlmLayer(llm)), Layer.orDie)
