@@ -15,16 +15,9 @@ import { boundaryAnswer, configLayer, memoryTestLayer, textServices } from "../s
 const server = httpServerLayer({ host: "127.0.0.1", port: 0, maxBodyBytes: 1024 * 1024, shutdownTimeout: Duration.seconds(2) }).pipe(
   Layer.provideMerge(
     memoryTestLayer({
-      llm: (chat) =>
-        chat.purpose === "rerank"
-          ? JSON.stringify({ ranked: [{ id: 1, score: 0.8 }] })
-          : chat.purpose === "episode"
-          ? JSON.stringify({ title: "Sichuan hotpot", content: "Chen said he loves Sichuan hotpot.", summary: "Chen loves Sichuan hotpot." })
-          : chat.purpose === "fact"
-          ? JSON.stringify({ facts: [{ content: "Chen loves Sichuan hotpot.", message_numbers: [1] }] })
-          : chat.purpose === "foresight"
-          ? JSON.stringify({ foresight: [] })
-          : boundaryAnswer([]),
+      // The model answers boundaries ("no cut") and reranks; extraction is the offline one.
+      llm: (chat) => (chat.purpose === "rerank" ? JSON.stringify({ ranked: [{ id: 1, score: 0.8 }] }) : boundaryAnswer([])),
+      extractors: "local",
       embedder: fakeEmbedderLayer(),
       background: true
     })
