@@ -34,7 +34,10 @@ import { Memory } from "./Memorize/Memory.js"
 import { SessionLock } from "./Memorize/SessionLock.js"
 import { Forget } from "./Reading/Forget.js"
 import { MemoryReader } from "./Reading/MemoryReader.js"
+import { AgenticSearch } from "./Search/AgenticSearch.js"
+import { LlmRerank } from "./Search/LlmRerank.js"
 import { Search } from "./Search/Search.js"
+import { SearchEntry } from "./Search/SearchEntry.js"
 import { SearchRepo } from "./Search/SearchRepo.js"
 import * as Database from "./Storage/Database.js"
 import { Lexicon } from "./Text/Lexicon.js"
@@ -79,14 +82,19 @@ type ExtractorsChoice = "llm" | "llm-combined" | "local"
  */
 const optional = <A, E, R>(layer: Layer.Layer<A, E, R>): Layer.Layer<never, E, R> => layer
 
-/** The boundary detector and extractors over `llm`, and the extraction jobs they make a memcell. */
+/**
+ * The boundary detector and extractors over `llm`, and the extraction jobs they make a memcell.
+ * The client itself is provided too (one instance): search's LLM rerank and agentic search read
+ * it with `Effect.serviceOption`, so the type does not promise it (offline there is none).
+ */
 const modelServicesOn = <R>(llm: Layer.Layer<LlmClient, never, R>, extractors: ExtractorsChoice) =>
   Layer.mergeAll(
     LlmBoundaryDetector.layerConfig,
     extractors === "local" ? LocalExtractors.layerConfig : LlmExtractors.layerConfig,
     extractors === "llm-combined"
       ? optional(Layer.merge(LlmMemcellExtractor.layerConfig, ExtractionPlan.combined))
-      : optional(ExtractionPlan.perKind)
+      : optional(ExtractionPlan.perKind),
+    optional(Layer.context<LlmClient>())
   ).pipe(Layer.provide(llm))
 
 /**
@@ -155,7 +163,11 @@ export const makeEngram = <R = never>(parts: EngramParts<R> = {}) => {
     ExtractionSignal.Default,
     parts.lexicon ?? Lexicon.Default
   )
-  const app = Layer.mergeAll(Memory.Default, JobRunner.Default, MemoryReader.Default, Forget.Default, Search.Default).pipe(
+  const search = SearchEntry.Default.pipe(
+    Layer.provideMerge(Layer.merge(AgenticSearch.Default, LlmRerank.Default)),
+    Layer.provideMerge(Search.Default)
+  )
+  const app = Layer.mergeAll(Memory.Default, JobRunner.Default, MemoryReader.Default, Forget.Default, search).pipe(
     Layer.provideMerge(Layer.mergeAll(models, embedding)),
     Layer.provideMerge(shared),
     Layer.provideMerge(storage)

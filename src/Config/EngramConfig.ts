@@ -326,6 +326,17 @@ export const McpDefaultsConfig: Config.Config<McpDefaults> = Config.all({
 /** Minimum level of log lines (`DEBUG`, `INFO`, `WARN`, `ERROR`, `NONE`...); default INFO. */
 export const LogLevelConfig = Config.logLevel("LOG_LEVEL").pipe(Config.withDefault(LogLevel.Info), Config.nested("ENGRAM"))
 
+/** Bounds of `method: "agentic"` search: LLM calls (every attempt counts) and wall time of its LLM rounds. */
+export interface AgenticSettings {
+  readonly maxLlmCalls: number
+  readonly timeout: Duration.Duration
+}
+
+export const AgenticSettingsConfig: Config.Config<AgenticSettings> = Config.all({
+  maxLlmCalls: positiveInt("AGENTIC_MAX_LLM_CALLS", 4),
+  timeout: duration("AGENTIC_TIMEOUT", "30 seconds")
+}).pipe(Config.nested("ENGRAM"))
+
 /** Every setting Engram reads: the known-variables list is derived from it, never written by hand. */
 const ALL_SETTINGS = Config.all([
   DataDirConfig,
@@ -336,6 +347,7 @@ const ALL_SETTINGS = Config.all([
   ExtractionSettingsConfig,
   ServerSettingsConfig,
   McpDefaultsConfig,
+  AgenticSettingsConfig,
   LogLevelConfig
 ])
 

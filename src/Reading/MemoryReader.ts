@@ -1,7 +1,7 @@
 import { Effect } from "effect"
 import { CapabilityUnavailable } from "../Domain/Errors.js"
 import { toFilterTree } from "../Domain/Filters.js"
-import type { GetRequest, MemoryType } from "../Domain/GetRequest.js"
+import { type GetRequest, type MemoryType, sortColumnOf } from "../Domain/GetRequest.js"
 import type { AtomicFactItem, EpisodeItem, ForesightItem, GetResult } from "../Domain/MemoryItems.js"
 import type { SessionsRequest, SessionsResult } from "../Domain/SessionsRequest.js"
 import { ReadRepo, type ReadQuery } from "./ReadRepo.js"
@@ -52,7 +52,7 @@ export class MemoryReader extends Effect.Service<MemoryReader>()("engram/MemoryR
         project_id: request.project_id,
         user_id: request.user_id,
         filter: request.filters === undefined ? undefined : toFilterTree(request.filters),
-        sort_by: request.sort_by,
+        sort_by: sortColumnOf(request.sort_by),
         sort_order: request.sort_order,
         limit: request.page_size,
         offset: (request.page - 1) * request.page_size
