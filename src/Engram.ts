@@ -32,10 +32,13 @@ import { LocalBoundaryDetector } from "./Memorize/LocalBoundaryDetector.js"
 import { MemcellRepo } from "./Memorize/MemcellRepo.js"
 import { Memory } from "./Memorize/Memory.js"
 import { SessionLock } from "./Memorize/SessionLock.js"
+import { ProfileBuilder } from "./Profiles/ProfileBuilder.js"
+import { LlmProfileModel } from "./Profiles/ProfileModel.js"
 import { Forget } from "./Reading/Forget.js"
 import { MemoryReader } from "./Reading/MemoryReader.js"
 import { Search } from "./Search/Search.js"
 import { SearchRepo } from "./Search/SearchRepo.js"
+import { TrackSearch } from "./Search/TrackSearch.js"
 import * as Database from "./Storage/Database.js"
 import { Lexicon } from "./Text/Lexicon.js"
 import { TokenCounter } from "./Text/TokenCounter.js"
@@ -79,11 +82,15 @@ type ExtractorsChoice = "llm" | "llm-combined" | "local"
  */
 const optional = <A, E, R>(layer: Layer.Layer<A, E, R>): Layer.Layer<never, E, R> => layer
 
-/** The boundary detector and extractors over `llm`, and the extraction jobs they make a memcell. */
+/**
+ * The boundary detector and extractors over `llm`, and the extraction jobs they make a memcell.
+ * The tracks' models (profiles) come with the LLM extractors: "local" keeps derived memory offline.
+ */
 const modelServicesOn = <R>(llm: Layer.Layer<LlmClient, never, R>, extractors: ExtractorsChoice) =>
   Layer.mergeAll(
     LlmBoundaryDetector.layerConfig,
     extractors === "local" ? LocalExtractors.layerConfig : LlmExtractors.layerConfig,
+    extractors === "local" ? Layer.empty : optional(LlmProfileModel),
     extractors === "llm-combined"
       ? optional(Layer.merge(LlmMemcellExtractor.layerConfig, ExtractionPlan.combined))
       : optional(ExtractionPlan.perKind)
@@ -156,6 +163,8 @@ export const makeEngram = <R = never>(parts: EngramParts<R> = {}) => {
     parts.lexicon ?? Lexicon.Default
   )
   const app = Layer.mergeAll(Memory.Default, JobRunner.Default, MemoryReader.Default, Forget.Default, Search.Default).pipe(
+    Layer.provideMerge(TrackSearch.Default),
+    Layer.provideMerge(ProfileBuilder.Default),
     Layer.provideMerge(Layer.mergeAll(models, embedding)),
     Layer.provideMerge(shared),
     Layer.provideMerge(storage)

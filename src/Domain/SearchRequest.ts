@@ -1,4 +1,5 @@
 import { Schema } from "effect"
+import { ProfileItem } from "./TrackItems.js"
 import { Filters } from "./Filters.js"
 import { DEFAULT_SCOPE_ID, Role, ScopeId, SenderId } from "./Message.js"
 
@@ -51,7 +52,7 @@ const SearchRequestFields = Schema.Struct({
   radius: Schema.optional(Schema.Number.pipe(Schema.between(-1, 1, { message: () => "must be a cosine similarity between -1 and 1" }))),
   /** Episodes whose fused score (0..1] is below this are dropped. */
   min_score: Schema.optional(Schema.Number.pipe(Schema.finite({ message: () => "must be a finite number" }))),
-  /** Accepted for compatibility; profiles are not extracted yet, so `profiles` is always empty. */
+  /** With `user_id`: the answer's `profiles` carries the user's profile. */
   include_profile: Schema.optional(Schema.Boolean),
   filters: Schema.optional(Filters),
   /** With it, the answer also carries `context`: the best evidence packed within this many tokens. */
@@ -131,7 +132,7 @@ export const SearchResult = Schema.Struct({
   /** The method that ran. */
   method: RanSearchMethod,
   episodes: Schema.Array(SearchEpisode),
-  profiles: NotExtracted,
+  profiles: Schema.Array(ProfileItem),
   agent_cases: NotExtracted,
   agent_skills: NotExtracted,
   unprocessed_messages: Schema.Array(UnprocessedMessage),

@@ -1,4 +1,4 @@
-import { Effect } from "effect"
+import { Effect, Option } from "effect"
 import { CapabilityUnavailable } from "../Domain/Errors.js"
 import { toFilterTree } from "../Domain/Filters.js"
 import type { GetRequest, MemoryType } from "../Domain/GetRequest.js"
@@ -6,10 +6,10 @@ import type { AtomicFactItem, EpisodeItem, ForesightItem, GetResult } from "../D
 import type { SessionsRequest, SessionsResult } from "../Domain/SessionsRequest.js"
 import { ReadRepo, type ReadQuery } from "./ReadRepo.js"
 import { episodeView } from "../Extraction/DerivedRows.js"
+import { ProfileBuilder } from "../Profiles/ProfileBuilder.js"
 
-/** Types of the contract Engram does not build; asking for them is an honest 503, not an empty list. */
-const UNBUILT: Partial<Record<MemoryType, string>> = {
-  profile: "user profiles",
+/** The agent track's types: read with `agent_id`; asked for a user, an honest 503 naming the right key. */
+const AGENT_TYPES: Partial<Record<MemoryType, string>> = {
   agent_case: "agent cases",
   agent_skill: "agent skills"
 }
@@ -32,6 +32,7 @@ const emptyResult = (request: GetRequest) => ({
 export class MemoryReader extends Effect.Service<MemoryReader>()("engram/MemoryReader", {
   effect: Effect.gen(function*() {
     const reads = yield* ReadRepo
+    const profiles = yield* ProfileBuilder
 
     const get = Effect.fn("MemoryReader.get")(function*(request: GetRequest) {
       if (request.user_id === undefined) {
@@ -40,11 +41,11 @@ export class MemoryReader extends Effect.Service<MemoryReader>()("engram/MemoryR
           hint: "Engram does not build agent memory yet; read a user's memory with user_id"
         })
       }
-      const unbuilt = UNBUILT[request.memory_type]
-      if (unbuilt !== undefined) {
+      const agentType = AGENT_TYPES[request.memory_type]
+      if (agentType !== undefined) {
         return yield* new CapabilityUnavailable({
-          capability: unbuilt,
-          hint: "Engram does not build them yet; use memory_type episode, atomic_fact or foresight"
+          capability: agentType,
+          hint: "agent cases and skills are read with agent_id, not user_id"
         })
       }
       const query: ReadQuery = {
@@ -59,6 +60,13 @@ export class MemoryReader extends Effect.Service<MemoryReader>()("engram/MemoryR
       }
       const base = emptyResult(request)
       switch (request.memory_type) {
+        case "profile": {
+          // One profile per user: page 1 holds it, later pages are empty.
+          const profile = yield* profiles.current({ app_id: request.app_id, project_id: request.project_id, user_id: request.user_id })
+          const all = Option.toArray(profile)
+          const page = request.page === 1 ? all : []
+          return { ...base, profiles: page, total_count: all.length, count: page.length } satisfies GetResult
+        }
         case "atomic_fact": {
           const { rows, total } = yield* reads.facts(query)
           const atomic_facts = rows.map((row): AtomicFactItem => ({

@@ -19,6 +19,7 @@ import { collectEvidence, type EvidenceSpan, evidenceSpans, type LineSource, typ
 import { fusedOrder, normalizedFusion, weightedFusion } from "./Fusion.js"
 import { affordableWords, type KeywordTerms, keywordTerms, ownerIsIndexable, porterMatch, trigramMatch } from "./KeywordQuery.js"
 import { episodeView } from "../Extraction/DerivedRows.js"
+import { TrackSearch } from "./TrackSearch.js"
 
 export type SearchError = CapabilityUnavailable | EmbedderUnavailable | StorageError
 
@@ -118,6 +119,7 @@ export class Search extends Effect.Service<Search>()("engram/Search", {
     const repo = yield* SearchRepo
     const vectors = yield* VectorStore
     const lexicon = yield* Lexicon
+    const trackSearch = yield* TrackSearch
     const tokens = yield* TokenCounter
     // Optional: without an embedder only keyword search runs.
     const embedder = yield* Effect.serviceOption(Embedder)
@@ -581,10 +583,11 @@ export class Search extends Effect.Service<Search>()("engram/Search", {
         request.max_tokens
       )
       const unprocessed_messages = yield* unprocessed(request, scope, filters, limit)
+      const tracks = yield* trackSearch.results(request)
       const result: SearchResult = {
         method,
         episodes,
-        profiles: [],
+        ...tracks,
         agent_cases: [],
         agent_skills: [],
         unprocessed_messages
