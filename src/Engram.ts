@@ -32,6 +32,8 @@ import { LocalBoundaryDetector } from "./Memorize/LocalBoundaryDetector.js"
 import { MemcellRepo } from "./Memorize/MemcellRepo.js"
 import { Memory } from "./Memorize/Memory.js"
 import { SessionLock } from "./Memorize/SessionLock.js"
+import { AgentTrack } from "./AgentTrack/AgentTrack.js"
+import { LlmAgentModel } from "./AgentTrack/AgentModel.js"
 import { ProfileBuilder } from "./Profiles/ProfileBuilder.js"
 import { LlmProfileModel } from "./Profiles/ProfileModel.js"
 import { Forget } from "./Reading/Forget.js"
@@ -84,13 +86,13 @@ const optional = <A, E, R>(layer: Layer.Layer<A, E, R>): Layer.Layer<never, E, R
 
 /**
  * The boundary detector and extractors over `llm`, and the extraction jobs they make a memcell.
- * The tracks' models (profiles) come with the LLM extractors: "local" keeps derived memory offline.
+ * The tracks' models (profiles, agent cases and skills) come with the LLM extractors: "local" keeps derived memory offline.
  */
 const modelServicesOn = <R>(llm: Layer.Layer<LlmClient, never, R>, extractors: ExtractorsChoice) =>
   Layer.mergeAll(
     LlmBoundaryDetector.layerConfig,
     extractors === "local" ? LocalExtractors.layerConfig : LlmExtractors.layerConfig,
-    extractors === "local" ? Layer.empty : optional(LlmProfileModel),
+    extractors === "local" ? Layer.empty : optional(Layer.merge(LlmProfileModel, LlmAgentModel)),
     extractors === "llm-combined"
       ? optional(Layer.merge(LlmMemcellExtractor.layerConfig, ExtractionPlan.combined))
       : optional(ExtractionPlan.perKind)
@@ -164,7 +166,7 @@ export const makeEngram = <R = never>(parts: EngramParts<R> = {}) => {
   )
   const app = Layer.mergeAll(Memory.Default, JobRunner.Default, MemoryReader.Default, Forget.Default, Search.Default).pipe(
     Layer.provideMerge(TrackSearch.Default),
-    Layer.provideMerge(ProfileBuilder.Default),
+    Layer.provideMerge(Layer.merge(ProfileBuilder.Default, AgentTrack.Default)),
     Layer.provideMerge(Layer.mergeAll(models, embedding)),
     Layer.provideMerge(shared),
     Layer.provideMerge(storage)

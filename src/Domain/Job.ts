@@ -13,7 +13,8 @@ export const JobKind = Schema.Literal(
   "memcell",
   "embed_episodes",
   "embed_facts",
-  "profile"
+  "profile",
+  "agent"
 )
 export type JobKind = typeof JobKind.Type
 
@@ -32,7 +33,7 @@ export const MEMCELL_EXTRACTION_KINDS: ReadonlyArray<JobKind> = ["episode", "fac
  * profiles, `agent` turns its agents' trajectories into cases and skills. Enqueued (once per
  * memcell) in the transaction that finishes the memcell's last extraction job.
  */
-export const TrackJobKind = Schema.Literal("profile")
+export const TrackJobKind = Schema.Literal("profile", "agent")
 export type TrackJobKind = typeof TrackJobKind.Type
 
 export const EmbeddingJobKind = Schema.Literal("embed_episodes", "embed_facts")

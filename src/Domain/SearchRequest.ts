@@ -1,5 +1,5 @@
 import { Schema } from "effect"
-import { ProfileItem } from "./TrackItems.js"
+import { AgentCaseItem, AgentSkillItem, ProfileItem } from "./TrackItems.js"
 import { Filters } from "./Filters.js"
 import { DEFAULT_SCOPE_ID, Role, ScopeId, SenderId } from "./Message.js"
 
@@ -125,16 +125,13 @@ export const ContextLine = Schema.Struct({
 })
 export type ContextLine = typeof ContextLine.Type
 
-/** Kinds of memory Engram does not extract yet: always present, always empty. */
-const NotExtracted = Schema.Tuple()
-
 export const SearchResult = Schema.Struct({
   /** The method that ran. */
   method: RanSearchMethod,
   episodes: Schema.Array(SearchEpisode),
   profiles: Schema.Array(ProfileItem),
-  agent_cases: NotExtracted,
-  agent_skills: NotExtracted,
+  agent_cases: Schema.Array(AgentCaseItem),
+  agent_skills: Schema.Array(AgentSkillItem),
   unprocessed_messages: Schema.Array(UnprocessedMessage),
   /**
    * Only when `max_tokens` was given: the best evidence within that many tokens, ready to paste

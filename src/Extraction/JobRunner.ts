@@ -9,6 +9,7 @@ import { JobQueue } from "../Jobs/JobQueue.js"
 import { MemcellRepo } from "../Memorize/MemcellRepo.js"
 import { EmbeddingIndexer } from "../Indexing/EmbeddingIndexer.js"
 import { ProfileBuilder } from "../Profiles/ProfileBuilder.js"
+import { AgentTrack } from "../AgentTrack/AgentTrack.js"
 import {
   type EpisodeDraft,
   EpisodeExtractor,
@@ -43,11 +44,13 @@ export class JobRunner extends Effect.Service<JobRunner>()("engram/JobRunner", {
     const indexer = yield* Effect.serviceOption(EmbeddingIndexer)
     const tracks = yield* TrackSettingsConfig
     const profiles = yield* ProfileBuilder
+    const agents = yield* AgentTrack
 
     /** The tracks a memcell feeds: profiles of its users, cases of its agents (each when switched on). */
     const tracksOf = (input: MemcellInput): ReadonlyArray<TrackJobKind> => {
       const kinds: Array<TrackJobKind> = []
       if (tracks.profiles && userSenders(input).length > 0) kinds.push("profile")
+      if (tracks.agentTrack && input.messages.some((m) => m.role === "assistant")) kinds.push("agent")
       return kinds
     }
 
@@ -102,6 +105,8 @@ export class JobRunner extends Effect.Service<JobRunner>()("engram/JobRunner", {
           return Effect.map(foresight.extract(input), (drafts) => writeForesight(input, drafts, foresight.name, now))
         case "profile":
           return Effect.map(profiles.prepareJob(input), (write) => write(now))
+        case "agent":
+          return Effect.map(agents.prepareJob(input), (write) => write(now))
       }
     }
 
@@ -133,8 +138,13 @@ export class JobRunner extends Effect.Service<JobRunner>()("engram/JobRunner", {
         })
         yield* sql.withTransaction(finish).pipe(withBusyRetry(`write ${job.kind} result`))
       })
-      // A user's profile folds run one at a time (the later one finds the earlier's memcells folded).
-      yield* job.kind === "profile" ? profiles.serialized(input, work) : work
+      // A user's profile folds run one at a time (the later one finds the earlier's memcells folded);
+      // so do an agent's skill updates.
+      yield* job.kind === "profile"
+        ? profiles.serialized(input, work)
+        : job.kind === "agent"
+        ? agents.serialized(input, work)
+        : work
     })
 
     return { run } as const

@@ -2,6 +2,7 @@ import { SqlClient, type Statement } from "@effect/sql"
 import { Array as Arr, Effect, Schema } from "effect"
 import type { DeleteCounts, DeleteRequest } from "../Domain/DeleteRequest.js"
 import { JobQueue } from "../Jobs/JobQueue.js"
+import { AgentRepo } from "../AgentTrack/AgentRepo.js"
 import { ProfileRepo } from "../Profiles/ProfileRepo.js"
 import { withBusyRetry } from "../Storage/Database.js"
 
@@ -27,6 +28,7 @@ export class Forget extends Effect.Service<Forget>()("engram/Forget", {
     const sql = yield* SqlClient.SqlClient
     const jobs = yield* JobQueue
     const profiles = yield* ProfileRepo
+    const agents = yield* AgentRepo
 
     /** Runs one DELETE and returns the rows it removed itself (rows removed by triggers are not counted). */
     const removed = (statement: Statement.Statement<unknown>) =>
@@ -68,6 +70,7 @@ export class Forget extends Effect.Service<Forget>()("engram/Forget", {
           counts.jobs += yield* jobs.forgetMemcells(request, ids)
           // Profiles built from these memcells go too (they are built again from what remains).
           yield* profiles.forgetMemcells(request, ids)
+          yield* agents.forgetMemcells(request, ids)
           counts.messages += yield* ofCells("messages", ids)
           counts.memcells += yield* ofCells("memcells", ids)
         }
@@ -92,5 +95,5 @@ export class Forget extends Effect.Service<Forget>()("engram/Forget", {
 
     return { delete: delete_ } as const
   }),
-  dependencies: [JobQueue.Default, ProfileRepo.Default]
+  dependencies: [JobQueue.Default, ProfileRepo.Default, AgentRepo.Default]
 }) {}

@@ -6,6 +6,8 @@ import type { AtomicFactItem, EpisodeItem, ForesightItem, GetResult } from "../D
 import type { SessionsRequest, SessionsResult } from "../Domain/SessionsRequest.js"
 import { ReadRepo, type ReadQuery } from "./ReadRepo.js"
 import { episodeView } from "../Extraction/DerivedRows.js"
+import { caseItem, skillItem } from "../AgentTrack/AgentItems.js"
+import { AgentRepo } from "../AgentTrack/AgentRepo.js"
 import { ProfileBuilder } from "../Profiles/ProfileBuilder.js"
 
 /** The agent track's types: read with `agent_id`; asked for a user, an honest 503 naming the right key. */
@@ -33,15 +35,42 @@ export class MemoryReader extends Effect.Service<MemoryReader>()("engram/MemoryR
   effect: Effect.gen(function*() {
     const reads = yield* ReadRepo
     const profiles = yield* ProfileBuilder
+    const agents = yield* AgentRepo
+
+    /** A page of an agent's cases (newest first by default) or live skills (by last update). */
+    const agentPage = (request: GetRequest, agent_id: string) =>
+      Effect.gen(function*() {
+        if (request.filters !== undefined) {
+          return yield* new CapabilityUnavailable({
+            capability: "filters on agent memory",
+            hint: "list an agent's cases and skills without filters"
+          })
+        }
+        const key = { app_id: request.app_id, project_id: request.project_id, agent_id }
+        const page = { order: request.sort_order, limit: request.page_size, offset: (request.page - 1) * request.page_size }
+        const base = emptyResult(request)
+        if (request.memory_type === "agent_case") {
+          const { rows, total } = yield* agents.pageOfCases(key, { ...page, sortBy: request.sort_by })
+          const agent_cases = rows.map((row) => caseItem(row, null))
+          return { ...base, agent_cases, total_count: total, count: agent_cases.length } satisfies GetResult
+        }
+        const { rows, total } = yield* agents.pageOfSkills(key, page)
+        const sources = yield* agents.sourcesOf(rows.map((row) => row.skill_id))
+        const agent_skills = rows.map((row) => skillItem(row, sources.get(row.skill_id) ?? [], null))
+        return { ...base, agent_skills, total_count: total, count: agent_skills.length } satisfies GetResult
+      })
 
     const get = Effect.fn("MemoryReader.get")(function*(request: GetRequest) {
-      if (request.user_id === undefined) {
-        return yield* new CapabilityUnavailable({
-          capability: "agent memory",
-          hint: "Engram does not build agent memory yet; read a user's memory with user_id"
-        })
-      }
       const agentType = AGENT_TYPES[request.memory_type]
+      if (request.user_id === undefined) {
+        if (agentType === undefined || request.agent_id === undefined) {
+          return yield* new CapabilityUnavailable({
+            capability: "agent memory",
+            hint: "an agent's memory is its cases and skills (memory_type agent_case or agent_skill); episodes, facts, foresight and profiles are read with user_id"
+          })
+        }
+        return yield* agentPage(request, request.agent_id)
+      }
       if (agentType !== undefined) {
         return yield* new CapabilityUnavailable({
           capability: agentType,
@@ -137,5 +166,5 @@ export class MemoryReader extends Effect.Service<MemoryReader>()("engram/MemoryR
 
     return { get, sessions } as const
   }),
-  dependencies: [ReadRepo.Default]
+  dependencies: [ReadRepo.Default, AgentRepo.Default]
 }) {}

@@ -588,8 +588,6 @@ export class Search extends Effect.Service<Search>()("engram/Search", {
         method,
         episodes,
         ...tracks,
-        agent_cases: [],
-        agent_skills: [],
         unprocessed_messages
       }
       return context === undefined || request.max_tokens === undefined

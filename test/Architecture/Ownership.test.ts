@@ -42,6 +42,10 @@ describe("one owner per table", () => {
     expect(writersOf("profile(s|_memcells)", ["Profiles/ProfileRepo.ts", "Storage/migrations"])).toEqual([])
   })
 
+  it("only the agent repository writes agent cases, skills and their links", () => {
+    expect(writersOf("agent_(cases|skills|skill_cases)", ["AgentTrack/AgentRepo.ts", "Storage/migrations"])).toEqual([])
+  })
+
   it("only the passage index writes passages", () => {
     expect(writersOf("passages(_fts)?", ["Indexing/PassageIndex.ts", "Storage/migrations"])).toEqual([])
   })
