@@ -64,7 +64,7 @@ export class ProfileBuilder extends Effect.Service<ProfileBuilder>()("engram/Pro
           const data = factsProfile(facts, foresight)
           return (now: number) => repo.write(key, { data, builder: "facts", expectedVersion, memcellIds: [memcellId] }, now)
         }
-        const episodes = yield* repo.pendingEpisodes(key)
+        const episodes = yield* repo.pendingEpisodes(key, memcellId)
         if (episodes.length === 0) return (now: number) => repo.markFolded(key, memcellId, now)
         // A profile assembled from facts (before a model was configured) is rebuilt by the model.
         const base = Option.filter(current, (row) => row.builder === "llm")

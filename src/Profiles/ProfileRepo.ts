@@ -74,17 +74,21 @@ export class ProfileRepo extends Effect.Service<ProfileRepo>()("engram/ProfileRe
       return rows.length > 0
     })
 
-    /** The user's episodes not yet folded into their profile, oldest first (a burst is folded at once). */
-    const pendingEpisodes = Effect.fn("ProfileRepo.pendingEpisodes")(function*(key: ProfileKey) {
-      return yield* sql`
+    /**
+     * The user's episodes not yet folded into their profile (a burst is folded at once), those of
+     * `memcellId` always among them, the rest oldest first; returned in time order.
+     */
+    const pendingEpisodes = Effect.fn("ProfileRepo.pendingEpisodes")(function*(key: ProfileKey, memcellId: string) {
+      const rows = yield* sql`
         SELECT ${sql.literal(EPISODE_COLUMNS)} FROM episodes e
         WHERE ${ofUser(key)} AND NOT EXISTS (
           SELECT 1 FROM profile_memcells p
           WHERE p.app_id = e.app_id AND p.project_id = e.project_id AND p.user_id = e.user_id AND p.memcell_id = e.memcell_id)
-        ORDER BY timestamp, episode_id LIMIT ${MAX_PENDING_EPISODES}`.pipe(
+        ORDER BY CASE WHEN memcell_id = ${memcellId} THEN 0 ELSE 1 END, timestamp, episode_id LIMIT ${MAX_PENDING_EPISODES}`.pipe(
         withBusyRetry("read pending episodes"),
         Effect.flatMap(decodeAll(EpisodeRow))
       )
+      return [...rows].sort((a, b) => a.timestamp - b.timestamp || a.episode_id.localeCompare(b.episode_id))
     })
 
     /** The user's newest facts and foresight: the offline profile's material. */

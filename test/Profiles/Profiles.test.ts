@@ -172,6 +172,28 @@ describe("profiles with a model", () => {
       env: PROFILES_ON
     }))))
 
+  it.effect("a burst of memcells is folded in one call; the later jobs find their memcell folded", () =>
+    Effect.gen(function*() {
+      const memory = yield* Memory
+      const jobs = yield* JobQueue
+      const runner = yield* JobRunner
+      for (const [session, messages] of [["berlin", berlin], ["cooking", cooking]] as const) {
+        yield* memory.add(addRequest(session, messages))
+        yield* memory.flush(keyOf(session))
+      }
+      // Both memcells' extraction first, then their two profile jobs.
+      for (const job of yield* jobs.claim("test", 0, 60_000, 10)) yield* runner.run(job)
+      yield* drain
+      const calls = (yield* (yield* FakeLlm).calls).filter((c) => c.purpose === "profile")
+      expect(calls).toHaveLength(1)
+      expect(calls[0]!.messages[1]!.content).toContain("[2]")
+      expect(yield* rows<{ status: string }>("SELECT status FROM extraction_jobs WHERE kind = 'profile'")).toEqual([
+        { status: "done" },
+        { status: "done" }
+      ])
+      expect(yield* rows("SELECT memcell_id FROM profile_memcells")).toHaveLength(2)
+    }).pipe(Effect.provide(extractionTestLayer({ llm: modelWith(() => created), extractors: "llm", workers: false, env: PROFILES_ON }))))
+
   it.effect("exactly once per memcell: a crashed fold is redone by the next owner, the stale one's write is dropped", () =>
     Effect.gen(function*() {
       const memory = yield* Memory
