@@ -38,7 +38,8 @@ export interface MemoryTestOptions {
   readonly env?: Record<string, string>
 }
 
-const TRACKS_OFF = { ENGRAM_PROFILES: "off", ENGRAM_AGENT_TRACK: "off" }
+/** The tracks beyond episodes, facts and foresight, off: what a test not about them runs with. */
+export const TRACKS_OFF = { ENGRAM_PROFILES: "off", ENGRAM_AGENT_TRACK: "off" }
 
 /**
  * The application from the composition root on real SQLite, with the deterministic fake model as
