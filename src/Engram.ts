@@ -32,6 +32,10 @@ import { LocalBoundaryDetector } from "./Memorize/LocalBoundaryDetector.js"
 import { MemcellRepo } from "./Memorize/MemcellRepo.js"
 import { Memory } from "./Memorize/Memory.js"
 import { SessionLock } from "./Memorize/SessionLock.js"
+import { AgentTrack } from "./AgentTrack/AgentTrack.js"
+import { LlmAgentModel } from "./AgentTrack/AgentModel.js"
+import { ProfileBuilder } from "./Profiles/ProfileBuilder.js"
+import { LlmProfileModel } from "./Profiles/ProfileModel.js"
 import { Forget } from "./Reading/Forget.js"
 import { MemoryReader } from "./Reading/MemoryReader.js"
 import { AgenticSearch } from "./Search/AgenticSearch.js"
@@ -39,6 +43,7 @@ import { LlmRerank } from "./Search/LlmRerank.js"
 import { Search } from "./Search/Search.js"
 import { SearchEntry } from "./Search/SearchEntry.js"
 import { SearchRepo } from "./Search/SearchRepo.js"
+import { TrackSearch } from "./Search/TrackSearch.js"
 import * as Database from "./Storage/Database.js"
 import { Lexicon } from "./Text/Lexicon.js"
 import { TokenCounter } from "./Text/TokenCounter.js"
@@ -84,6 +89,7 @@ const optional = <A, E, R>(layer: Layer.Layer<A, E, R>): Layer.Layer<never, E, R
 
 /**
  * The boundary detector and extractors over `llm`, and the extraction jobs they make a memcell.
+ * The tracks' models (profiles, agent cases and skills) come with the LLM extractors: "local" keeps derived memory offline.
  * The client itself is provided too (one instance): search's LLM rerank and agentic search read
  * it with `Effect.serviceOption`, so the type does not promise it (offline there is none).
  */
@@ -91,6 +97,7 @@ const modelServicesOn = <R>(llm: Layer.Layer<LlmClient, never, R>, extractors: E
   Layer.mergeAll(
     LlmBoundaryDetector.layerConfig,
     extractors === "local" ? LocalExtractors.layerConfig : LlmExtractors.layerConfig,
+    extractors === "local" ? Layer.empty : optional(Layer.merge(LlmProfileModel, LlmAgentModel)),
     extractors === "llm-combined"
       ? optional(Layer.merge(LlmMemcellExtractor.layerConfig, ExtractionPlan.combined))
       : optional(ExtractionPlan.perKind),
@@ -168,6 +175,8 @@ export const makeEngram = <R = never>(parts: EngramParts<R> = {}) => {
     Layer.provideMerge(Search.Default)
   )
   const app = Layer.mergeAll(Memory.Default, JobRunner.Default, MemoryReader.Default, Forget.Default, search).pipe(
+    Layer.provideMerge(TrackSearch.Default),
+    Layer.provideMerge(Layer.merge(ProfileBuilder.Default, AgentTrack.Default)),
     Layer.provideMerge(Layer.mergeAll(models, embedding)),
     Layer.provideMerge(shared),
     Layer.provideMerge(storage)

@@ -295,6 +295,24 @@ export const ExtractionSettingsConfig: Config.Config<ExtractionSettings> = Confi
   extractionCalls: Config.literal(...EXTRACTION_CALLS)("EXTRACTION_CALLS").pipe(Config.withDefault("combined" as const))
 }).pipe(Config.nested("ENGRAM"))
 
+/** Which memory tracks beyond episodes, facts and foresight are built after each memcell. */
+export interface TrackSettings {
+  /** A living profile per (scope, user), updated by a `profile` job after each memcell's extraction. */
+  readonly profiles: boolean
+  /** Agent cases and skills from memcells with assistant/tool activity (an `agent` job per memcell). */
+  readonly agentTrack: boolean
+}
+
+export const TRACK_SWITCHES = ["on", "off"] as const
+
+const trackSwitch = (name: string) =>
+  Config.literal(...TRACK_SWITCHES)(name).pipe(Config.withDefault("on" as const), Config.map((value) => value === "on"))
+
+export const TrackSettingsConfig: Config.Config<TrackSettings> = Config.all({
+  profiles: trackSwitch("PROFILES"),
+  agentTrack: trackSwitch("AGENT_TRACK")
+}).pipe(Config.nested("ENGRAM"))
+
 /** A variable decoded by a domain Schema (the same rules as in requests); the error names the variable. */
 const schemaValue = <A>(name: string, schema: Schema.Schema<A, string>) =>
   Config.string(name).pipe(
@@ -345,6 +363,7 @@ const ALL_SETTINGS = Config.all([
   EmbedderChoiceConfig,
   MemorizeSettingsConfig,
   ExtractionSettingsConfig,
+  TrackSettingsConfig,
   ServerSettingsConfig,
   McpDefaultsConfig,
   AgenticSettingsConfig,

@@ -1,4 +1,5 @@
 import { ParseResult, Schema } from "effect"
+import { AgentCaseItem, AgentSkillItem, ProfileItem } from "./TrackItems.js"
 import { Filters } from "./Filters.js"
 import { DEFAULT_SCOPE_ID, Role, ScopeId, SenderId } from "./Message.js"
 
@@ -54,7 +55,7 @@ const SearchRequestFields = Schema.Struct({
   ),
   /** Episodes whose fused score (0..1] is below this are dropped. `null`: no bound. */
   min_score: Schema.optional(Schema.NullOr(Schema.Number.pipe(Schema.finite({ message: () => "must be a finite number" })))),
-  /** Accepted for compatibility; profiles are not extracted yet, so `profiles` is always empty. */
+  /** With `user_id`: the answer's `profiles` carries the user's profile. */
   include_profile: Schema.optional(Schema.Boolean),
   /**
    * With an LLM configured, the top candidates are judged by the model in one call and reordered
@@ -165,9 +166,6 @@ export const ContextLine = Schema.Struct({
 })
 export type ContextLine = typeof ContextLine.Type
 
-/** Kinds of memory Engram does not extract yet: always present, always empty. */
-const NotExtracted = Schema.Tuple()
-
 /** Whether `enable_llm_rerank` reordered the episodes, and if not, why (no LLM, a failed call...). */
 export const LlmRerankOutcome = Schema.Struct({
   applied: Schema.Boolean,
@@ -192,9 +190,9 @@ export const SearchResult = Schema.Struct({
   /** The method that ran. */
   method: SearchMethod,
   episodes: Schema.Array(SearchEpisode),
-  profiles: NotExtracted,
-  agent_cases: NotExtracted,
-  agent_skills: NotExtracted,
+  profiles: Schema.Array(ProfileItem),
+  agent_cases: Schema.Array(AgentCaseItem),
+  agent_skills: Schema.Array(AgentSkillItem),
   unprocessed_messages: Schema.Array(UnprocessedMessage),
   /**
    * Only when `max_tokens` was given: the best evidence within that many tokens, ready to paste

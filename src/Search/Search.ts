@@ -17,6 +17,7 @@ import { makeUnprocessedMessages } from "./UnprocessedMessages.js"
 import { makeVectorCandidates } from "./VectorCandidates.js"
 
 export { BIG_OWNER_ITEMS, candidateDepth, COMMON_WORD_ROWS, KEYWORD_POSTINGS_BUDGET, SEARCH_TUNING, vectorDepth } from "./SearchTuning.js"
+import { TrackSearch } from "./TrackSearch.js"
 
 export type SearchError = CapabilityUnavailable | EmbedderUnavailable | StorageError
 
@@ -39,6 +40,7 @@ export class Search extends Effect.Service<Search>()("engram/Search", {
     const repo = yield* SearchRepo
     const vectors = yield* VectorStore
     const lexicon = yield* Lexicon
+    const trackSearch = yield* TrackSearch
     const tokens = yield* TokenCounter
     // Optional: without an embedder only keyword search runs.
     const embedder = yield* Effect.serviceOption(Embedder)
@@ -85,12 +87,11 @@ export class Search extends Effect.Service<Search>()("engram/Search", {
         request.max_tokens
       )
       const unprocessed_messages = yield* unprocessed(request, scope, filters, limit)
+      const tracks = yield* trackSearch.results(request)
       const result: SearchResult = {
         method,
         episodes,
-        profiles: [],
-        agent_cases: [],
-        agent_skills: [],
+        ...tracks,
         unprocessed_messages
       }
       return context === undefined || request.max_tokens === undefined

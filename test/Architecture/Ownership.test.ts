@@ -38,6 +38,14 @@ describe("one owner per table", () => {
     expect(writersOf("memcells", ["Memorize/MemcellRepo.ts", "Reading/Forget.ts", "Storage/migrations"])).toEqual([])
   })
 
+  it("only the profile repository writes profiles and their fold records", () => {
+    expect(writersOf("profile(s|_memcells)", ["Profiles/ProfileRepo.ts", "Storage/migrations"])).toEqual([])
+  })
+
+  it("only the agent repository writes agent cases, skills and their links", () => {
+    expect(writersOf("agent_(cases|skills|skill_cases)", ["AgentTrack/AgentRepo.ts", "Storage/migrations"])).toEqual([])
+  })
+
   it("only the passage index writes passages", () => {
     expect(writersOf("passages(_fts)?", ["Indexing/PassageIndex.ts", "Storage/migrations"])).toEqual([])
   })
