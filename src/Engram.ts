@@ -37,6 +37,7 @@ import { MemoryReader } from "./Reading/MemoryReader.js"
 import { Search } from "./Search/Search.js"
 import { SearchRepo } from "./Search/SearchRepo.js"
 import * as Database from "./Storage/Database.js"
+import { GroupCommit } from "./Storage/GroupCommit.js"
 import { Lexicon } from "./Text/Lexicon.js"
 import { TokenCounter } from "./Text/TokenCounter.js"
 
@@ -136,6 +137,8 @@ const BackgroundLive = Layer.mergeAll(ExtractionWorkersLive, IdleFlusherLive)
 /** The whole application, stage by stage, on one database. */
 export const makeEngram = <R = never>(parts: EngramParts<R> = {}) => {
   const storage = Layer.mergeAll(
+    // One writer fiber for the whole application (the repos' own dependency on it is this same layer, so it is built once).
+    GroupCommit.Default,
     LedgerRepo.Default,
     MemcellRepo.Default,
     JobQueue.Default,

@@ -5,6 +5,7 @@ import { type IncomingMessage, MessageContent, ScopeId, type SessionKey, StoredM
 import type { SeenMark } from "../Memorize/BoundaryDetector.js"
 import { canonicalJson } from "./MessageIdentity.js"
 import { withBusyRetry } from "../Storage/Database.js"
+import { GroupCommit } from "../Storage/GroupCommit.js"
 
 /** `messages.boundary_seen` values. */
 export const SEEN_MARK_CODES: Readonly<Record<SeenMark, number>> = { unseen: 0, seen: 1, topic_done: 2 }
@@ -37,6 +38,7 @@ const ExistingRow = Schema.Struct({ message_id: Schema.String, session_id: Schem
 export class LedgerRepo extends Effect.Service<LedgerRepo>()("engram/LedgerRepo", {
   effect: Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
+    const groupCommit = yield* GroupCommit
 
     const selectBuffer = SqlSchema.findAll({
       Request: SessionScope,
@@ -82,7 +84,8 @@ export class LedgerRepo extends Effect.Service<LedgerRepo>()("engram/LedgerRepo"
         yield* checkSkipped(key, batch, new Set(inserted.map((r) => r.message_id)))
         return inserted.length
       })
-      return yield* sql.withTransaction(write).pipe(withBusyRetry("store messages"))
+      // Shared with concurrent requests' writes: one transaction, one fsync (see GroupCommit).
+      return yield* groupCommit.run("store messages", write)
     })
 
     const selectExisting = (key: SessionKey, ids: ReadonlyArray<string>) =>
@@ -162,5 +165,6 @@ export class LedgerRepo extends Effect.Service<LedgerRepo>()("engram/LedgerRepo"
     )
 
     return { ingest, buffer, seenMarks, idleSessions, countBuffered, ofMemcell } as const
-  })
+  }),
+  dependencies: [GroupCommit.Default]
 }) {}

@@ -7,6 +7,7 @@ import { JobQueue } from "../Jobs/JobQueue.js"
 import { SEEN_MARK_CODES } from "../Ledger/LedgerRepo.js"
 import type { SeenMark } from "./BoundaryDetector.js"
 import { withBusyRetry } from "../Storage/Database.js"
+import { GroupCommit } from "../Storage/GroupCommit.js"
 
 /** A memcell about to be committed. */
 export interface NewMemcell {
@@ -45,6 +46,7 @@ export class MemcellRepo extends Effect.Service<MemcellRepo>()("engram/MemcellRe
   effect: Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
     const jobs = yield* JobQueue
+    const groupCommit = yield* GroupCommit
 
     /**
      * The memorize commit: one transaction inserts the memcells, enqueues their extraction jobs and marks
@@ -95,7 +97,8 @@ export class MemcellRepo extends Effect.Service<MemcellRepo>()("engram/MemcellRe
             AND memcell_id IS NULL AND ${sql.in("message_id", ids)}`
       }, { discard: true })
       if (cells.length === 0 && seen.length === 0) return
-      yield* sql.withTransaction(Effect.zipRight(writeCells, writeSeen)).pipe(withBusyRetry("commit memcells"))
+      // Shared with concurrent sessions' commits and ingests: one transaction, one fsync (see GroupCommit).
+      yield* groupCommit.run("commit memcells", Effect.zipRight(writeCells, writeSeen))
     })
 
     /** A session's memcells in creation order. */
@@ -128,5 +131,5 @@ export class MemcellRepo extends Effect.Service<MemcellRepo>()("engram/MemcellRe
 
     return { commit, list, count, find, exists } as const
   }),
-  dependencies: [JobQueue.Default]
+  dependencies: [JobQueue.Default, GroupCommit.Default]
 }) {}

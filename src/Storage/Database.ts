@@ -72,7 +72,7 @@ export const layerConfig = Layer.unwrapEffect(
   Effect.map(DataDirConfig, (dir) => layerFile(Path.join(dir, DATABASE_FILE)))
 )
 
-const isBusy = (error: SqlError.SqlError): boolean => {
+export const isBusy = (error: SqlError.SqlError): boolean => {
   const code = (error.cause as { code?: unknown } | undefined)?.code
   return typeof code === "string" && code.startsWith("SQLITE_BUSY")
 }
@@ -92,7 +92,7 @@ export const withBusyRetry = (operation: string) =>
       Effect.fail(new StorageError({ operation, reason: error.message + describeCause(error.cause) })))
   ) as Effect.Effect<A, Exclude<E, SqlError.SqlError> | StorageError, R>
 
-const isSqlError = (error: unknown): error is SqlError.SqlError =>
+export const isSqlError = (error: unknown): error is SqlError.SqlError =>
   typeof error === "object" && error !== null && (error as { _tag?: unknown })._tag === "SqlError"
 
 const describeCause = (cause: unknown): string =>
