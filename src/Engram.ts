@@ -39,6 +39,8 @@ import { SearchRepo } from "./Search/SearchRepo.js"
 import * as Database from "./Storage/Database.js"
 import { GroupCommit } from "./Storage/GroupCommit.js"
 import { Lexicon } from "./Text/Lexicon.js"
+import { Exporter } from "./Transfer/Export.js"
+import { Importer } from "./Transfer/Import.js"
 import { TokenCounter } from "./Text/TokenCounter.js"
 
 /**
@@ -158,7 +160,15 @@ export const makeEngram = <R = never>(parts: EngramParts<R> = {}) => {
     ExtractionSignal.Default,
     parts.lexicon ?? Lexicon.Default
   )
-  const app = Layer.mergeAll(Memory.Default, JobRunner.Default, MemoryReader.Default, Forget.Default, Search.Default).pipe(
+  const app = Layer.mergeAll(
+    Memory.Default,
+    JobRunner.Default,
+    MemoryReader.Default,
+    Forget.Default,
+    Search.Default,
+    Exporter.Default,
+    Importer.Default
+  ).pipe(
     Layer.provideMerge(Layer.mergeAll(models, embedding)),
     Layer.provideMerge(shared),
     Layer.provideMerge(storage)

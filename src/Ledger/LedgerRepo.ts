@@ -20,6 +20,13 @@ export interface PreparedMessage {
   readonly message: IncomingMessage
 }
 
+/** A message as `engram export` wrote it (every column but `seq`). */
+export interface ImportedMessage extends Omit<typeof StoredMessage.Type, "seq"> {
+  readonly fingerprint: string
+  readonly received_at: number
+  readonly boundary_seen: 0 | 1 | 2
+}
+
 /** A `messages` row: the stored message, with content and tool calls as the JSON text they are stored as. */
 const MessageRow = Schema.Struct({
   ...StoredMessage.fields,
@@ -164,7 +171,27 @@ export class LedgerRepo extends Effect.Service<LedgerRepo>()("engram/LedgerRepo"
       withBusyRetry("count buffered messages")
     )
 
-    return { ingest, buffer, seenMarks, idleSessions, countBuffered, ofMemcell } as const
+    /**
+     * `engram import`: stores exported messages as they were (memcell assignment and boundary
+     * marks included). A message whose id is already in its scope is left as it is, so importing
+     * twice changes nothing. Answers how many were new.
+     */
+    const importMessages = Effect.fn("LedgerRepo.importMessages")(function*(rows: ReadonlyArray<ImportedMessage>) {
+      if (rows.length === 0) return 0
+      const inserted = yield* sql<{ message_id: string }>`
+        INSERT INTO messages ${
+        sql.insert(rows.map((m) => ({
+          ...m,
+          content: canonicalJson(m.content),
+          tool_calls: m.tool_calls === null ? null : canonicalJson(m.tool_calls)
+        })))
+      }
+        ON CONFLICT (app_id, project_id, message_id) DO NOTHING
+        RETURNING message_id`.pipe(sql.withTransaction, withBusyRetry("import messages"))
+      return inserted.length
+    })
+
+    return { ingest, buffer, seenMarks, idleSessions, countBuffered, ofMemcell, importMessages } as const
   }),
   dependencies: [GroupCommit.Default]
 }) {}

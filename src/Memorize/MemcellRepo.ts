@@ -129,7 +129,36 @@ export class MemcellRepo extends Effect.Service<MemcellRepo>()("engram/MemcellRe
     const exists = (memcellId: string) =>
       Effect.map(sql`SELECT 1 AS found FROM memcells WHERE memcell_id = ${memcellId}`, (rows) => rows.length > 0)
 
-    return { commit, list, count, find, exists } as const
+    /**
+     * `engram import`: stores exported memcells as they were; one already there is left alone
+     * (importing twice changes nothing). A new one gets again the extraction jobs that were not
+     * done when it was exported. Answers how many were new.
+     */
+    const importMemcells = Effect.fn("MemcellRepo.importMemcells")(function*(
+      cells: ReadonlyArray<Memcell & { readonly pending_jobs: ReadonlyArray<JobKind> }>
+    ) {
+      if (cells.length === 0) return 0
+      const now = yield* Clock.currentTimeMillis
+      const write = Effect.gen(function*() {
+        const inserted = yield* sql<{ memcell_id: string }>`INSERT INTO memcells ${
+          sql.insert(cells.map(({ pending_jobs: _, ...cell }) => ({
+            ...cell,
+            message_ids: JSON.stringify(cell.message_ids),
+            sender_ids: JSON.stringify(cell.sender_ids)
+          })))
+        } ON CONFLICT (memcell_id) DO NOTHING RETURNING memcell_id`
+        const isNew = new Set(inserted.map((row) => row.memcell_id))
+        for (const cell of cells) {
+          if (isNew.has(cell.memcell_id) && cell.pending_jobs.length > 0) {
+            yield* jobs.enqueueExtraction(cell, cell.pending_jobs, now)
+          }
+        }
+        return inserted.length
+      })
+      return yield* sql.withTransaction(write).pipe(withBusyRetry("import memcells"))
+    })
+
+    return { commit, list, count, find, exists, importMemcells } as const
   }),
   dependencies: [JobQueue.Default, GroupCommit.Default]
 }) {}
