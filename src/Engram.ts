@@ -45,7 +45,10 @@ import { SearchEntry } from "./Search/SearchEntry.js"
 import { SearchRepo } from "./Search/SearchRepo.js"
 import { TrackSearch } from "./Search/TrackSearch.js"
 import * as Database from "./Storage/Database.js"
+import { GroupCommit } from "./Storage/GroupCommit.js"
 import { Lexicon } from "./Text/Lexicon.js"
+import { Exporter } from "./Transfer/Export.js"
+import { Importer } from "./Transfer/Import.js"
 import { TokenCounter } from "./Text/TokenCounter.js"
 
 /**
@@ -151,6 +154,8 @@ const BackgroundLive = Layer.mergeAll(ExtractionWorkersLive, IdleFlusherLive)
 /** The whole application, stage by stage, on one database. */
 export const makeEngram = <R = never>(parts: EngramParts<R> = {}) => {
   const storage = Layer.mergeAll(
+    // One writer fiber for the whole application (the repos' own dependency on it is this same layer, so it is built once).
+    GroupCommit.Default,
     LedgerRepo.Default,
     MemcellRepo.Default,
     JobQueue.Default,
@@ -174,7 +179,15 @@ export const makeEngram = <R = never>(parts: EngramParts<R> = {}) => {
     Layer.provideMerge(Layer.merge(AgenticSearch.Default, LlmRerank.Default)),
     Layer.provideMerge(Search.Default)
   )
-  const app = Layer.mergeAll(Memory.Default, JobRunner.Default, MemoryReader.Default, Forget.Default, search).pipe(
+  const app = Layer.mergeAll(
+    Memory.Default,
+    JobRunner.Default,
+    MemoryReader.Default,
+    Forget.Default,
+    search,
+    Exporter.Default,
+    Importer.Default
+  ).pipe(
     Layer.provideMerge(TrackSearch.Default),
     Layer.provideMerge(Layer.merge(ProfileBuilder.Default, AgentTrack.Default)),
     Layer.provideMerge(Layer.mergeAll(models, embedding)),

@@ -219,6 +219,12 @@ export const MemorizeSettingsConfig: Config.Config<MemorizeSettings> = Config.al
   boundaryAskTokens: positiveInt("BOUNDARY_ASK_TOKENS", 400)
 }).pipe(Config.nested("ENGRAM"))
 
+/**
+ * Group commit: most writes (ledger ingests, memorize commits) queued by concurrent requests that
+ * share one transaction, and so one fsync.
+ */
+export const GroupCommitMaxConfig = positiveInt("GROUP_COMMIT_MAX", 256).pipe(Config.nested("ENGRAM"))
+
 export const DataDirConfig = Config.string("DATA_DIR").pipe(Config.withDefault("./.engram"), Config.nested("ENGRAM"))
 
 export const ENV_PREFIX = "ENGRAM_"
@@ -362,6 +368,7 @@ const ALL_SETTINGS = Config.all([
   EmbedderSettingsConfig,
   EmbedderChoiceConfig,
   MemorizeSettingsConfig,
+  GroupCommitMaxConfig,
   ExtractionSettingsConfig,
   TrackSettingsConfig,
   ServerSettingsConfig,
