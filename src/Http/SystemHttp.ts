@@ -1,6 +1,6 @@
 import { HttpApiBuilder } from "@effect/platform"
 import { Clock, Effect, Metric, Option } from "effect"
-import { LlmSettingsConfig } from "../Config/EngramConfig.js"
+import { LlmSettingsConfig, TrackSettingsConfig } from "../Config/EngramConfig.js"
 import { Embedder } from "../Llm/Embedder.js"
 import { LlmClient } from "../Llm/LlmClient.js"
 import { BoundaryDetector } from "../Memorize/BoundaryDetector.js"
@@ -41,7 +41,10 @@ export const SystemHttpLive = HttpApiBuilder.group(EngramApi, "system", (handler
     // Present when an LLM is configured (or a test provides one): rerank and agentic search use it.
     const llmClient = yield* Effect.serviceOption(LlmClient)
     // Agentic search needs both: an LLM for its rounds, an embedder for its hybrid retrieval.
+    const tracks = yield* TrackSettingsConfig
     const disabled_features = [
+      ...(tracks.profiles ? [] : ["profiles"]),
+      ...(tracks.agentTrack ? [] : ["agent_cases", "agent_skills"]),
       ...(Option.isNone(llmClient) ? ["llm_rerank"] : []),
       ...(Option.isNone(llmClient) || Option.isNone(embedder) ? ["agentic_search"] : []),
       ...(Option.isNone(embedder) ? ["vector_search", "hybrid_search"] : [])

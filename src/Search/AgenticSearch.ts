@@ -24,7 +24,7 @@ import {
 } from "../Llm/Prompts.js"
 import { normalizedFusion } from "./Fusion.js"
 import { Search } from "./Search.js"
-import { episodeCandidates } from "./SearchCandidates.js"
+import { episodeCandidates } from "./PromptCandidates.js"
 
 /** Top results the sufficiency check reads. */
 export const SUFFICIENCY_CANDIDATES = 10

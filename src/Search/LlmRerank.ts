@@ -4,7 +4,7 @@ import { askUntilDecoded, chatRequest } from "../Extraction/LlmExtractors.js"
 import { decodeJsonAnswer } from "../Llm/JsonAnswer.js"
 import { LlmClient } from "../Llm/LlmClient.js"
 import { RERANK_PROMPT_VERSION, RERANK_SYSTEM_PROMPT, RerankAnswer, rerankUserPrompt } from "../Llm/Prompts.js"
-import { episodeCandidates } from "./SearchCandidates.js"
+import { episodeCandidates } from "./PromptCandidates.js"
 
 /** Candidates the model judges at most: one call, and a prompt that stays a few thousand tokens. */
 export const RERANK_MAX_CANDIDATES = 40

@@ -54,7 +54,7 @@ export class Search extends Effect.Service<Search>()("engram/Search", {
       if (request.method === "agentic") {
         return yield* new CapabilityUnavailable({
           capability: "agentic search",
-          hint: "LLM-guided multi-query retrieval is not implemented yet; use method hybrid, vector or keyword"
+          hint: "agentic search runs through SearchEntry (HTTP, CLI, MCP), which needs an LLM; this entry runs hybrid, vector or keyword"
         })
       }
       const readiness = yield* vectorReadiness
