@@ -1,4 +1,4 @@
-import { defineConfig } from "vitest/config"
+import { configDefaults, defineConfig } from "vitest/config"
 
 /**
  * Tests must pass on a loaded 2-core machine: a test's own bounds are relative to what it
@@ -7,6 +7,8 @@ import { defineConfig } from "vitest/config"
  */
 export default defineConfig({
   test: {
+    // scratchpad/ holds experiments (sometimes copies of tests); only test/ is the suite.
+    exclude: [...configDefaults.exclude, "scratchpad/**"],
     testTimeout: 300_000,
     // A throwaway PostgreSQL cluster for the Postgres engine's tests (skipped, saying why, without binaries).
     globalSetup: ["test/globalSetup.ts"],

@@ -1,6 +1,8 @@
 /**
- * Add latency and throughput over HTTP with an instant fake model (loopback only, bounded).
- * Run: npx tsx bench/http.ts [seconds=10]
+ * Add latency and throughput over HTTP (loopback only, bounded).
+ * Run: npx tsx bench/http.ts [seconds=10] [offline|instant]
+ * offline (default): the server as `engram serve` runs without an LLM (local boundary detector and
+ * extractors, extraction workers running); instant: a fake model that cuts on every add.
  * The server runs in a child process so the load generator does not share its event loop.
  */
 import autocannon from "autocannon"
@@ -10,10 +12,11 @@ import * as Os from "node:os"
 import * as Path from "node:path"
 
 const seconds = Number(process.argv[2] ?? 10)
+const mode = process.argv[3] ?? "offline"
 const port = 18_000 + Math.floor(Math.random() * 1000)
 const dataDir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "engram-http-bench-"))
 
-const server = spawn(process.execPath, ["--import", "tsx", Path.join(import.meta.dirname, "httpServer.ts"), String(port), dataDir], {
+const server = spawn(process.execPath, ["--import", "tsx", Path.join(import.meta.dirname, "httpServer.ts"), String(port), dataDir, mode], {
   stdio: ["ignore", "pipe", "inherit"]
 })
 await new Promise<void>((resolve) => server.stdout!.on("data", (chunk) => String(chunk).includes("ready") && resolve()))
@@ -57,6 +60,6 @@ for (const connections of [1, 32]) {
     errors: result.errors
   })
 }
-console.log(JSON.stringify(results, null, 2))
+console.log(JSON.stringify({ mode, results }, null, 2))
 server.kill("SIGTERM")
 Fs.rmSync(dataDir, { recursive: true, force: true })

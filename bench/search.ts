@@ -30,6 +30,8 @@ import { EmbeddingIndexer } from "../src/Indexing/EmbeddingIndexer.js"
 import { Search } from "../src/Search/Search.js"
 import * as Database from "../src/Storage/Database.js"
 import { DerivedRepo } from "../src/Extraction/DerivedRepo.js"
+import { ProfileBuilder } from "../src/Profiles/ProfileBuilder.js"
+import { TrackSearch } from "../src/Search/TrackSearch.js"
 import { SearchRepo } from "../src/Search/SearchRepo.js"
 import { Lexicon } from "../src/Text/Lexicon.js"
 import { TokenCounter } from "../src/Text/TokenCounter.js"
@@ -231,6 +233,7 @@ const embedderLayer = vectorsFrom === "local"
   ? LocalEmbedder.layer({ timeout: Duration.seconds(120) })
   : fakeEmbedderLayer({ dimensions: DIMENSIONS })
 const layer = Layer.mergeAll(Search.Default, DerivedRepo.Default).pipe(
+  Layer.provideMerge(TrackSearch.Default.pipe(Layer.provide(ProfileBuilder.Default))),
   Layer.provideMerge(EmbeddingIndexer.Default.pipe(Layer.provideMerge(embedderLayer))),
   Layer.provideMerge(Layer.mergeAll(SearchRepo.Default, VectorStore.Default, Lexicon.Default, TokenCounter.Default)),
   Layer.provideMerge(Database.layerFile(file))

@@ -32,12 +32,23 @@ import { LocalBoundaryDetector } from "./Memorize/LocalBoundaryDetector.js"
 import { MemcellRepo } from "./Memorize/MemcellRepo.js"
 import { Memory } from "./Memorize/Memory.js"
 import { SessionLock } from "./Memorize/SessionLock.js"
+import { AgentTrack } from "./AgentTrack/AgentTrack.js"
+import { LlmAgentModel } from "./AgentTrack/AgentModel.js"
+import { ProfileBuilder } from "./Profiles/ProfileBuilder.js"
+import { LlmProfileModel } from "./Profiles/ProfileModel.js"
 import { Forget } from "./Reading/Forget.js"
 import { MemoryReader } from "./Reading/MemoryReader.js"
+import { AgenticSearch } from "./Search/AgenticSearch.js"
+import { LlmRerank } from "./Search/LlmRerank.js"
 import { Search } from "./Search/Search.js"
+import { SearchEntry } from "./Search/SearchEntry.js"
 import { SearchRepo } from "./Search/SearchRepo.js"
+import { TrackSearch } from "./Search/TrackSearch.js"
 import * as Database from "./Storage/Database.js"
+import { GroupCommit } from "./Storage/GroupCommit.js"
 import { Lexicon } from "./Text/Lexicon.js"
+import { Exporter } from "./Transfer/Export.js"
+import { Importer } from "./Transfer/Import.js"
 import { TokenCounter } from "./Text/TokenCounter.js"
 
 /**
@@ -79,14 +90,21 @@ type ExtractorsChoice = "llm" | "llm-combined" | "local"
  */
 const optional = <A, E, R>(layer: Layer.Layer<A, E, R>): Layer.Layer<never, E, R> => layer
 
-/** The boundary detector and extractors over `llm`, and the extraction jobs they make a memcell. */
+/**
+ * The boundary detector and extractors over `llm`, and the extraction jobs they make a memcell.
+ * The tracks' models (profiles, agent cases and skills) come with the LLM extractors: "local" keeps derived memory offline.
+ * The client itself is provided too (one instance): search's LLM rerank and agentic search read
+ * it with `Effect.serviceOption`, so the type does not promise it (offline there is none).
+ */
 const modelServicesOn = <R>(llm: Layer.Layer<LlmClient, never, R>, extractors: ExtractorsChoice) =>
   Layer.mergeAll(
     LlmBoundaryDetector.layerConfig,
     extractors === "local" ? LocalExtractors.layerConfig : LlmExtractors.layerConfig,
+    extractors === "local" ? Layer.empty : optional(Layer.merge(LlmProfileModel, LlmAgentModel)),
     extractors === "llm-combined"
       ? optional(Layer.merge(LlmMemcellExtractor.layerConfig, ExtractionPlan.combined))
-      : optional(ExtractionPlan.perKind)
+      : optional(ExtractionPlan.perKind),
+    optional(Layer.context<LlmClient>())
   ).pipe(Layer.provide(llm))
 
 /**
@@ -136,6 +154,8 @@ const BackgroundLive = Layer.mergeAll(ExtractionWorkersLive, IdleFlusherLive)
 /** The whole application, stage by stage, on one database. */
 export const makeEngram = <R = never>(parts: EngramParts<R> = {}) => {
   const storage = Layer.mergeAll(
+    // One writer fiber for the whole application (the repos' own dependency on it is this same layer, so it is built once).
+    GroupCommit.Default,
     LedgerRepo.Default,
     MemcellRepo.Default,
     JobQueue.Default,
@@ -155,7 +175,21 @@ export const makeEngram = <R = never>(parts: EngramParts<R> = {}) => {
     ExtractionSignal.Default,
     parts.lexicon ?? Lexicon.Default
   )
-  const app = Layer.mergeAll(Memory.Default, JobRunner.Default, MemoryReader.Default, Forget.Default, Search.Default).pipe(
+  const search = SearchEntry.Default.pipe(
+    Layer.provideMerge(Layer.merge(AgenticSearch.Default, LlmRerank.Default)),
+    Layer.provideMerge(Search.Default)
+  )
+  const app = Layer.mergeAll(
+    Memory.Default,
+    JobRunner.Default,
+    MemoryReader.Default,
+    Forget.Default,
+    search,
+    Exporter.Default,
+    Importer.Default
+  ).pipe(
+    Layer.provideMerge(TrackSearch.Default),
+    Layer.provideMerge(Layer.merge(ProfileBuilder.Default, AgentTrack.Default)),
     Layer.provideMerge(Layer.mergeAll(models, embedding)),
     Layer.provideMerge(shared),
     Layer.provideMerge(storage)

@@ -10,6 +10,7 @@ import { mcpCommand } from "./Mcp.js"
 import { deleteCommand, getCommand } from "./ReadCommands.js"
 import { reembedCommand, searchCommand } from "./SearchCommands.js"
 import { serveCommand } from "./Serve.js"
+import { exportCommand, importCommand } from "./TransferCommands.js"
 
 import { VERSION } from "../Version.js"
 
@@ -26,6 +27,8 @@ export const engram = Command.make("engram").pipe(
     evalCommand,
     searchCommand,
     reembedCommand,
+    exportCommand,
+    importCommand,
     mcpCommand
   ])
 )

@@ -5,7 +5,7 @@ import { SearchRequest } from "../Domain/SearchRequest.js"
 import { EngramLive, EngramOnce } from "../Engram.js"
 import { ExtractionSignal } from "../Jobs/ExtractionSignal.js"
 import { EmbeddingIndexer, type EmbeddingProgress } from "../Indexing/EmbeddingIndexer.js"
-import { Search } from "../Search/Search.js"
+import { SearchEntry } from "../Search/SearchEntry.js"
 import { appOption, decodeRequest, printJson, projectOption } from "./Common.js"
 
 export const searchCommand = Command.make(
@@ -30,7 +30,7 @@ export const searchCommand = Command.make(
   },
   (options) =>
     Effect.gen(function*() {
-      const search = yield* Search
+      const search = yield* SearchEntry
       const some = <A>(key: string, value: Option.Option<A>) => Option.match(value, { onNone: () => ({}), onSome: (v) => ({ [key]: v }) })
       // The same schema as the HTTP contract, so both refuse the same input.
       const request = yield* decodeRequest(SearchRequest, {

@@ -219,6 +219,12 @@ export const MemorizeSettingsConfig: Config.Config<MemorizeSettings> = Config.al
   boundaryAskTokens: positiveInt("BOUNDARY_ASK_TOKENS", 400)
 }).pipe(Config.nested("ENGRAM"))
 
+/**
+ * Group commit: most writes (ledger ingests, memorize commits) queued by concurrent requests that
+ * share one transaction, and so one fsync.
+ */
+export const GroupCommitMaxConfig = positiveInt("GROUP_COMMIT_MAX", 256).pipe(Config.nested("ENGRAM"))
+
 export const DataDirConfig = Config.string("DATA_DIR").pipe(Config.withDefault("./.engram"), Config.nested("ENGRAM"))
 
 /** `postgres://user:pass@host:port/db` selects Postgres; unset: SQLite in the data directory. Redacted (it may hold a password). */
@@ -298,6 +304,24 @@ export const ExtractionSettingsConfig: Config.Config<ExtractionSettings> = Confi
   extractionCalls: Config.literal(...EXTRACTION_CALLS)("EXTRACTION_CALLS").pipe(Config.withDefault("combined" as const))
 }).pipe(Config.nested("ENGRAM"))
 
+/** Which memory tracks beyond episodes, facts and foresight are built after each memcell. */
+export interface TrackSettings {
+  /** A living profile per (scope, user), updated by a `profile` job after each memcell's extraction. */
+  readonly profiles: boolean
+  /** Agent cases and skills from memcells with assistant/tool activity (an `agent` job per memcell). */
+  readonly agentTrack: boolean
+}
+
+export const TRACK_SWITCHES = ["on", "off"] as const
+
+const trackSwitch = (name: string) =>
+  Config.literal(...TRACK_SWITCHES)(name).pipe(Config.withDefault("on" as const), Config.map((value) => value === "on"))
+
+export const TrackSettingsConfig: Config.Config<TrackSettings> = Config.all({
+  profiles: trackSwitch("PROFILES"),
+  agentTrack: trackSwitch("AGENT_TRACK")
+}).pipe(Config.nested("ENGRAM"))
+
 /** A variable decoded by a domain Schema (the same rules as in requests); the error names the variable. */
 const schemaValue = <A>(name: string, schema: Schema.Schema<A, string>) =>
   Config.string(name).pipe(
@@ -329,6 +353,17 @@ export const McpDefaultsConfig: Config.Config<McpDefaults> = Config.all({
 /** Minimum level of log lines (`DEBUG`, `INFO`, `WARN`, `ERROR`, `NONE`...); default INFO. */
 export const LogLevelConfig = Config.logLevel("LOG_LEVEL").pipe(Config.withDefault(LogLevel.Info), Config.nested("ENGRAM"))
 
+/** Bounds of `method: "agentic"` search: LLM calls (every attempt counts) and wall time of its LLM rounds. */
+export interface AgenticSettings {
+  readonly maxLlmCalls: number
+  readonly timeout: Duration.Duration
+}
+
+export const AgenticSettingsConfig: Config.Config<AgenticSettings> = Config.all({
+  maxLlmCalls: positiveInt("AGENTIC_MAX_LLM_CALLS", 4),
+  timeout: duration("AGENTIC_TIMEOUT", "30 seconds")
+}).pipe(Config.nested("ENGRAM"))
+
 /** Every setting Engram reads: the known-variables list is derived from it, never written by hand. */
 const ALL_SETTINGS = Config.all([
   DataDirConfig,
@@ -337,9 +372,12 @@ const ALL_SETTINGS = Config.all([
   EmbedderSettingsConfig,
   EmbedderChoiceConfig,
   MemorizeSettingsConfig,
+  GroupCommitMaxConfig,
   ExtractionSettingsConfig,
+  TrackSettingsConfig,
   ServerSettingsConfig,
   McpDefaultsConfig,
+  AgenticSettingsConfig,
   LogLevelConfig
 ])
 

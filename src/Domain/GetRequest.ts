@@ -6,8 +6,15 @@ import { DEFAULT_SCOPE_ID, ScopeId, SenderId } from "./Message.js"
 export const MemoryType = Schema.Literal("episode", "atomic_fact", "foresight", "profile", "agent_case", "agent_skill")
 export type MemoryType = typeof MemoryType.Type
 
-export const SortBy = Schema.Literal("timestamp", "created_at")
+/**
+ * `updated_at` is EverOS's name: Engram never edits a derived row in place (a re-extraction
+ * replaces it), so the time a row was last written is its `created_at`, and the two sort alike.
+ */
+export const SortBy = Schema.Literal("timestamp", "created_at", "updated_at")
 export type SortBy = typeof SortBy.Type
+
+/** The stored column a `sort_by` orders by. */
+export const sortColumnOf = (sortBy: SortBy): "timestamp" | "created_at" => sortBy === "updated_at" ? "created_at" : sortBy
 
 export const SortOrder = Schema.Literal("asc", "desc")
 export type SortOrder = typeof SortOrder.Type
@@ -29,15 +36,16 @@ export const PageFields = {
 }
 
 const GetFields = Schema.Struct({
-  user_id: Schema.optional(SenderId),
-  agent_id: Schema.optional(SenderId),
+  // `null` is absent (EverOS's clients send the other owner as null).
+  user_id: Schema.optionalWith(SenderId, { nullable: true, exact: true }),
+  agent_id: Schema.optionalWith(SenderId, { nullable: true, exact: true }),
   app_id: Schema.optionalWith(ScopeId, { default: () => DEFAULT_SCOPE_ID }),
   project_id: Schema.optionalWith(ScopeId, { default: () => DEFAULT_SCOPE_ID }),
   memory_type: Schema.optionalWith(MemoryType, { default: () => "episode" as const }),
   ...PageFields,
   sort_by: Schema.optionalWith(SortBy, { default: () => "timestamp" as const }),
   sort_order: Schema.optionalWith(SortOrder, { default: () => "desc" as const }),
-  filters: Schema.optional(Filters),
+  filters: Schema.optionalWith(Filters, { nullable: true, exact: true }),
   /** Foresight only: items whose [start_time, end_time] contains this instant. */
   valid_at: Schema.optional(FilterTimestamp)
 }).annotations({ parseOptions: { onExcessProperty: "error" } })

@@ -6,7 +6,16 @@ import { Schema } from "effect"
  * the memcell's episodes / facts; they are enqueued (only when an embedder is configured) in the
  * transaction that writes those rows.
  */
-export const JobKind = Schema.Literal("episode", "facts", "foresight", "memcell", "embed_episodes", "embed_facts")
+export const JobKind = Schema.Literal(
+  "episode",
+  "facts",
+  "foresight",
+  "memcell",
+  "embed_episodes",
+  "embed_facts",
+  "profile",
+  "agent"
+)
 export type JobKind = typeof JobKind.Type
 
 /**
@@ -15,6 +24,17 @@ export type JobKind = typeof JobKind.Type
  */
 export const EXTRACTION_KINDS: ReadonlyArray<JobKind> = ["episode", "facts", "foresight"]
 export const COMBINED_EXTRACTION_KINDS: ReadonlyArray<JobKind> = ["memcell"]
+
+/** Every kind that extracts a memcell; the tracks' jobs follow once all of a memcell's are done. */
+export const MEMCELL_EXTRACTION_KINDS: ReadonlyArray<JobKind> = ["episode", "facts", "foresight", "memcell"]
+
+/**
+ * The tracks built after a memcell's extraction: `profile` folds the memcell into its users'
+ * profiles, `agent` turns its agents' trajectories into cases and skills. Enqueued (once per
+ * memcell) in the transaction that finishes the memcell's last extraction job.
+ */
+export const TrackJobKind = Schema.Literal("profile", "agent")
+export type TrackJobKind = typeof TrackJobKind.Type
 
 export const EmbeddingJobKind = Schema.Literal("embed_episodes", "embed_facts")
 export type EmbeddingJobKind = typeof EmbeddingJobKind.Type

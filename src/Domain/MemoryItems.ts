@@ -1,4 +1,5 @@
 import { Schema } from "effect"
+import { AgentCaseItem, AgentSkillItem, ProfileItem } from "./TrackItems.js"
 
 /** The shapes `POST /memory/get` answers with (epoch-ms times, provenance ids on every item). */
 
@@ -58,9 +59,9 @@ export const GetResult = Schema.Struct({
   episodes: Schema.Array(EpisodeItem),
   atomic_facts: Schema.Array(AtomicFactItem),
   foresight: Schema.Array(ForesightItem),
-  profiles: Schema.Array(Schema.Unknown),
-  agent_cases: Schema.Array(Schema.Unknown),
-  agent_skills: Schema.Array(Schema.Unknown),
+  profiles: Schema.Array(ProfileItem),
+  agent_cases: Schema.Array(AgentCaseItem),
+  agent_skills: Schema.Array(AgentSkillItem),
   /** Items matching the request across all pages. */
   total_count: Schema.Number,
   /** Items on this page. */

@@ -65,12 +65,13 @@ export const ToolCalls = Schema.Array(Schema.Record({ key: Schema.String, value:
 const MessageFields = Schema.Struct({
   message_id: Schema.optional(MessageId),
   sender_id: SenderId,
-  sender_name: Schema.optional(Schema.String.pipe(Schema.maxLength(256))),
+  // EverOS's clients may send `null` for the optional fields (pydantic dumps them): null is absent.
+  sender_name: Schema.optionalWith(Schema.String.pipe(Schema.maxLength(256)), { nullable: true, exact: true }),
   role: Role,
   timestamp: TimestampMs,
   content: MessageContent,
-  tool_calls: Schema.optional(ToolCalls),
-  tool_call_id: Schema.optional(Schema.String.pipe(Schema.minLength(1), Schema.maxLength(256)))
+  tool_calls: Schema.optionalWith(ToolCalls, { nullable: true, exact: true }),
+  tool_call_id: Schema.optionalWith(Schema.String.pipe(Schema.minLength(1), Schema.maxLength(256)), { nullable: true, exact: true })
 })
 
 /** A message as a client sends it. */
@@ -90,7 +91,12 @@ export const AddRequest = Schema.Struct({
   messages: Schema.Array(IncomingMessage).pipe(
     Schema.minItems(1, { message: () => "must contain at least 1 message" }),
     Schema.maxItems(500, { message: () => "must contain at most 500 messages" })
-  )
+  ),
+  /**
+   * Store the messages without running the boundary cycle; a later add without it (or a flush)
+   * cuts the whole buffer, these messages included.
+   */
+  defer_extraction: Schema.optional(Schema.Boolean)
 })
 export type AddRequest = typeof AddRequest.Type
 

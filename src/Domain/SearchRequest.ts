@@ -1,4 +1,5 @@
-import { Schema } from "effect"
+import { ParseResult, Schema } from "effect"
+import { AgentCaseItem, AgentSkillItem, ProfileItem } from "./TrackItems.js"
 import { Filters } from "./Filters.js"
 import { DEFAULT_SCOPE_ID, Role, ScopeId, SenderId } from "./Message.js"
 
@@ -11,7 +12,7 @@ import { DEFAULT_SCOPE_ID, Role, ScopeId, SenderId } from "./Message.js"
 export const SearchMethod = Schema.Literal("keyword", "vector", "hybrid", "agentic")
 export type SearchMethod = typeof SearchMethod.Type
 
-/** The methods that actually run (agentic is refused with CAPABILITY_UNAVAILABLE). */
+/** The retrieval methods of the Search service (agentic runs them, see AgenticSearch). */
 export const RanSearchMethod = Schema.Literal("keyword", "vector", "hybrid")
 export type RanSearchMethod = typeof RanSearchMethod.Type
 
@@ -39,21 +40,29 @@ const Query = Schema.String.pipe(
 )
 
 const SearchRequestFields = Schema.Struct({
-  user_id: Schema.optional(SenderId),
-  agent_id: Schema.optional(SenderId),
+  // `null` is absent (EverOS's clients send the other owner as null).
+  user_id: Schema.optionalWith(SenderId, { nullable: true, exact: true }),
+  agent_id: Schema.optionalWith(SenderId, { nullable: true, exact: true }),
   app_id: Schema.optionalWith(ScopeId, { default: () => DEFAULT_SCOPE_ID }),
   project_id: Schema.optionalWith(ScopeId, { default: () => DEFAULT_SCOPE_ID }),
   query: Query,
   /** Default: hybrid when an embedder is configured (and its vectors are usable), keyword otherwise. */
   method: Schema.optional(SearchMethod),
   top_k: Schema.optionalWith(TopK, { default: () => DEFAULT_TOP_K }),
-  /** Vector candidates below this cosine similarity are dropped (vector and hybrid). */
-  radius: Schema.optional(Schema.Number.pipe(Schema.between(-1, 1, { message: () => "must be a cosine similarity between -1 and 1" }))),
-  /** Episodes whose fused score (0..1] is below this are dropped. */
-  min_score: Schema.optional(Schema.Number.pipe(Schema.finite({ message: () => "must be a finite number" }))),
-  /** Accepted for compatibility; profiles are not extracted yet, so `profiles` is always empty. */
+  /** Vector candidates below this cosine similarity are dropped (vector and hybrid). `null`: no bound (EverOS clients send it). */
+  radius: Schema.optional(
+    Schema.NullOr(Schema.Number.pipe(Schema.between(-1, 1, { message: () => "must be a cosine similarity between -1 and 1" })))
+  ),
+  /** Episodes whose fused score (0..1] is below this are dropped. `null`: no bound. */
+  min_score: Schema.optional(Schema.NullOr(Schema.Number.pipe(Schema.finite({ message: () => "must be a finite number" })))),
+  /** With `user_id`: the answer's `profiles` carries the user's profile. */
   include_profile: Schema.optional(Schema.Boolean),
-  filters: Schema.optional(Filters),
+  /**
+   * With an LLM configured, the top candidates are judged by the model in one call and reordered
+   * (see LlmRerank); without one the answer's `llm_rerank` says it was not applied.
+   */
+  enable_llm_rerank: Schema.optional(Schema.Boolean),
+  filters: Schema.optionalWith(Filters, { nullable: true, exact: true }),
   /** With it, the answer also carries `context`: the best evidence packed within this many tokens. */
   max_tokens: Schema.optional(MaxTokens)
 }).annotations({ parseOptions: { onExcessProperty: "error" } })
@@ -68,6 +77,23 @@ export const SearchRequest = SearchRequestFields.pipe(
 export type SearchRequest = typeof SearchRequest.Type
 /** What a caller writes (defaults unapplied, ids unbranded). */
 export type SearchRequestInput = typeof SearchRequest.Encoded
+
+/**
+ * Epoch milliseconds in the service, an ISO-8601 instant on the wire (EverOS's `date-time`; its
+ * clients slice the string, e.g. Raven's `timestamp.slice(5, 10)`). The typed client decodes it
+ * back to milliseconds.
+ */
+export const EpochMsAsIso = Schema.transformOrFail(Schema.String, Schema.Number, {
+  strict: true,
+  decode: (iso, _, ast) => {
+    const ms = Date.parse(iso)
+    return Number.isNaN(ms) ? ParseResult.fail(new ParseResult.Type(ast, iso, "must be an ISO-8601 date-time")) : ParseResult.succeed(ms)
+  },
+  encode: (ms, _, ast) =>
+    Number.isFinite(ms) && Math.abs(ms) <= 8.64e15
+      ? ParseResult.succeed(new Date(ms).toISOString())
+      : ParseResult.fail(new ParseResult.Type(ast, ms, "must be epoch milliseconds"))
+})
 
 /** One atomic fact that matched, nested under its episode, with its source messages. */
 export const SearchFact = Schema.Struct({
@@ -85,29 +111,45 @@ export const SearchEpisode = Schema.Struct({
   app_id: Schema.String,
   project_id: Schema.String,
   session_id: Schema.String,
-  timestamp: Schema.Number,
+  timestamp: EpochMsAsIso,
   sender_ids: Schema.Array(Schema.String),
   subject: Schema.String,
   summary: Schema.String,
   episode: Schema.String,
   type: Schema.Literal("episode"),
+  /** The fused score, or the model's relevance (0..1) when `enable_llm_rerank` was applied. */
   score: Schema.Number,
+  /** Only after an LLM rerank: the fused score the episode had before the model judged it. */
+  fusion_score: Schema.optional(Schema.Number),
   memcell_id: Schema.String,
   message_ids: Schema.Array(Schema.String),
   atomic_facts: Schema.Array(SearchFact)
 })
 export type SearchEpisode = typeof SearchEpisode.Type
 
-/** A message still in its session's buffer (no memcell yet), so what was just said is findable. */
-export const UnprocessedMessage = Schema.Struct({
+const UnprocessedMessageFields = {
   message_id: Schema.String,
   session_id: Schema.String,
   sender_id: Schema.String,
   role: Role,
-  timestamp: Schema.Number,
   /** The message's text (the text parts of a multi-part message, joined by newlines). */
   content: Schema.String
-})
+}
+
+/**
+ * A message still in its session's buffer (no memcell yet), so what was just said is findable.
+ * On the wire it also carries EverOS's names: `id` (the same as `message_id`) and `timestamp` as
+ * an ISO-8601 instant (epoch milliseconds in the service).
+ */
+export const UnprocessedMessage = Schema.transform(
+  Schema.Struct({ id: Schema.String, ...UnprocessedMessageFields, timestamp: EpochMsAsIso }),
+  Schema.Struct({ ...UnprocessedMessageFields, timestamp: Schema.Number }),
+  {
+    strict: true,
+    decode: ({ id: _id, ...message }) => message,
+    encode: (message) => ({ id: message.message_id, ...message })
+  }
+)
 export type UnprocessedMessage = typeof UnprocessedMessage.Type
 
 /**
@@ -124,16 +166,33 @@ export const ContextLine = Schema.Struct({
 })
 export type ContextLine = typeof ContextLine.Type
 
-/** Kinds of memory Engram does not extract yet: always present, always empty. */
-const NotExtracted = Schema.Tuple()
+/** Whether `enable_llm_rerank` reordered the episodes, and if not, why (no LLM, a failed call...). */
+export const LlmRerankOutcome = Schema.Struct({
+  applied: Schema.Boolean,
+  /** Episodes the model judged (the top candidates). */
+  judged: Schema.Number,
+  reason: Schema.optional(Schema.String)
+})
+export type LlmRerankOutcome = typeof LlmRerankOutcome.Type
+
+/** What `method: "agentic"` did: the model's sufficiency verdict and the complementary queries it ran. */
+export const AgenticOutcome = Schema.Struct({
+  /** null when the model was not asked or did not answer (see `fallback`). */
+  sufficient: Schema.NullOr(Schema.Boolean),
+  queries: Schema.Array(Schema.String),
+  llm_calls: Schema.Number,
+  /** Set when the answer is the base retrieval because an LLM step failed or ran out of budget. */
+  fallback: Schema.optional(Schema.String)
+})
+export type AgenticOutcome = typeof AgenticOutcome.Type
 
 export const SearchResult = Schema.Struct({
   /** The method that ran. */
-  method: RanSearchMethod,
+  method: SearchMethod,
   episodes: Schema.Array(SearchEpisode),
-  profiles: NotExtracted,
-  agent_cases: NotExtracted,
-  agent_skills: NotExtracted,
+  profiles: Schema.Array(ProfileItem),
+  agent_cases: Schema.Array(AgentCaseItem),
+  agent_skills: Schema.Array(AgentSkillItem),
   unprocessed_messages: Schema.Array(UnprocessedMessage),
   /**
    * Only when `max_tokens` was given: the best evidence within that many tokens, ready to paste
@@ -141,6 +200,10 @@ export const SearchResult = Schema.Struct({
    */
   context: Schema.optional(Schema.String),
   context_tokens: Schema.optional(Schema.Number),
-  context_lines: Schema.optional(Schema.Array(ContextLine))
+  context_lines: Schema.optional(Schema.Array(ContextLine)),
+  /** Only when `enable_llm_rerank` was requested. */
+  llm_rerank: Schema.optional(LlmRerankOutcome),
+  /** Only for `method: "agentic"`. */
+  agentic: Schema.optional(AgenticOutcome)
 })
 export type SearchResult = typeof SearchResult.Type

@@ -35,6 +35,39 @@ export interface NewForesight {
   readonly message_ids: ReadonlyArray<string>
 }
 
+interface ImportedDerived {
+  readonly memcell_id: string
+  readonly app_id: string
+  readonly project_id: string
+  readonly session_id: string
+  readonly user_id: string
+  readonly message_ids: ReadonlyArray<string>
+  readonly timestamp: number
+  readonly created_at: number
+  readonly extractor: string
+}
+
+/** Derived rows as `engram export` wrote them (every column). */
+export interface ImportedEpisode extends ImportedDerived {
+  readonly episode_id: string
+  readonly title: string
+  readonly content: string
+  readonly summary: string
+  readonly sender_ids: ReadonlyArray<string>
+}
+export interface ImportedFact extends ImportedDerived {
+  readonly fact_id: string
+  readonly episode_id: string
+  readonly content: string
+}
+export interface ImportedForesight extends ImportedDerived {
+  readonly foresight_id: string
+  readonly content: string
+  readonly start_time: number
+  readonly end_time: number | null
+  readonly evidence: string
+}
+
 /**
  * Writes of derived memory. Each replaces everything its kind derived from one memcell, and is
  * meant to run inside the job's result transaction (together with marking the job done).
@@ -122,7 +155,38 @@ export class DerivedRepo extends Effect.Service<DerivedRepo>()("engram/DerivedRe
         }`
       })
 
-    return { replaceEpisodes, replaceFacts, replaceForesight } as const
+    /**
+     * `engram import`: exported rows as they were; a row already there (same id) is left alone,
+     * so importing twice changes nothing. A new episode is indexed for passages from its
+     * memcell's messages (`messagesOf`). Run in the importer's transaction.
+     */
+    const importEpisodes = (
+      rows: ReadonlyArray<ImportedEpisode>,
+      messagesOf: (memcellId: string) => ReadonlyArray<StoredMessage>
+    ) =>
+      Effect.gen(function*() {
+        if (rows.length === 0) return 0
+        const inserted = yield* sql<{ episode_id: string }>`INSERT INTO episodes ${
+          sql.insert(rows.map((row) => ({ ...row, sender_ids: JSON.stringify(row.sender_ids), message_ids: JSON.stringify(row.message_ids) })))
+        } ON CONFLICT (episode_id) DO NOTHING RETURNING episode_id`
+        const isNew = new Set(inserted.map((row) => row.episode_id))
+        for (const row of rows) {
+          if (isNew.has(row.episode_id)) yield* passages.indexEpisode(row.episode_id, row.user_id, messagesOf(row.memcell_id))
+        }
+        return inserted.length
+      })
+
+    const importFacts = (rows: ReadonlyArray<ImportedFact>) =>
+      rows.length === 0 ? Effect.succeed(0) : sql<{ fact_id: string }>`INSERT INTO atomic_facts ${
+        sql.insert(rows.map((row) => ({ ...row, message_ids: JSON.stringify(row.message_ids) })))
+      } ON CONFLICT (fact_id) DO NOTHING RETURNING fact_id`.pipe(Effect.map((inserted) => inserted.length))
+
+    const importForesight = (rows: ReadonlyArray<ImportedForesight>) =>
+      rows.length === 0 ? Effect.succeed(0) : sql<{ foresight_id: string }>`INSERT INTO foresight ${
+        sql.insert(rows.map((row) => ({ ...row, message_ids: JSON.stringify(row.message_ids) })))
+      } ON CONFLICT (foresight_id) DO NOTHING RETURNING foresight_id`.pipe(Effect.map((inserted) => inserted.length))
+
+    return { replaceEpisodes, replaceFacts, replaceForesight, importEpisodes, importFacts, importForesight } as const
   }),
   dependencies: [PassageIndex.Default]
 }) {}

@@ -1,12 +1,15 @@
 import { SqlClient } from "@effect/sql"
 import { Clock, Effect, Option } from "effect"
-import type { EmbeddingJobKind, Job } from "../Domain/Job.js"
+import { TrackSettingsConfig } from "../Config/EngramConfig.js"
+import { type EmbeddingJobKind, type Job, MEMCELL_EXTRACTION_KINDS, type TrackJobKind } from "../Domain/Job.js"
 import { LedgerRepo } from "../Ledger/LedgerRepo.js"
 import { withBusyRetry } from "../Storage/Database.js"
 import { DerivedRepo } from "./DerivedRepo.js"
 import { JobQueue } from "../Jobs/JobQueue.js"
 import { MemcellRepo } from "../Memorize/MemcellRepo.js"
 import { EmbeddingIndexer } from "../Indexing/EmbeddingIndexer.js"
+import { ProfileBuilder } from "../Profiles/ProfileBuilder.js"
+import { AgentTrack } from "../AgentTrack/AgentTrack.js"
 import {
   type EpisodeDraft,
   EpisodeExtractor,
@@ -15,7 +18,8 @@ import {
   type ForesightDraft,
   ForesightExtractor,
   MemcellExtractor,
-  type MemcellInput
+  type MemcellInput,
+  userSenders
 } from "./Extractors.js"
 
 /**
@@ -38,6 +42,17 @@ export class JobRunner extends Effect.Service<JobRunner>()("engram/JobRunner", {
     const combined = yield* Effect.serviceOption(MemcellExtractor)
     // Present only when an embedder is configured: then episode and fact writes queue their embedding.
     const indexer = yield* Effect.serviceOption(EmbeddingIndexer)
+    const tracks = yield* TrackSettingsConfig
+    const profiles = yield* ProfileBuilder
+    const agents = yield* AgentTrack
+
+    /** The tracks a memcell feeds: profiles of its users, cases of its agents (each when switched on). */
+    const tracksOf = (input: MemcellInput): ReadonlyArray<TrackJobKind> => {
+      const kinds: Array<TrackJobKind> = []
+      if (tracks.profiles && userSenders(input).length > 0) kinds.push("profile")
+      if (tracks.agentTrack && input.messages.some((m) => m.role === "assistant")) kinds.push("agent")
+      return kinds
+    }
 
     const thenEmbed = (kind: EmbeddingJobKind, input: MemcellInput, now: number) => <E, R>(write: Effect.Effect<void, E, R>) =>
       Option.isSome(indexer) ? Effect.zipRight(write, jobs.requestEmbedding(kind, input.memcell, now)) : write
@@ -88,6 +103,10 @@ export class JobRunner extends Effect.Service<JobRunner>()("engram/JobRunner", {
           })
         case "foresight":
           return Effect.map(foresight.extract(input), (drafts) => writeForesight(input, drafts, foresight.name, now))
+        case "profile":
+          return Effect.map(profiles.prepareJob(input), (write) => write(now))
+        case "agent":
+          return Effect.map(agents.prepareJob(input), (write) => write(now))
       }
     }
 
@@ -100,18 +119,32 @@ export class JobRunner extends Effect.Service<JobRunner>()("engram/JobRunner", {
         return yield* sql.withTransaction(jobs.markDone(job, now)).pipe(withBusyRetry("finish orphaned job"))
       }
       const messages = yield* buffers.ofMemcell(job.memcell_id)
-      const write = yield* resultWriter(job, { memcell: cell.value, messages }, now)
-      const finishedAt = yield* Clock.currentTimeMillis
-      // Checked inside the transaction: memory derived from a memcell deleted meanwhile never lands.
-      const finish = Effect.gen(function*() {
-        if (!(yield* memcells.exists(job.memcell_id))) {
-          // The delete usually took the job row too; either way there is nothing left to do.
-          return yield* jobs.markDone(job, finishedAt).pipe(Effect.catchTag("LeaseLost", () => Effect.void))
-        }
-        yield* write
-        yield* jobs.markDone(job, finishedAt)
+      const input: MemcellInput = { memcell: cell.value, messages }
+      const work = Effect.gen(function*() {
+        const write = yield* resultWriter(job, input, now)
+        const finishedAt = yield* Clock.currentTimeMillis
+        // Checked inside the transaction: memory derived from a memcell deleted meanwhile never lands.
+        const finish = Effect.gen(function*() {
+          if (!(yield* memcells.exists(job.memcell_id))) {
+            // The delete usually took the job row too; either way there is nothing left to do.
+            return yield* jobs.markDone(job, finishedAt).pipe(Effect.catchTag("LeaseLost", () => Effect.void))
+          }
+          yield* write
+          yield* jobs.markDone(job, finishedAt)
+          // The transaction that finishes the memcell's extraction queues its tracks (once: see enqueueTracks).
+          if (MEMCELL_EXTRACTION_KINDS.includes(job.kind) && (yield* jobs.extractionDone(job.memcell_id))) {
+            yield* jobs.enqueueTracks(tracksOf(input), cell.value, finishedAt)
+          }
+        })
+        yield* sql.withTransaction(finish).pipe(withBusyRetry(`write ${job.kind} result`))
       })
-      yield* sql.withTransaction(finish).pipe(withBusyRetry(`write ${job.kind} result`))
+      // A user's profile folds run one at a time (the later one finds the earlier's memcells folded);
+      // so do an agent's skill updates.
+      yield* job.kind === "profile"
+        ? profiles.serialized(input, work)
+        : job.kind === "agent"
+        ? agents.serialized(input, work)
+        : work
     })
 
     return { run } as const

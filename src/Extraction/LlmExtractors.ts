@@ -12,7 +12,6 @@
  * assistant stated, in a cell with several users, is dropped as unattributable).
  */
 import { Effect, Either, Layer } from "effect"
-import { MemorizeSettingsConfig } from "../Config/EngramConfig.js"
 import { LlmMalformedAnswer } from "../Domain/Errors.js"
 import type { StoredMessage } from "../Domain/Message.js"
 import { decodeJsonAnswer } from "../Llm/JsonAnswer.js"
@@ -52,6 +51,7 @@ import {
   userSenders,
   zonedDayEnd
 } from "./Extractors.js"
+import { annotateExtraction, extractorLayers } from "./ExtractorLayers.js"
 
 /** Malformed answers are often one-off sampling accidents; a few fresh calls usually fix them. */
 export const EXTRACTION_MAX_ATTEMPTS = 3
@@ -162,11 +162,7 @@ export const makeLlmEpisodeExtractor = (options: ExtractorOptions = {}) =>
 
     const extract = Effect.fn("LlmEpisodeExtractor.extract")(function*(input: MemcellInput) {
       const senders = userSenders(input)
-      yield* Effect.annotateCurrentSpan({
-        "engram.memcell_id": input.memcell.memcell_id,
-        "engram.messages": input.messages.length,
-        "engram.prompt_version": EPISODE_PROMPT_VERSION
-      })
+      yield* annotateExtraction(input, { "engram.prompt_version": EPISODE_PROMPT_VERSION })
       if (senders.length === 0) return [] as ReadonlyArray<EpisodeDraft>
       const lines = extractionLines(input)
       const participants = participantsOf(input)
@@ -233,11 +229,7 @@ export const makeLlmFactExtractor = (options: ExtractorOptions = {}) =>
 
     const extract = Effect.fn("LlmFactExtractor.extract")(function*(input: MemcellInput) {
       const senders = userSenders(input)
-      yield* Effect.annotateCurrentSpan({
-        "engram.memcell_id": input.memcell.memcell_id,
-        "engram.messages": input.messages.length,
-        "engram.prompt_version": FACT_PROMPT_VERSION
-      })
+      yield* annotateExtraction(input, { "engram.prompt_version": FACT_PROMPT_VERSION })
       if (senders.length === 0) return [] as ReadonlyArray<FactDraft>
       const user = factUserPrompt(participantsOf(input), extractionLines(input), calendar, timeZone)
       const answer = yield* askUntilDecoded(
@@ -302,11 +294,7 @@ export const makeLlmForesightExtractor = (options: ExtractorOptions = {}) =>
 
     const extract = Effect.fn("LlmForesightExtractor.extract")(function*(input: MemcellInput) {
       const senders = userSenders(input)
-      yield* Effect.annotateCurrentSpan({
-        "engram.memcell_id": input.memcell.memcell_id,
-        "engram.messages": input.messages.length,
-        "engram.prompt_version": FORESIGHT_PROMPT_VERSION
-      })
+      yield* annotateExtraction(input, { "engram.prompt_version": FORESIGHT_PROMPT_VERSION })
       if (senders.length === 0) return [] as ReadonlyArray<ForesightDraft>
       const lines = extractionLines(input)
       const participants = participantsOf(input)
@@ -332,42 +320,11 @@ export const makeLlmForesightExtractor = (options: ExtractorOptions = {}) =>
 // Layers
 // ---------------------------------------------------------------------------------------------
 
-const timeZoneLayer = <I, S>(make: (options: ExtractorOptions) => Layer.Layer<I, never, S>) =>
-  Layer.unwrapEffect(Effect.map(MemorizeSettingsConfig, (settings) => make({ timeZone: settings.timeZone })))
-
-const episodeLayer = (options: ExtractorOptions) => Layer.effect(EpisodeExtractor, makeLlmEpisodeExtractor(options))
-const factLayer = (options: ExtractorOptions) => Layer.effect(FactExtractor, makeLlmFactExtractor(options))
-const foresightLayer = (options: ExtractorOptions) => Layer.effect(ForesightExtractor, makeLlmForesightExtractor(options))
-
-export const LlmEpisodeExtractor = {
-  layer: episodeLayer({}),
-  layerWith: episodeLayer,
-  /** Shows and resolves dates in ENGRAM_TIME_ZONE. */
-  layerConfig: timeZoneLayer(episodeLayer)
-} as const
-
-export const LlmFactExtractor = {
-  layer: factLayer({}),
-  layerWith: factLayer,
-  layerConfig: timeZoneLayer(factLayer)
-} as const
-
-export const LlmForesightExtractor = {
-  layer: foresightLayer({}),
-  layerWith: foresightLayer,
-  layerConfig: timeZoneLayer(foresightLayer)
-} as const
-
-const allLayer = (options: ExtractorOptions) =>
-  Layer.mergeAll(episodeLayer(options), factLayer(options), foresightLayer(options))
-
-export const LlmExtractors = {
-  /** All three, dates in UTC; needs `LlmClient`. */
-  layer: allLayer({}),
-  layerWith: allLayer,
-  /** All three, dates in ENGRAM_TIME_ZONE; needs `LlmClient`. */
-  layerConfig: timeZoneLayer(allLayer)
-} as const
-
-/** `EpisodeExtractor | FactExtractor | ForesightExtractor` backed by `LlmClient`, dates in ENGRAM_TIME_ZONE. */
-export const LlmExtractorsLive = LlmExtractors.layerConfig
+/** All three; needs `LlmClient`. `layerConfig` shows and resolves dates in ENGRAM_TIME_ZONE, `layer` in UTC. */
+export const LlmExtractors = extractorLayers((options: ExtractorOptions) =>
+  Layer.mergeAll(
+    Layer.effect(EpisodeExtractor, makeLlmEpisodeExtractor(options)),
+    Layer.effect(FactExtractor, makeLlmFactExtractor(options)),
+    Layer.effect(ForesightExtractor, makeLlmForesightExtractor(options))
+  )
+)

@@ -11,7 +11,6 @@
  * the per-kind extractors normalise theirs (`factDrafts`, `foresightDrafts`, `capSummary`).
  */
 import { Effect, Either, Layer } from "effect"
-import { MemorizeSettingsConfig } from "../Config/EngramConfig.js"
 import { decodeJsonAnswer } from "../Llm/JsonAnswer.js"
 import {
   MEMCELL_EXTRACTION_PROMPT_VERSION,
@@ -41,6 +40,7 @@ import {
   participantsOf,
   setup
 } from "./LlmExtractors.js"
+import { annotateExtraction, extractorLayers } from "./ExtractorLayers.js"
 
 const decodeAnswer = decodeJsonAnswer(MemcellExtractionAnswer)
 
@@ -107,11 +107,7 @@ export const makeLlmMemcellExtractor = (options: ExtractorOptions = {}) =>
 
     const extract = Effect.fn("LlmMemcellExtractor.extract")(function*(input: MemcellInput) {
       const senders = userSenders(input)
-      yield* Effect.annotateCurrentSpan({
-        "engram.memcell_id": input.memcell.memcell_id,
-        "engram.messages": input.messages.length,
-        "engram.prompt_version": MEMCELL_EXTRACTION_PROMPT_VERSION
-      })
+      yield* annotateExtraction(input, { "engram.prompt_version": MEMCELL_EXTRACTION_PROMPT_VERSION })
       if (senders.length === 0) return { episodes: [], facts: [], foresight: [] } satisfies MemcellDrafts as MemcellDrafts
       return yield* combined(input, senders).pipe(
         Effect.catchTag("LlmMalformedAnswer", (error) =>
@@ -125,12 +121,7 @@ export const makeLlmMemcellExtractor = (options: ExtractorOptions = {}) =>
     return MemcellExtractor.of({ name: "llm", extract })
   })
 
-const memcellLayer = (options: ExtractorOptions) => Layer.effect(MemcellExtractor, makeLlmMemcellExtractor(options))
-
-export const LlmMemcellExtractor = {
-  /** Dates in UTC; needs `LlmClient`. */
-  layer: memcellLayer({}),
-  layerWith: memcellLayer,
-  /** Dates in ENGRAM_TIME_ZONE; needs `LlmClient`. */
-  layerConfig: Layer.unwrapEffect(Effect.map(MemorizeSettingsConfig, (settings) => memcellLayer({ timeZone: settings.timeZone })))
-} as const
+/** Needs `LlmClient`. `layerConfig` shows and resolves dates in ENGRAM_TIME_ZONE, `layer` in UTC. */
+export const LlmMemcellExtractor = extractorLayers((options: ExtractorOptions) =>
+  Layer.effect(MemcellExtractor, makeLlmMemcellExtractor(options))
+)

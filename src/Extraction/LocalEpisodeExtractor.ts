@@ -31,8 +31,7 @@
  * stemming is English-only (see `Lexicon`). The transcript grows with the cell: a long cell gives
  * a long episode. Pure and never fails.
  */
-import { Effect, Layer } from "effect"
-import { MemorizeSettingsConfig } from "../Config/EngramConfig.js"
+import { Effect } from "effect"
 import type { StoredMessage } from "../Domain/Message.js"
 import { makeZonedCalendar, type ZonedCalendar } from "../Text/Calendar.js"
 import { clipLongText } from "../Text/Clip.js"
@@ -57,6 +56,7 @@ import {
   toolPhrase,
   userSenders
 } from "./Extractors.js"
+import { annotateExtraction } from "./ExtractorLayers.js"
 
 type TextAnalysis = Pick<Lexicon, "terms" | "sentences">
 
@@ -324,23 +324,8 @@ export const makeLocalEpisodeExtractor = (options: ExtractorOptions = {}) =>
     const filler: ReadonlySet<string> = new Set(lexicon.terms(FILLER_WORDS))
     const extract = Effect.fn("LocalEpisodeExtractor.extract")(function*(input: MemcellInput) {
       const episodes = localEpisodes(lexicon, filler, calendar, input)
-      yield* Effect.annotateCurrentSpan({
-        "engram.memcell_id": input.memcell.memcell_id,
-        "engram.messages": input.messages.length,
-        "engram.episodes": episodes.length
-      })
+      yield* annotateExtraction(input, { "engram.episodes": episodes.length })
       return episodes
     })
     return EpisodeExtractor.of({ name: "local", extract })
   })
-
-export const LocalEpisodeExtractor = {
-  /** Dates shown in UTC. */
-  layer: Layer.effect(EpisodeExtractor, makeLocalEpisodeExtractor()),
-  layerWith: (options: ExtractorOptions) => Layer.effect(EpisodeExtractor, makeLocalEpisodeExtractor(options)),
-  /** Dates shown in ENGRAM_TIME_ZONE. */
-  layerConfig: Layer.unwrapEffect(
-    Effect.map(MemorizeSettingsConfig, (settings) =>
-      Layer.effect(EpisodeExtractor, makeLocalEpisodeExtractor({ timeZone: settings.timeZone })))
-  )
-} as const

@@ -2,31 +2,18 @@
  * The three offline extractors as one layer: the default when no LLM is configured. Each one's
  * method and limits are documented in its own module.
  */
-import { Effect, Layer } from "effect"
-import { MemorizeSettingsConfig } from "../Config/EngramConfig.js"
-import type { ExtractorOptions } from "./Extractors.js"
-import { LocalEpisodeExtractor } from "./LocalEpisodeExtractor.js"
-import { LocalFactExtractor } from "./LocalFactExtractor.js"
-import { LocalForesightExtractor } from "./LocalForesightExtractor.js"
+import { Layer } from "effect"
+import { extractorLayers } from "./ExtractorLayers.js"
+import { EpisodeExtractor, type ExtractorOptions, FactExtractor, ForesightExtractor } from "./Extractors.js"
+import { makeLocalEpisodeExtractor } from "./LocalEpisodeExtractor.js"
+import { makeLocalFactExtractor } from "./LocalFactExtractor.js"
+import { makeLocalForesightExtractor } from "./LocalForesightExtractor.js"
 
-export { LocalEpisodeExtractor } from "./LocalEpisodeExtractor.js"
-export { LocalFactExtractor } from "./LocalFactExtractor.js"
-export { LocalForesightExtractor } from "./LocalForesightExtractor.js"
-
-const layerWith = (options: ExtractorOptions) =>
+/** All three; needs `Lexicon`. `layerConfig` shows and resolves dates in ENGRAM_TIME_ZONE, `layer` in UTC. */
+export const LocalExtractors = extractorLayers((options: ExtractorOptions) =>
   Layer.mergeAll(
-    LocalEpisodeExtractor.layerWith(options),
-    LocalFactExtractor.layerWith(options),
-    LocalForesightExtractor.layerWith(options)
+    Layer.effect(EpisodeExtractor, makeLocalEpisodeExtractor(options)),
+    Layer.effect(FactExtractor, makeLocalFactExtractor(options)),
+    Layer.effect(ForesightExtractor, makeLocalForesightExtractor(options))
   )
-
-export const LocalExtractors = {
-  /** All three, dates in UTC; needs `Lexicon`. */
-  layer: layerWith({}),
-  layerWith,
-  /** All three, dates in ENGRAM_TIME_ZONE; needs `Lexicon`. */
-  layerConfig: Layer.unwrapEffect(Effect.map(MemorizeSettingsConfig, (settings) => layerWith({ timeZone: settings.timeZone })))
-} as const
-
-/** `EpisodeExtractor | FactExtractor | ForesightExtractor`, offline, dates in ENGRAM_TIME_ZONE. */
-export const LocalExtractorsLive = LocalExtractors.layerConfig
+)

@@ -20,8 +20,7 @@
  * ("I read" becomes "Alice read"). Every first-person mention becomes the name, which is clumsy
  * but never guesses a gender. Tool and assistant messages are never sources. Pure and never fails.
  */
-import { Effect, Layer } from "effect"
-import { MemorizeSettingsConfig } from "../Config/EngramConfig.js"
+import { Effect } from "effect"
 import { makeZonedCalendar, type ZonedCalendar } from "../Text/Calendar.js"
 import { Lexicon } from "../Text/Lexicon.js"
 import { isFirstPersonStatement, toThirdPerson } from "./EnglishFirstPerson.js"
@@ -34,6 +33,7 @@ import {
   analyzedText,
   userSenders
 } from "./Extractors.js"
+import { annotateExtraction } from "./ExtractorLayers.js"
 import { findFutureMention } from "./FutureTime.js"
 
 /** A fact names something: at least one Lexicon content term ("I've been vegetarian since 2019"). */
@@ -79,23 +79,8 @@ export const makeLocalFactExtractor = (options: ExtractorOptions = {}) =>
     const calendar = makeZonedCalendar(options.timeZone ?? "UTC")
     const extract = Effect.fn("LocalFactExtractor.extract")(function*(input: MemcellInput) {
       const facts = localFacts(lexicon, calendar, input)
-      yield* Effect.annotateCurrentSpan({
-        "engram.memcell_id": input.memcell.memcell_id,
-        "engram.messages": input.messages.length,
-        "engram.facts": facts.length
-      })
+      yield* annotateExtraction(input, { "engram.facts": facts.length })
       return facts
     })
     return FactExtractor.of({ name: "local", extract })
   })
-
-export const LocalFactExtractor = {
-  /** Dates (to tell facts from plans) in UTC. */
-  layer: Layer.effect(FactExtractor, makeLocalFactExtractor()),
-  layerWith: (options: ExtractorOptions) => Layer.effect(FactExtractor, makeLocalFactExtractor(options)),
-  /** Dates in ENGRAM_TIME_ZONE. */
-  layerConfig: Layer.unwrapEffect(
-    Effect.map(MemorizeSettingsConfig, (settings) =>
-      Layer.effect(FactExtractor, makeLocalFactExtractor({ timeZone: settings.timeZone })))
-  )
-} as const

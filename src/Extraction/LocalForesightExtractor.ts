@@ -27,8 +27,7 @@
  * date are not found; cancelled plans are not noticed; chrono's English grammar only. Pure and
  * never fails.
  */
-import { Effect, Layer } from "effect"
-import { MemorizeSettingsConfig } from "../Config/EngramConfig.js"
+import { Effect } from "effect"
 import { makeZonedCalendar, type ZonedCalendar } from "../Text/Calendar.js"
 import { Lexicon } from "../Text/Lexicon.js"
 import { finishSentence, hasFirstPerson, isGreeting, stripDiscourse, toThirdPerson } from "./EnglishFirstPerson.js"
@@ -41,6 +40,7 @@ import {
   analyzedText,
   userSenders
 } from "./Extractors.js"
+import { annotateExtraction } from "./ExtractorLayers.js"
 import { findFutureMention, type FutureMention } from "./FutureTime.js"
 
 type TextAnalysis = Pick<Lexicon, "sentences" | "terms">
@@ -108,23 +108,8 @@ export const makeLocalForesightExtractor = (options: ExtractorOptions = {}) =>
     const calendar = makeZonedCalendar(options.timeZone ?? "UTC")
     const extract = Effect.fn("LocalForesightExtractor.extract")(function*(input: MemcellInput) {
       const items = localForesight(lexicon, calendar, input)
-      yield* Effect.annotateCurrentSpan({
-        "engram.memcell_id": input.memcell.memcell_id,
-        "engram.messages": input.messages.length,
-        "engram.foresight": items.length
-      })
+      yield* annotateExtraction(input, { "engram.foresight": items.length })
       return items
     })
     return ForesightExtractor.of({ name: "local", extract })
   })
-
-export const LocalForesightExtractor = {
-  /** Resolves dates in UTC. */
-  layer: Layer.effect(ForesightExtractor, makeLocalForesightExtractor()),
-  layerWith: (options: ExtractorOptions) => Layer.effect(ForesightExtractor, makeLocalForesightExtractor(options)),
-  /** Resolves dates in ENGRAM_TIME_ZONE. */
-  layerConfig: Layer.unwrapEffect(
-    Effect.map(MemorizeSettingsConfig, (settings) =>
-      Layer.effect(ForesightExtractor, makeLocalForesightExtractor({ timeZone: settings.timeZone })))
-  )
-} as const

@@ -103,7 +103,11 @@ const Capabilities = Schema.Struct({
   embed: Schema.Boolean,
   /** null when ENGRAM_EMBEDDER is off. */
   embedder: Schema.NullOr(EmbedderInUse),
+  /** True when an LLM is configured: `enable_llm_rerank` is then applied by the model. */
   rerank: Schema.Boolean,
+  /** EverOS's flags for document parsing and image understanding: Engram has neither. */
+  multimodal_llm: Schema.Boolean,
+  parser: Schema.Boolean,
   boundary_detector: Schema.String
 })
 
@@ -111,6 +115,8 @@ export const HealthData = Schema.Struct({
   status: Schema.Literal("ok"),
   version: Schema.String,
   capabilities: Capabilities,
+  /** Features switched off by the configuration (e.g. `agentic_search` without an LLM). */
+  disabled_features: Schema.Array(Schema.String),
   uptime_seconds: Schema.Number,
   /** Extraction queue; null when storage could not be read. */
   jobs: Schema.NullOr(JobCountsData)

@@ -1,7 +1,8 @@
 import { HttpApiBuilder } from "@effect/platform"
 import { Clock, Effect, Metric, Option } from "effect"
-import { LlmSettingsConfig } from "../Config/EngramConfig.js"
+import { LlmSettingsConfig, TrackSettingsConfig } from "../Config/EngramConfig.js"
 import { Embedder } from "../Llm/Embedder.js"
+import { LlmClient } from "../Llm/LlmClient.js"
 import { BoundaryDetector } from "../Memorize/BoundaryDetector.js"
 import { LedgerRepo } from "../Ledger/LedgerRepo.js"
 import { JobQueue } from "../Jobs/JobQueue.js"
@@ -37,6 +38,17 @@ export const SystemHttpLive = HttpApiBuilder.group(EngramApi, "system", (handler
       failed,
       dead: counts.dead
     }))
+    // Present when an LLM is configured (or a test provides one): rerank and agentic search use it.
+    const llmClient = yield* Effect.serviceOption(LlmClient)
+    // Agentic search needs both: an LLM for its rounds, an embedder for its hybrid retrieval.
+    const tracks = yield* TrackSettingsConfig
+    const disabled_features = [
+      ...(tracks.profiles ? [] : ["profiles"]),
+      ...(tracks.agentTrack ? [] : ["agent_cases", "agent_skills"]),
+      ...(Option.isNone(llmClient) ? ["llm_rerank"] : []),
+      ...(Option.isNone(llmClient) || Option.isNone(embedder) ? ["agentic_search"] : []),
+      ...(Option.isNone(embedder) ? ["vector_search", "hybrid_search"] : [])
+    ]
     const startedAt = yield* Clock.currentTimeMillis
     return handlers
       .handle("health", () =>
@@ -53,9 +65,12 @@ export const SystemHttpLive = HttpApiBuilder.group(EngramApi, "system", (handler
                 onNone: () => null,
                 onSome: ({ dimensions, model }) => ({ model, dimensions })
               }),
-              rerank: false,
+              rerank: Option.isSome(llmClient),
+              multimodal_llm: false,
+              parser: false,
               boundary_detector: detector.name
             },
+            disabled_features,
             uptime_seconds: Math.round((now - startedAt) / 1000),
             jobs: jobCountsOrNull
           })

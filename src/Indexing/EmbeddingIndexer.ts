@@ -5,7 +5,7 @@ import { EmbeddingJobKind } from "../Domain/Job.js"
 import { type JobCounts, JobQueue } from "../Jobs/JobQueue.js"
 import { Embedder, EmbedderUnavailable } from "../Llm/Embedder.js"
 import { withBusyRetry } from "../Storage/Database.js"
-import { SearchRepo } from "../Search/SearchRepo.js"
+import { embeddableItems } from "./EmbeddableItems.js"
 import { type VectorKind, vectorOwner, VectorStore, vectorStateHint } from "./VectorStore.js"
 
 const itemKindOf = (kind: EmbeddingJobKind): VectorKind => (kind === "embed_episodes" ? "episode" : "fact")
@@ -24,7 +24,6 @@ export class EmbeddingIndexer extends Effect.Service<EmbeddingIndexer>()("engram
     const sql = yield* SqlClient.SqlClient
     const embedder = yield* Embedder
     const vectors = yield* VectorStore
-    const repo = yield* SearchRepo
     const jobs = yield* JobQueue
     const wanted = { model: embedder.model, dimensions: embedder.dimensions }
 
@@ -40,7 +39,7 @@ export class EmbeddingIndexer extends Effect.Service<EmbeddingIndexer>()("engram
      */
     const prepareJob = Effect.fn("EmbeddingIndexer.prepareJob")(function*(kind: EmbeddingJobKind, memcellId: string) {
       const itemKind = itemKindOf(kind)
-      const items = yield* repo.embeddableItems(itemKind, memcellId)
+      const items = yield* embeddableItems(itemKind, memcellId)
       const embedded = items.length === 0 ? [] : yield* embedder.embed(items.map((item) => item.text))
       if (embedded.length !== items.length || embedded.some((v) => v.length !== wanted.dimensions)) {
         return yield* new EmbedderUnavailable({

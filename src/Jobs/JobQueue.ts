@@ -1,6 +1,6 @@
 import { SqlClient } from "@effect/sql"
 import { Array as Arr, Data, Effect, Schema } from "effect"
-import { EmbeddingJobKind, Job, type JobKind, jobIdOf, JobStatus } from "../Domain/Job.js"
+import { EmbeddingJobKind, Job, type JobKind, jobIdOf, JobStatus, MEMCELL_EXTRACTION_KINDS, type TrackJobKind } from "../Domain/Job.js"
 import type { SessionKey } from "../Domain/Message.js"
 import { withBusyRetry } from "../Storage/Database.js"
 import { forUpdateSkipLocked, greatest, unindexed } from "../Storage/Dialect.js"
@@ -79,6 +79,27 @@ export class JobQueue extends Effect.Service<JobQueue>()("engram/JobQueue", {
      */
     const requestEmbedding = (kind: EmbeddingJobKind, source: JobSource, now: number) =>
       requeue([queuedRow(kind, source, now)])
+
+    /**
+     * Inside a job's result transaction (after its own `markDone`): whether every extraction job of
+     * the memcell is done, i.e. this transaction finishes the memcell's extraction.
+     */
+    const extractionDone = (memcellId: string) =>
+      Effect.map(
+        sql<{ n: number }>`SELECT COUNT(*) AS n FROM extraction_jobs
+          WHERE memcell_id = ${memcellId} AND ${sql.in("kind", MEMCELL_EXTRACTION_KINDS)} AND status <> 'done'`,
+        (rows) => (rows[0]?.n ?? 0) === 0
+      )
+
+    /**
+     * Inside the transaction that finishes a memcell's extraction: the tracks' jobs. A job already
+     * there (the extraction re-ran) is left alone, so each track sees a memcell exactly once.
+     */
+    const enqueueTracks = (kinds: ReadonlyArray<TrackJobKind>, source: JobSource, now: number) =>
+      kinds.length === 0
+        ? Effect.void
+        : sql`INSERT INTO extraction_jobs ${sql.insert(kinds.map((kind) => queuedRow(kind, source, now)))}
+            ON CONFLICT (job_id) DO NOTHING`.pipe(Effect.asVoid)
 
     /**
      * Inside the reembed transaction: an embedding job for every memcell with episodes or facts.
@@ -213,6 +234,8 @@ export class JobQueue extends Effect.Service<JobQueue>()("engram/JobQueue", {
     return {
       enqueueExtraction,
       requestEmbedding,
+      extractionDone,
+      enqueueTracks,
       requestAllEmbeddings,
       forgetMemcells,
       claim,

@@ -2,13 +2,11 @@ import { SqlClient, SqlSchema } from "@effect/sql"
 import { Array as Arr, Clock, Effect, Schema } from "effect"
 import { MessageIdConflict } from "../Domain/Errors.js"
 import { type IncomingMessage, MessageContent, ScopeId, type SessionKey, StoredMessage, ToolCalls } from "../Domain/Message.js"
-import type { SeenMark } from "../Memorize/BoundaryDetector.js"
 import { canonicalJson } from "./MessageIdentity.js"
 import { withBusyRetry } from "../Storage/Database.js"
 import { indexedBy } from "../Storage/Dialect.js"
-
-/** `messages.boundary_seen` values. */
-export const SEEN_MARK_CODES: Readonly<Record<SeenMark, number>> = { unseen: 0, seen: 1, topic_done: 2 }
+import { GroupCommit } from "../Storage/GroupCommit.js"
+import type { SeenMark } from "./SeenMark.js"
 
 const SeenRow = Schema.Struct({ message_id: Schema.String, boundary_seen: Schema.Literal(1, 2) })
 
@@ -18,6 +16,13 @@ export interface PreparedMessage {
   readonly fingerprint: string
   readonly token_count: number
   readonly message: IncomingMessage
+}
+
+/** A message as `engram export` wrote it (every column but `seq`). */
+export interface ImportedMessage extends Omit<typeof StoredMessage.Type, "seq"> {
+  readonly fingerprint: string
+  readonly received_at: number
+  readonly boundary_seen: 0 | 1 | 2
 }
 
 /** A `messages` row: the stored message, with content and tool calls as the JSON text they are stored as. */
@@ -38,6 +43,7 @@ const ExistingRow = Schema.Struct({ message_id: Schema.String, session_id: Schem
 export class LedgerRepo extends Effect.Service<LedgerRepo>()("engram/LedgerRepo", {
   effect: Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
+    const groupCommit = yield* GroupCommit
 
     const selectBuffer = SqlSchema.findAll({
       Request: SessionScope,
@@ -83,7 +89,8 @@ export class LedgerRepo extends Effect.Service<LedgerRepo>()("engram/LedgerRepo"
         yield* checkSkipped(key, batch, new Set(inserted.map((r) => r.message_id)))
         return inserted.length
       })
-      return yield* sql.withTransaction(write).pipe(withBusyRetry("store messages"))
+      // Shared with concurrent requests' writes: one transaction, one fsync (see GroupCommit).
+      return yield* groupCommit.run("store messages", write)
     })
 
     const selectExisting = (key: SessionKey, ids: ReadonlyArray<string>) =>
@@ -130,10 +137,7 @@ export class LedgerRepo extends Effect.Service<LedgerRepo>()("engram/LedgerRepo"
         WHERE app_id = ${key.app_id} AND project_id = ${key.project_id} AND session_id = ${key.session_id}
           AND memcell_id IS NULL AND boundary_seen > 0`.pipe(withBusyRetry("read boundary marks"))
       const decoded = yield* Schema.decodeUnknown(Schema.Array(SeenRow))(rows).pipe(Effect.orDie)
-      return new Map(decoded.map((row) => [row.message_id, row.boundary_seen === 2 ? "topic_done" : "seen"] as const)) as ReadonlyMap<
-        string,
-        SeenMark
-      >
+      return new Map<string, SeenMark>(decoded.map((row) => [row.message_id, row.boundary_seen === 2 ? "topic_done" : "seen"]))
     })
 
     /** Sessions holding buffered messages none of which arrived after `cutoff` (epoch ms). */
@@ -162,6 +166,27 @@ export class LedgerRepo extends Effect.Service<LedgerRepo>()("engram/LedgerRepo"
       withBusyRetry("count buffered messages")
     )
 
-    return { ingest, buffer, seenMarks, idleSessions, countBuffered, ofMemcell } as const
-  })
+    /**
+     * `engram import`: stores exported messages as they were (memcell assignment and boundary
+     * marks included). A message whose id is already in its scope is left as it is, so importing
+     * twice changes nothing. Answers how many were new.
+     */
+    const importMessages = Effect.fn("LedgerRepo.importMessages")(function*(rows: ReadonlyArray<ImportedMessage>) {
+      if (rows.length === 0) return 0
+      const inserted = yield* sql<{ message_id: string }>`
+        INSERT INTO messages ${
+        sql.insert(rows.map((m) => ({
+          ...m,
+          content: canonicalJson(m.content),
+          tool_calls: m.tool_calls === null ? null : canonicalJson(m.tool_calls)
+        })))
+      }
+        ON CONFLICT (app_id, project_id, message_id) DO NOTHING
+        RETURNING message_id`.pipe(sql.withTransaction, withBusyRetry("import messages"))
+      return inserted.length
+    })
+
+    return { ingest, buffer, seenMarks, idleSessions, countBuffered, ofMemcell, importMessages } as const
+  }),
+  dependencies: [GroupCommit.Default]
 }) {}

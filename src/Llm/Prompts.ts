@@ -352,3 +352,70 @@ export const memcellExtractionUserPrompt = (
     (others.length > 0 ? `\nOthers: ${others.map((p) => `${named(p)}, ${p.role}`).join("; ")}` : "")
   return `${header}\n${transcriptBlock(lines, calendar, timeZone)}`
 }
+
+// ---------------------------------------------------------------------------------------------
+// Search: LLM rerank and agentic retrieval
+// ---------------------------------------------------------------------------------------------
+
+/** One retrieved memory as the search prompts show it: its number and a one-paragraph text. */
+export interface SearchCandidate {
+  readonly n: number
+  readonly text: string
+}
+
+const candidateLines = (candidates: ReadonlyArray<SearchCandidate>): string =>
+  candidates.map((c) => `[${c.n}] ${c.text.replace(/\s+/g, " ").trim()}`).join("\n")
+
+export const RERANK_PROMPT_VERSION = "rerank/1"
+
+/**
+ * The rerank answer contract: `{"ranked": [{"id": 2, "score": 0.9}, ...]}` — `id` is a candidate
+ * number, `score` the relevance in [0, 1]. Unknown numbers and repeats are dropped by the caller.
+ */
+export const RerankAnswer = Schema.Struct({
+  ranked: Schema.Array(Schema.Struct({ id: Schema.Int, score: Schema.Number.pipe(Schema.between(0, 1)) }))
+})
+export type RerankAnswer = typeof RerankAnswer.Type
+
+export const RERANK_SYSTEM_PROMPT = `You judge how relevant retrieved memories are to a query, for the search of a long-term memory system.
+Input: the query, then numbered candidate memories "[N] text".
+Score every candidate from 0 (useless for answering the query) to 1 (answers it directly). Judge the content only, not the wording or the order given.
+Answer with JSON only: {"ranked": [{"id": N, "score": S}, ...]}, best first.`
+
+export const rerankUserPrompt = (query: string, candidates: ReadonlyArray<SearchCandidate>): string =>
+  `Query: ${query.replace(/\s+/g, " ").trim()}\nCandidates:\n${candidateLines(candidates)}`
+
+export const SUFFICIENCY_PROMPT_VERSION = "sufficiency/1"
+
+/**
+ * The sufficiency answer contract: `{"is_sufficient": false, "missing_information": ["..."]}`.
+ * `reasoning` and `key_information_found` (EverOS asks for them) are accepted and ignored.
+ */
+export const SufficiencyAnswer = Schema.Struct({
+  is_sufficient: Schema.Boolean,
+  missing_information: Schema.optionalWith(Schema.Array(Schema.String), { default: () => [] })
+})
+export type SufficiencyAnswer = typeof SufficiencyAnswer.Type
+
+export const SUFFICIENCY_SYSTEM_PROMPT = `You decide whether retrieved memories hold enough information to answer a query, for a long-term memory system.
+Input: the query, then numbered memories "[N] text" (there may be none).
+Answer with JSON only: {"is_sufficient": true|false, "missing_information": ["what is still needed", ...]}. List at most 3 missing pieces, each a short phrase.`
+
+export const sufficiencyUserPrompt = (query: string, candidates: ReadonlyArray<SearchCandidate>): string =>
+  `Query: ${query.replace(/\s+/g, " ").trim()}\nMemories:\n${candidates.length === 0 ? "(none)" : candidateLines(candidates)}`
+
+export const COMPLEMENTARY_QUERIES_PROMPT_VERSION = "queries/1"
+
+/** The complementary-queries answer contract: `{"queries": ["...", "..."]}` (at most 3 are run). */
+export const ComplementaryQueriesAnswer = Schema.Struct({
+  queries: Schema.Array(Schema.String)
+})
+export type ComplementaryQueriesAnswer = typeof ComplementaryQueriesAnswer.Type
+
+export const COMPLEMENTARY_QUERIES_SYSTEM_PROMPT = `You write search queries for a long-term memory system when the first search missed something.
+Input: the original query and the information still missing.
+Write up to 3 short, self-contained search queries, each aimed at one missing piece, using words the memories would likely contain; do not repeat the original query.
+Answer with JSON only: {"queries": ["...", ...]}`
+
+export const complementaryQueriesUserPrompt = (query: string, missing: ReadonlyArray<string>): string =>
+  `Query: ${query.replace(/\s+/g, " ").trim()}\nMissing:\n${missing.length === 0 ? "(not stated)" : missing.map((m) => `- ${m.replace(/\s+/g, " ").trim()}`).join("\n")}`

@@ -15,7 +15,7 @@ const serverInfo = { name: "engram", version: VERSION } as const
 
 /**
  * Engram's tools, resources and prompts, with the defaults from ENGRAM_MCP_*, over the services
- * the composition root provides (Memory, MemoryReader, Forget, Search).
+ * the composition root provides (Memory, MemoryReader, Forget, SearchEntry).
  */
 export const EngramMcpFeatures = Layer.unwrapEffect(
   Effect.map(McpDefaultsConfig, (defaults) => {

@@ -2,7 +2,7 @@ import { McpServer } from "@effect/ai"
 import { Effect, Schema } from "effect"
 import type { McpDefaults } from "../Config/EngramConfig.js"
 import type { SearchResult } from "../Domain/SearchRequest.js"
-import { Search } from "../Search/Search.js"
+import { SearchEntry } from "../Search/SearchEntry.js"
 import { recallWith } from "./Tools.js"
 import { asRequest } from "./ToolInput.js"
 
@@ -24,7 +24,7 @@ export const engramPrompts = (defaults: McpDefaults) =>
     }),
     content: ({ question, user_id }) =>
       Effect.gen(function*() {
-        const search = yield* Search
+        const search = yield* SearchEntry
         const result = yield* recallWith(defaults, search, user_id === undefined ? { query: question } : { query: question, user_id })
         return `What Engram remembers that may help (dated lines of earlier conversations):\n\n` +
           `${recalledText(result)}\n\nQuestion: ${question}`

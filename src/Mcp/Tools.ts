@@ -14,7 +14,7 @@ import { flushPerContract } from "../Http/MemoryHttp.js"
 import { Forget } from "../Reading/Forget.js"
 import { Memory } from "../Memorize/Memory.js"
 import { MemoryReader } from "../Reading/MemoryReader.js"
-import { Search } from "../Search/Search.js"
+import { SearchEntry } from "../Search/SearchEntry.js"
 import { advertised, asToolCall, decodeAs, isObject, type ToolArgs, ToolFailure, withScopeDefaults, withUserDefault } from "./ToolInput.js"
 
 /**
@@ -123,7 +123,7 @@ export const makeEngramToolkit = (defaults: McpDefaults) => {
       ...userField(defaults, "Whose memory to search."),
       method: Schema.optional(described(
         SearchMethod,
-        "keyword (BM25), vector or hybrid (need an embedder). Default: hybrid with an embedder configured, else keyword."
+        "keyword (BM25), vector or hybrid (need an embedder), or agentic (needs an LLM too: the model checks the results and searches again for what is missing). Default: hybrid with an embedder configured, else keyword."
       )),
       top_k: Schema.optional(described(TopK, "How many episodes at most (1-100, or -1 for all). Default: 10.")),
       max_tokens: Schema.optional(described(
@@ -242,9 +242,9 @@ export const RECALL_DEFAULT_MAX_TOKENS = 1500
 
 /**
  * Recall's work, shared with the recall prompt: the search request with the defaults (user, scope,
- * a context budget), through Search, so the answer carries the packed `context` and the results.
+ * a context budget), through SearchEntry (as HTTP), so the answer carries the packed `context` and the results.
  */
-export const recallWith = (defaults: McpDefaults, search: Search, args: ToolArgs) =>
+export const recallWith = (defaults: McpDefaults, search: SearchEntry, args: ToolArgs) =>
   Effect.flatMap(
     decodeAs(
       SearchRequest,
@@ -258,7 +258,7 @@ export const engramToolHandlers = (toolkit: EngramToolkit, defaults: McpDefaults
   toolkit.toLayer(Effect.gen(function*() {
     const memory = yield* Memory
     const reader = yield* MemoryReader
-    const search = yield* Search
+    const search = yield* SearchEntry
     const forget = yield* Forget
 
     return toolkit.of({

@@ -2,6 +2,7 @@ import { Context } from "effect"
 import type { Effect } from "effect"
 import type { LlmError } from "../Domain/Errors.js"
 import type { Role } from "../Domain/Message.js"
+import type { SeenMark } from "../Ledger/SeenMark.js"
 
 /** A buffered chat message as a boundary detector sees it. */
 export interface DetectorMessage {
@@ -13,13 +14,6 @@ export interface DetectorMessage {
   readonly text: string
 }
 
-/**
- * What the boundary model already knows of a buffered message, stored with the message
- * (`messages.boundary_seen`): `unseen`; `seen` (it was in a window the model judged, and no cut
- * was made before it); `topic_done` (seen, and the model answered `should_wait: false` with this
- * message last: its topic looked finished, so whatever follows deserves a question at once).
- */
-export type SeenMark = "unseen" | "seen" | "topic_done"
 
 /** A chat turn of one calendar-date run of the buffer, with what the model knows of it. */
 export interface RunTurn extends DetectorMessage {

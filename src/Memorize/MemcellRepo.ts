@@ -4,10 +4,11 @@ import { Memcell } from "../Domain/Memcell.js"
 import { EXTRACTION_KINDS, type JobKind } from "../Domain/Job.js"
 import type { SessionKey } from "../Domain/Message.js"
 import { JobQueue } from "../Jobs/JobQueue.js"
-import { SEEN_MARK_CODES } from "../Ledger/LedgerRepo.js"
-import type { SeenMark } from "./BoundaryDetector.js"
+import { SEEN_MARK_CODES } from "../Ledger/SeenMark.js"
+import type { SeenMark } from "../Ledger/SeenMark.js"
 import { withBusyRetry } from "../Storage/Database.js"
 import { indexedBy } from "../Storage/Dialect.js"
+import { GroupCommit } from "../Storage/GroupCommit.js"
 
 /** A memcell about to be committed. */
 export interface NewMemcell {
@@ -46,6 +47,7 @@ export class MemcellRepo extends Effect.Service<MemcellRepo>()("engram/MemcellRe
   effect: Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
     const jobs = yield* JobQueue
+    const groupCommit = yield* GroupCommit
 
     /**
      * The memorize commit: one transaction inserts the memcells, enqueues their extraction jobs and marks
@@ -96,7 +98,8 @@ export class MemcellRepo extends Effect.Service<MemcellRepo>()("engram/MemcellRe
             AND memcell_id IS NULL AND ${sql.in("message_id", ids)}`
       }, { discard: true })
       if (cells.length === 0 && seen.length === 0) return
-      yield* sql.withTransaction(Effect.zipRight(writeCells, writeSeen)).pipe(withBusyRetry("commit memcells"))
+      // Shared with concurrent sessions' commits and ingests: one transaction, one fsync (see GroupCommit).
+      yield* groupCommit.run("commit memcells", Effect.zipRight(writeCells, writeSeen))
     })
 
     /** A session's memcells in creation order. */
@@ -127,7 +130,36 @@ export class MemcellRepo extends Effect.Service<MemcellRepo>()("engram/MemcellRe
     const exists = (memcellId: string) =>
       Effect.map(sql`SELECT 1 AS found FROM memcells WHERE memcell_id = ${memcellId}`, (rows) => rows.length > 0)
 
-    return { commit, list, count, find, exists } as const
+    /**
+     * `engram import`: stores exported memcells as they were; one already there is left alone
+     * (importing twice changes nothing). A new one gets again the extraction jobs that were not
+     * done when it was exported. Answers how many were new.
+     */
+    const importMemcells = Effect.fn("MemcellRepo.importMemcells")(function*(
+      cells: ReadonlyArray<Memcell & { readonly pending_jobs: ReadonlyArray<JobKind> }>
+    ) {
+      if (cells.length === 0) return 0
+      const now = yield* Clock.currentTimeMillis
+      const write = Effect.gen(function*() {
+        const inserted = yield* sql<{ memcell_id: string }>`INSERT INTO memcells ${
+          sql.insert(cells.map(({ pending_jobs: _, ...cell }) => ({
+            ...cell,
+            message_ids: JSON.stringify(cell.message_ids),
+            sender_ids: JSON.stringify(cell.sender_ids)
+          })))
+        } ON CONFLICT (memcell_id) DO NOTHING RETURNING memcell_id`
+        const isNew = new Set(inserted.map((row) => row.memcell_id))
+        for (const cell of cells) {
+          if (isNew.has(cell.memcell_id) && cell.pending_jobs.length > 0) {
+            yield* jobs.enqueueExtraction(cell, cell.pending_jobs, now)
+          }
+        }
+        return inserted.length
+      })
+      return yield* sql.withTransaction(write).pipe(withBusyRetry("import memcells"))
+    })
+
+    return { commit, list, count, find, exists, importMemcells } as const
   }),
-  dependencies: [JobQueue.Default]
+  dependencies: [JobQueue.Default, GroupCommit.Default]
 }) {}

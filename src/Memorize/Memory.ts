@@ -97,6 +97,8 @@ export class Memory extends Effect.Service<Memory>()("engram/Memory", {
     const add = Effect.fn("Memory.add")(function*(request: AddRequest) {
       const key = sessionKeyOf(request)
       const message_count = yield* buffers.ingest(key, yield* prepare(key, request))
+      // Deferred: durable in the ledger (above), cut by the next add without the flag or a flush.
+      if (request.defer_extraction === true) return { message_count, status: "accumulated", memcell_ids: [] } satisfies AddResult
       const memcell_ids = yield* lock.withPermit(key, cycle(key, false))
       return { message_count, status: memcell_ids.length > 0 ? "extracted" : "accumulated", memcell_ids } satisfies AddResult
     })

@@ -3,7 +3,8 @@ import type { LlmError } from "../Domain/Errors.js"
 import { messageText, type StoredMessage } from "../Domain/Message.js"
 import type { ZonedCalendar } from "../Text/Calendar.js"
 import type { SeenUpdate } from "./MemcellRepo.js"
-import { type BoundaryDetector, type DetectorMessage, normalizeBoundaries, type RunTurn, type SeenMark } from "./BoundaryDetector.js"
+import { type BoundaryDetector, type DetectorMessage, normalizeBoundaries, type RunTurn } from "./BoundaryDetector.js"
+import type { SeenMark } from "../Ledger/SeenMark.js"
 
 export interface SegmentationRules {
   /** Close every buffered message (flush), not only what the detector closes. */

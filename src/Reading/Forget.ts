@@ -2,6 +2,8 @@ import { SqlClient, type Statement } from "@effect/sql"
 import { Array as Arr, Effect, Schema } from "effect"
 import type { DeleteCounts, DeleteRequest } from "../Domain/DeleteRequest.js"
 import { JobQueue } from "../Jobs/JobQueue.js"
+import { AgentRepo } from "../AgentTrack/AgentRepo.js"
+import { ProfileRepo } from "../Profiles/ProfileRepo.js"
 import { withBusyRetry } from "../Storage/Database.js"
 import { unindexed } from "../Storage/Dialect.js"
 
@@ -26,6 +28,8 @@ export class Forget extends Effect.Service<Forget>()("engram/Forget", {
   effect: Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
     const jobs = yield* JobQueue
+    const profiles = yield* ProfileRepo
+    const agents = yield* AgentRepo
 
     /**
      * Runs one DELETE (given without its RETURNING) and returns the rows it removed itself (rows
@@ -65,9 +69,15 @@ export class Forget extends Effect.Service<Forget>()("engram/Forget", {
           counts.atomic_facts += yield* ofCells("atomic_facts", ids)
           counts.foresight += yield* ofCells("foresight", ids)
           counts.jobs += yield* jobs.forgetMemcells(request, ids)
+          // Profiles built from these memcells go too (they are built again from what remains).
+          yield* profiles.forgetMemcells(request, ids)
+          yield* agents.forgetMemcells(request, ids)
           counts.messages += yield* ofCells("messages", ids)
           counts.memcells += yield* ofCells("memcells", ids)
         }
+
+        // A user's profile goes with the user, whatever it was built from.
+        if (request.user_id !== undefined) yield* profiles.forgetUser({ ...request, user_id: request.user_id })
 
         // Buffered messages belong to no memcell, so a memcell_ids request never reaches them.
         if (request.memcell_ids === undefined) {
@@ -86,5 +96,5 @@ export class Forget extends Effect.Service<Forget>()("engram/Forget", {
 
     return { delete: delete_ } as const
   }),
-  dependencies: [JobQueue.Default]
+  dependencies: [JobQueue.Default, ProfileRepo.Default, AgentRepo.Default]
 }) {}

@@ -1,15 +1,17 @@
-import { Effect } from "effect"
+import { Effect, Option } from "effect"
 import { CapabilityUnavailable } from "../Domain/Errors.js"
 import { toFilterTree } from "../Domain/Filters.js"
-import type { GetRequest, MemoryType } from "../Domain/GetRequest.js"
+import { type GetRequest, type MemoryType, sortColumnOf } from "../Domain/GetRequest.js"
 import type { AtomicFactItem, EpisodeItem, ForesightItem, GetResult } from "../Domain/MemoryItems.js"
 import type { SessionsRequest, SessionsResult } from "../Domain/SessionsRequest.js"
 import { ReadRepo, type ReadQuery } from "./ReadRepo.js"
 import { episodeView } from "../Extraction/DerivedRows.js"
+import { caseItem, skillItem } from "../AgentTrack/AgentItems.js"
+import { AgentRepo } from "../AgentTrack/AgentRepo.js"
+import { ProfileBuilder } from "../Profiles/ProfileBuilder.js"
 
-/** Types of the contract Engram does not build; asking for them is an honest 503, not an empty list. */
-const UNBUILT: Partial<Record<MemoryType, string>> = {
-  profile: "user profiles",
+/** The agent track's types: read with `agent_id`; asked for a user, an honest 503 naming the right key. */
+const AGENT_TYPES: Partial<Record<MemoryType, string>> = {
   agent_case: "agent cases",
   agent_skill: "agent skills"
 }
@@ -32,19 +34,47 @@ const emptyResult = (request: GetRequest) => ({
 export class MemoryReader extends Effect.Service<MemoryReader>()("engram/MemoryReader", {
   effect: Effect.gen(function*() {
     const reads = yield* ReadRepo
+    const profiles = yield* ProfileBuilder
+    const agents = yield* AgentRepo
+
+    /** A page of an agent's cases (newest first by default) or live skills (by last update). */
+    const agentPage = (request: GetRequest, agent_id: string) =>
+      Effect.gen(function*() {
+        if (request.filters !== undefined) {
+          return yield* new CapabilityUnavailable({
+            capability: "filters on agent memory",
+            hint: "list an agent's cases and skills without filters"
+          })
+        }
+        const key = { app_id: request.app_id, project_id: request.project_id, agent_id }
+        const page = { order: request.sort_order, limit: request.page_size, offset: (request.page - 1) * request.page_size }
+        const base = emptyResult(request)
+        if (request.memory_type === "agent_case") {
+          const { rows, total } = yield* agents.pageOfCases(key, { ...page, sortBy: sortColumnOf(request.sort_by) })
+          const agent_cases = rows.map((row) => caseItem(row, null))
+          return { ...base, agent_cases, total_count: total, count: agent_cases.length } satisfies GetResult
+        }
+        const { rows, total } = yield* agents.pageOfSkills(key, page)
+        const sources = yield* agents.sourcesOf(rows.map((row) => row.skill_id))
+        const agent_skills = rows.map((row) => skillItem(row, sources.get(row.skill_id) ?? [], null))
+        return { ...base, agent_skills, total_count: total, count: agent_skills.length } satisfies GetResult
+      })
 
     const get = Effect.fn("MemoryReader.get")(function*(request: GetRequest) {
+      const agentType = AGENT_TYPES[request.memory_type]
       if (request.user_id === undefined) {
-        return yield* new CapabilityUnavailable({
-          capability: "agent memory",
-          hint: "Engram does not build agent memory yet; read a user's memory with user_id"
-        })
+        if (agentType === undefined || request.agent_id === undefined) {
+          return yield* new CapabilityUnavailable({
+            capability: "agent memory",
+            hint: "an agent's memory is its cases and skills (memory_type agent_case or agent_skill); episodes, facts, foresight and profiles are read with user_id"
+          })
+        }
+        return yield* agentPage(request, request.agent_id)
       }
-      const unbuilt = UNBUILT[request.memory_type]
-      if (unbuilt !== undefined) {
+      if (agentType !== undefined) {
         return yield* new CapabilityUnavailable({
-          capability: unbuilt,
-          hint: "Engram does not build them yet; use memory_type episode, atomic_fact or foresight"
+          capability: agentType,
+          hint: "agent cases and skills are read with agent_id, not user_id"
         })
       }
       const query: ReadQuery = {
@@ -52,13 +82,20 @@ export class MemoryReader extends Effect.Service<MemoryReader>()("engram/MemoryR
         project_id: request.project_id,
         user_id: request.user_id,
         filter: request.filters === undefined ? undefined : toFilterTree(request.filters),
-        sort_by: request.sort_by,
+        sort_by: sortColumnOf(request.sort_by),
         sort_order: request.sort_order,
         limit: request.page_size,
         offset: (request.page - 1) * request.page_size
       }
       const base = emptyResult(request)
       switch (request.memory_type) {
+        case "profile": {
+          // One profile per user: page 1 holds it, later pages are empty.
+          const profile = yield* profiles.current({ app_id: request.app_id, project_id: request.project_id, user_id: request.user_id })
+          const all = Option.toArray(profile)
+          const page = request.page === 1 ? all : []
+          return { ...base, profiles: page, total_count: all.length, count: page.length } satisfies GetResult
+        }
         case "atomic_fact": {
           const { rows, total } = yield* reads.facts(query)
           const atomic_facts = rows.map((row): AtomicFactItem => ({
@@ -129,5 +166,5 @@ export class MemoryReader extends Effect.Service<MemoryReader>()("engram/MemoryR
 
     return { get, sessions } as const
   }),
-  dependencies: [ReadRepo.Default]
+  dependencies: [ReadRepo.Default, AgentRepo.Default]
 }) {}

@@ -1,7 +1,7 @@
 import { SqlClient, type Statement } from "@effect/sql"
 import { Effect, Schema } from "effect"
 import type { FilterField, FilterTree } from "../Domain/Filters.js"
-import type { SortBy, SortOrder } from "../Domain/GetRequest.js"
+import type { SortOrder } from "../Domain/GetRequest.js"
 import {
   EPISODE_COLUMNS,
   EpisodeRow,
@@ -20,7 +20,7 @@ export interface ReadQuery {
   readonly project_id: string
   readonly user_id: string
   readonly filter: FilterTree | undefined
-  readonly sort_by: SortBy
+  readonly sort_by: "timestamp" | "created_at"
   readonly sort_order: SortOrder
   readonly limit: number
   readonly offset: number

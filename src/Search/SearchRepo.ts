@@ -23,42 +23,43 @@ export interface Hit {
 }
 
 /** A keyword candidate with its bm25 (lower is better). */
-export interface KeywordHit extends Hit {
-  readonly rank: number
-}
+const KeywordHit = Schema.Struct({ id: Schema.String, episode_id: Schema.String, rank: Schema.Number })
+export type KeywordHit = typeof KeywordHit.Type
 
 /** A keyword candidate passage: a message window of an episode (`position` in its memcell). */
-export interface PassageHit {
-  readonly passage_key: number
-  readonly episode_id: string
-  readonly position: number
-  readonly rank: number
-}
-
-/** One stored excerpt line of an episode. */
-export interface PassageLine {
-  readonly episode_id: string
-  readonly position: number
-  readonly message_id: string
-  readonly line: string
-}
-
-const PassageRows = Schema.Array(Schema.Struct({
+const PassageHit = Schema.Struct({
   passage_key: Schema.Number,
   episode_id: Schema.String,
   position: Schema.Number,
   rank: Schema.Number
-}))
-const LineRows = Schema.Array(Schema.Struct({
+})
+export type PassageHit = typeof PassageHit.Type
+
+/** One stored excerpt line of an episode. */
+const PassageLine = Schema.Struct({
   episode_id: Schema.String,
   position: Schema.Number,
   message_id: Schema.String,
   line: Schema.String
-}))
+})
+export type PassageLine = typeof PassageLine.Type
+
+/** Where a message sits in an episode's passages. */
+const PassagePosition = Schema.Struct({ episode_id: Schema.String, position: Schema.Number, message_id: Schema.String })
+export type PassagePosition = typeof PassagePosition.Type
 
 /** A vector candidate resolved to its item. */
-export interface VectorHit extends Hit {
-  readonly item_key: number
+const VectorHit = Schema.Struct({ id: Schema.String, episode_id: Schema.String, item_key: Schema.Number })
+export type VectorHit = typeof VectorHit.Type
+
+/** Owner item counts, each capped (see `ownerSizes`). */
+const OwnerSizes = Schema.Struct({ episode: Schema.Number, fact: Schema.Number })
+export type OwnerSizes = typeof OwnerSizes.Type
+
+/** Decodes rows of one shape (a row that does not match is a defect: the schema owns these tables). */
+const decodeRows = <A, I>(row: Schema.Schema<A, I>) => {
+  const decode = Schema.decodeUnknown(Schema.Array(row))
+  return (rows: unknown) => decode(rows).pipe(Effect.orDie)
 }
 
 /** Facts are filtered through their episode: same session and timestamp, and its senders. */
@@ -102,30 +103,6 @@ export interface BufferedMessage {
   readonly timestamp: number
   readonly content: string
 }
-
-export interface EmbeddableItem {
-  readonly item_key: number
-  readonly app_id: string
-  readonly project_id: string
-  readonly owner: string
-  readonly text: string
-}
-
-const KeywordRows = Schema.Array(Schema.Struct({ id: Schema.String, episode_id: Schema.String, rank: Schema.Number }))
-const VectorRows = Schema.Array(Schema.Struct({ id: Schema.String, episode_id: Schema.String, item_key: Schema.Number }))
-const EmbeddableRows = Schema.Array(Schema.Struct({
-  item_key: Schema.Number,
-  app_id: Schema.String,
-  project_id: Schema.String,
-  owner: Schema.String,
-  text: Schema.String
-}))
-
-/** Longest text embedded per item: title and summary carry the gist; the transcript is cut. */
-const EMBED_TEXT_MAX_CHARS = 6000
-
-/** Separates an episode's parts in its embedded text (a bound parameter: the same SQL on both engines). */
-const NEWLINE = "\n"
 
 /** Buffered rows read per search, newest first: a bound on work for very long buffers. */
 const BUFFER_SCAN_LIMIT = 5000
@@ -189,6 +166,26 @@ export interface KeywordLookup {
   readonly limit: number
 }
 
+const decodeKeywordHits = decodeRows(KeywordHit)
+const decodePassageHits = decodeRows(PassageHit)
+const decodePassageLines = decodeRows(PassageLine)
+const decodePassagePositions = decodeRows(PassagePosition)
+const decodeVectorHits = decodeRows(VectorHit)
+const decodeEpisodes = decodeRows(EpisodeRow)
+const decodeFacts = decodeRows(FactRecord)
+const decodeBufferedRows = decodeRows(BufferedRow)
+const decodeOwnerSizes = decodeRows(OwnerSizes)
+/** `matchCounts`' one row: a count per expression, named c0, c1, ... */
+const decodeCounts = decodeRows(Schema.Record({ key: Schema.String, value: Schema.Number }))
+
+const noKeywordHits: ReadonlyArray<KeywordHit> = []
+const noPassageLines: ReadonlyArray<PassageLine> = []
+const noPassagePositions: ReadonlyArray<PassagePosition> = []
+const noVectorHits: ReadonlyArray<VectorHit> = []
+const noEpisodes: ReadonlyArray<EpisodeRow> = []
+const noFacts: ReadonlyArray<FactRecord> = []
+const noCounts: ReadonlyArray<number> = []
+
 /** Read side of search: candidates, the rows to show, buffered messages, texts to embed. */
 export class SearchRepo extends Effect.Service<SearchRepo>()("engram/SearchRepo", {
   effect: Effect.gen(function*() {
@@ -231,7 +228,7 @@ export class SearchRepo extends Effect.Service<SearchRepo>()("engram/SearchRepo"
         pg: () => pgKeywordHits(lookup, scope, filters),
         orElse: () => sqliteKeywordHits(lookup, scope, filters)
       }).pipe(withBusyRetry("keyword search"))
-      return (yield* Schema.decodeUnknown(KeywordRows)(rows).pipe(Effect.orDie)) as ReadonlyArray<KeywordHit>
+      return yield* decodeKeywordHits(rows)
     })
 
     /**
@@ -297,7 +294,7 @@ export class SearchRepo extends Effect.Service<SearchRepo>()("engram/SearchRepo"
       filters: FilterTree | undefined,
       limit: number
     ) {
-      if (needles.length === 0) return [] as ReadonlyArray<KeywordHit>
+      if (needles.length === 0) return noKeywordHits
       const text = kind === "episode" ? "(e.title || ' ' || e.summary || ' ' || e.content)" : "f.content"
       // instr on SQLite, strpos on Postgres: the same (haystack, needle) order; both plain substring tests.
       const position = sql.onDialectOrElse({ pg: () => "strpos", orElse: () => "instr" })
@@ -316,7 +313,7 @@ export class SearchRepo extends Effect.Service<SearchRepo>()("engram/SearchRepo"
                 WHERE f.app_id = ${scope.app_id} AND f.project_id = ${scope.project_id} AND f.user_id = ${scope.owner}
                   AND ${filterOf(filters, episodeColumns)}) AS hits
               WHERE rank < 0 ORDER BY rank, ts DESC LIMIT ${limit}`).pipe(withBusyRetry("substring search"))
-      return (yield* Schema.decodeUnknown(KeywordRows)(rows).pipe(Effect.orDie)) as ReadonlyArray<KeywordHit>
+      return yield* decodeKeywordHits(rows)
     })
 
     /**
@@ -336,7 +333,7 @@ export class SearchRepo extends Effect.Service<SearchRepo>()("engram/SearchRepo"
         pg: () => pgPassageHits(words, candidates, scope, filters, limit),
         orElse: () => sqlitePassageHits(porterMatch(words, ["content"], narrowToOwner ? scope.owner : undefined), candidates, scope, filters, limit)
       }).pipe(withBusyRetry("passage search"))
-      return (yield* Schema.decodeUnknown(PassageRows)(rows).pipe(Effect.orDie)) as ReadonlyArray<PassageHit>
+      return yield* decodePassageHits(rows)
     })
 
     /** Postgres: the owner's passages matching any word, by ts_rank (negated); `newest`/`recent` rank the newest only. */
@@ -392,12 +389,12 @@ export class SearchRepo extends Effect.Service<SearchRepo>()("engram/SearchRepo"
       wanted: ReadonlyArray<{ readonly episode_id: string; readonly positions: ReadonlyArray<number> }>
     ) {
       const nonEmpty = wanted.filter((w) => w.positions.length > 0)
-      if (nonEmpty.length === 0) return [] as ReadonlyArray<PassageLine>
+      if (nonEmpty.length === 0) return noPassageLines
       const conditions = sql.or(nonEmpty.map((w) => sql`(episode_id = ${w.episode_id} AND ${sql.in("position", w.positions)})`))
       const rows = yield* sql`SELECT episode_id, position, message_id, line FROM passages WHERE ${conditions}`.pipe(
         withBusyRetry("read passages")
       )
-      return (yield* Schema.decodeUnknown(LineRows)(rows).pipe(Effect.orDie)) as ReadonlyArray<PassageLine>
+      return yield* decodePassageLines(rows)
     })
 
     /** Which of `episodeIds` have passages at all, with the positions of `messageIds` in them. */
@@ -405,12 +402,12 @@ export class SearchRepo extends Effect.Service<SearchRepo>()("engram/SearchRepo"
       episodeIds: ReadonlyArray<string>,
       messageIds: ReadonlyArray<string>
     ) {
-      if (episodeIds.length === 0) return [] as ReadonlyArray<{ episode_id: string; position: number; message_id: string }>
-      const rows = yield* sql<{ episode_id: string; position: number; message_id: string }>`
+      if (episodeIds.length === 0) return noPassagePositions
+      const rows = yield* sql`
         SELECT episode_id, position, message_id FROM passages
         WHERE ${sql.in("episode_id", episodeIds)} AND (position = 0 OR ${messageIds.length === 0 ? sql.literal("1 = 0") : sql.in("message_id", messageIds)})`
         .pipe(withBusyRetry("read passage positions"))
-      return rows
+      return yield* decodePassagePositions(rows)
     })
 
     /** The items behind vector keys that are in scope and pass the filters (unordered). */
@@ -420,32 +417,32 @@ export class SearchRepo extends Effect.Service<SearchRepo>()("engram/SearchRepo"
       scope: OwnerScope,
       filters: FilterTree | undefined
     ) {
-      if (keys.length === 0) return [] as ReadonlyArray<VectorHit>
+      if (keys.length === 0) return noVectorHits
       const rows = yield* sql`
         SELECT ${idColumns(kind)}, s.item_key AS item_key FROM search_items s
         ${scopedItem(kind, scope, filters)} AND ${sql.in("s.item_key", keys)}`.pipe(withBusyRetry("resolve vector hits"))
-      return (yield* Schema.decodeUnknown(VectorRows)(rows).pipe(Effect.orDie)) as ReadonlyArray<VectorHit>
+      return yield* decodeVectorHits(rows)
     })
 
     const episodes = Effect.fn("SearchRepo.episodes")(function*(ids: ReadonlyArray<string>) {
-      if (ids.length === 0) return [] as ReadonlyArray<EpisodeRow>
+      if (ids.length === 0) return noEpisodes
       const rows = yield* sql`
         SELECT ${sql.literal(EPISODE_COLUMNS)} FROM episodes WHERE ${sql.in("episode_id", ids)}`.pipe(withBusyRetry("read episodes"))
-      return yield* Schema.decodeUnknown(Schema.Array(EpisodeRow))(rows).pipe(Effect.orDie)
+      return yield* decodeEpisodes(rows)
     })
 
     const facts = Effect.fn("SearchRepo.facts")(function*(ids: ReadonlyArray<string>) {
-      if (ids.length === 0) return [] as ReadonlyArray<FactRecord>
+      if (ids.length === 0) return noFacts
       const rows = yield* sql`
         SELECT fact_id, episode_id, content, message_ids FROM atomic_facts WHERE ${sql.in("fact_id", ids)}`.pipe(
         withBusyRetry("read facts")
       )
-      return yield* Schema.decodeUnknown(Schema.Array(FactRecord))(rows).pipe(Effect.orDie)
+      return yield* decodeFacts(rows)
     })
 
     const decodeBuffered = (rows: ReadonlyArray<unknown>) =>
       Effect.map(
-        Schema.decodeUnknown(Schema.Array(BufferedRow))(rows).pipe(Effect.orDie),
+        decodeBufferedRows(rows),
         (decoded): ReadonlyArray<BufferedMessage> => decoded.map((m) => ({ ...m, content: messageText(m.content) }))
       )
 
@@ -489,29 +486,17 @@ export class SearchRepo extends Effect.Service<SearchRepo>()("engram/SearchRepo"
       return yield* decodeBuffered(rows)
     })
 
-    /** The current items of one memcell of `kind` with the text their vector is made from. */
-    const embeddableItems = Effect.fn("SearchRepo.embeddableItems")(function*(kind: VectorKind, memcellId: string) {
-      const rows = yield* (kind === "episode"
-        ? sql`SELECT s.item_key, e.app_id, e.project_id, e.user_id AS owner,
-                     substr(e.title || ${NEWLINE} || e.summary || ${NEWLINE} || e.content, 1, ${EMBED_TEXT_MAX_CHARS}) AS text
-              FROM episodes e JOIN search_items s ON s.item_id = e.episode_id WHERE e.memcell_id = ${memcellId}`
-        : sql`SELECT s.item_key, f.app_id, f.project_id, f.user_id AS owner, substr(f.content, 1, ${EMBED_TEXT_MAX_CHARS}) AS text
-              FROM atomic_facts f JOIN search_items s ON s.item_id = f.fact_id WHERE f.memcell_id = ${memcellId}`).pipe(
-          withBusyRetry("read items to embed")
-        )
-      return (yield* Schema.decodeUnknown(EmbeddableRows)(rows).pipe(Effect.orDie)) as ReadonlyArray<EmbeddableItem>
-    })
-
     /** How many episodes and facts the owner has, each counted up to `cap` + 1 (bounded index reads). */
     const ownerSizes = Effect.fn("SearchRepo.ownerSizes")(function*(scope: OwnerScope, cap: number) {
-      const rows = yield* sql<{ episode: number; fact: number }>`
+      const rows = yield* sql`
         SELECT
           (SELECT COUNT(*) FROM (SELECT 1 FROM episodes
              WHERE app_id = ${scope.app_id} AND project_id = ${scope.project_id} AND user_id = ${scope.owner} LIMIT ${cap + 1}) AS n) AS episode,
           (SELECT COUNT(*) FROM (SELECT 1 FROM atomic_facts
              WHERE app_id = ${scope.app_id} AND project_id = ${scope.project_id} AND user_id = ${scope.owner} LIMIT ${cap + 1}) AS n) AS fact`
         .pipe(withBusyRetry("count owner items"))
-      return { episode: rows[0]?.episode ?? 0, fact: rows[0]?.fact ?? 0 } as Readonly<Record<VectorKind, number>>
+      const [sizes] = yield* decodeOwnerSizes(rows)
+      return sizes ?? { episode: 0, fact: 0 }
     })
 
     /**
@@ -519,7 +504,7 @@ export class SearchRepo extends Effect.Service<SearchRepo>()("engram/SearchRepo"
      * (the index scan stops there, so the cost is bounded whatever the word's frequency).
      */
     const matchCounts = Effect.fn("SearchRepo.matchCounts")(function*(kind: VectorKind, words: ReadonlyArray<string>, cap: number) {
-      if (words.length === 0) return [] as ReadonlyArray<number>
+      if (words.length === 0) return noCounts
       const fts = sql.literal(INDEXES[kind].porter.table)
       const table = sql.literal(kind === "episode" ? "episodes" : "atomic_facts")
       const matching = (word: string) =>
@@ -530,8 +515,9 @@ export class SearchRepo extends Effect.Service<SearchRepo>()("engram/SearchRepo"
       const counts = words.map((word, i) =>
         sql`(SELECT COUNT(*) FROM (${matching(word)}) AS m) AS ${sql.literal(`c${i}`)}`
       )
-      const rows = yield* sql<Record<string, number>>`SELECT ${sql.join(", ", false)(counts)}`.pipe(withBusyRetry("count matches"))
-      return words.map((_, i) => rows[0]?.[`c${i}`] ?? 0)
+      const rows = yield* sql`SELECT ${sql.join(", ", false)(counts)}`.pipe(withBusyRetry("count matches"))
+      const [row] = yield* decodeCounts(rows)
+      return words.map((_, i) => row?.[`c${i}`] ?? 0)
     })
 
     return {
@@ -545,7 +531,6 @@ export class SearchRepo extends Effect.Service<SearchRepo>()("engram/SearchRepo"
       facts,
       ownerBuffered,
       sessionBuffered,
-      embeddableItems,
       ownerSizes,
       matchCounts
     } as const

@@ -16,12 +16,20 @@ export type SqlLayerServices = SqlClient.SqlClient
 /** Name of the database file inside the data directory. */
 export const DATABASE_FILE = "engram.db"
 
+/**
+ * `PRAGMA synchronous` of every connection: FULL (2). test/Storage/Durability.test.ts reads it back
+ * from the connections the application opens.
+ */
+export const DURABLE_SYNCHRONOUS = "FULL"
+
 const pragmas = Effect.gen(function*() {
   const sql = yield* SqlClient.SqlClient
   // Another process may hold the write lock briefly (two servers on one file): wait for it.
   yield* sql.unsafe("PRAGMA busy_timeout = 5000")
-  // WAL (set by the client) plus NORMAL is durable across process crashes.
-  yield* sql.unsafe("PRAGMA synchronous = NORMAL")
+  // WAL (set by the client) plus FULL: every commit fsyncs the WAL before it returns, so what was
+  // acknowledged survives an OS crash or a power loss, not only a process crash (NORMAL would not).
+  // Group commit (Memorize/WriteBatcher) shares that fsync among concurrent requests.
+  yield* sql.unsafe(`PRAGMA synchronous = ${DURABLE_SYNCHRONOUS}`)
   yield* sql.unsafe("PRAGMA foreign_keys = ON")
 })
 
@@ -66,7 +74,10 @@ export const layerMemory: Layer.Layer<SqlLayerServices> = migrated(
 )
 
 /**
- * The Postgres database at `url` (migrated on open; nodes sharing it migrate it once). Also
+ * The Postgres database at `url` (migrated on open; nodes sharing it migrate it once). Durability
+ * is Postgres' own `synchronous_commit = on` (its default, which we rely on and do not change):
+ * a commit returns after its WAL record is flushed, the counterpart of SQLite's FULL above. The
+ * group commit's savepoints work unchanged on Postgres (SAVEPOINT/ROLLBACK TO). Also
  * provides PgClient, read as optional by what only Postgres has (LISTEN/NOTIFY between nodes).
  */
 export const layerPostgres = (url: Redacted.Redacted): Layer.Layer<SqlLayerServices | PgClient.PgClient> =>
@@ -85,7 +96,7 @@ export const layerConfig = Layer.unwrapEffect(
 /** Postgres: serialization failure and deadlock (the loser is rolled back and may simply retry). */
 const PG_RETRYABLE = new Set(["40001", "40P01"])
 
-const isBusy = (error: SqlError.SqlError): boolean => {
+export const isBusy = (error: SqlError.SqlError): boolean => {
   const code = (error.cause as { code?: unknown } | undefined)?.code
   return typeof code === "string" && (code.startsWith("SQLITE_BUSY") || PG_RETRYABLE.has(code))
 }
@@ -106,7 +117,7 @@ export const withBusyRetry = (operation: string) =>
       Effect.fail(new StorageError({ operation, reason: error.message + describeCause(error.cause) })))
   ) as Effect.Effect<A, Exclude<E, SqlError.SqlError> | StorageError, R>
 
-const isSqlError = (error: unknown): error is SqlError.SqlError =>
+export const isSqlError = (error: unknown): error is SqlError.SqlError =>
   typeof error === "object" && error !== null && (error as { _tag?: unknown })._tag === "SqlError"
 
 const describeCause = (cause: unknown): string =>

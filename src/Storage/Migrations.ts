@@ -6,12 +6,16 @@ import search from "./migrations/0003_search.js"
 import passages from "./migrations/0004_passages.js"
 import boundarySeen from "./migrations/0005_boundary_seen.js"
 import messagesBySender from "./migrations/0006_messages_by_sender.js"
+import profiles from "./migrations/0007_profiles.js"
+import agentTrack from "./migrations/0008_agent_track.js"
 import pgLedger from "./migrations/pg/0001_ledger.js"
 import pgExtraction from "./migrations/pg/0002_extraction.js"
 import pgSearch from "./migrations/pg/0003_search.js"
 import pgPassages from "./migrations/pg/0004_passages.js"
 import pgBoundarySeen from "./migrations/pg/0005_boundary_seen.js"
 import pgMessagesBySender from "./migrations/pg/0006_messages_by_sender.js"
+import pgProfiles from "./migrations/pg/0007_profiles.js"
+import pgAgentTrack from "./migrations/pg/0008_agent_track.js"
 
 /** Every schema change, in order. Add new ones at the end; never edit an applied one. */
 export const migrations = Migrator.fromRecord({
@@ -20,7 +24,9 @@ export const migrations = Migrator.fromRecord({
   "0003_search": search,
   "0004_passages": passages,
   "0005_boundary_seen": boundarySeen,
-  "0006_messages_by_sender": messagesBySender
+  "0006_messages_by_sender": messagesBySender,
+  "0007_profiles": profiles,
+  "0008_agent_track": agentTrack
 })
 
 /**
@@ -33,7 +39,9 @@ export const pgMigrations = Migrator.fromRecord({
   "0003_search": pgSearch,
   "0004_passages": pgPassages,
   "0005_boundary_seen": pgBoundarySeen,
-  "0006_messages_by_sender": pgMessagesBySender
+  "0006_messages_by_sender": pgMessagesBySender,
+  "0007_profiles": pgProfiles,
+  "0008_agent_track": pgAgentTrack
 })
 
 /**

@@ -38,6 +38,14 @@ describe("one owner per table", () => {
     expect(writersOf("memcells", ["Memorize/MemcellRepo.ts", "Reading/Forget.ts", "Storage/migrations"])).toEqual([])
   })
 
+  it("only the profile repository writes profiles and their fold records", () => {
+    expect(writersOf("profile(s|_memcells)", ["Profiles/ProfileRepo.ts", "Storage/migrations"])).toEqual([])
+  })
+
+  it("only the agent repository writes agent cases, skills and their links", () => {
+    expect(writersOf("agent_(cases|skills|skill_cases)", ["AgentTrack/AgentRepo.ts", "Storage/migrations"])).toEqual([])
+  })
+
   it("only the passage index writes passages", () => {
     expect(writersOf("passages(_fts)?", ["Indexing/PassageIndex.ts", "Storage/migrations"])).toEqual([])
   })
@@ -58,5 +66,32 @@ describe("imports", () => {
       .filter((file) => importsOf(file.text).some((spec) => spec.endsWith("/Engram.js")))
       .map((file) => file.path.split("/")[0])
     expect([...new Set(importers)].filter((folder) => !["Cli", "Eval", "Http"].includes(folder!))).toEqual([])
+  })
+  const EDGES = ["Http", "Cli", "Mcp", "Eval"]
+  const folderOf = (path: string) => path.split("/")[0]!
+  const targetsOf = (file: { readonly path: string; readonly text: string }) =>
+    importsOf(file.text).map((spec) => Path.posix.normalize(Path.posix.join(Path.posix.dirname(file.path), spec)))
+
+  it("the core never imports the edges (HTTP, CLI, MCP, eval)", () => {
+    const inward = files
+      .filter((file) => file.path.includes("/") && !EDGES.includes(folderOf(file.path)))
+      .flatMap((file) => targetsOf(file).filter((target) => EDGES.includes(folderOf(target))).map((target) => `${file.path} -> ${target}`))
+    expect(inward).toEqual([])
+  })
+
+  it("data flows one way: no two core folders import each other, directly or through others", () => {
+    const edges = new Map<string, Set<string>>()
+    for (const file of files) {
+      const from = folderOf(file.path)
+      if (!file.path.includes("/") || EDGES.includes(from)) continue
+      for (const target of targetsOf(file)) {
+        const to = folderOf(target)
+        if (to !== from && !to.endsWith(".js")) edges.set(from, (edges.get(from) ?? new Set()).add(to))
+      }
+    }
+    const reaches = (from: string, target: string, seen = new Set<string>()): boolean =>
+      [...(edges.get(from) ?? [])].some((next) => next === target || (!seen.has(next) && (seen.add(next), reaches(next, target, seen))))
+    const cycles = [...edges.keys()].filter((folder) => reaches(folder, folder)).sort()
+    expect(cycles).toEqual([])
   })
 })

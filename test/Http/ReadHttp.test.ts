@@ -105,7 +105,7 @@ layer(serverLayer, { excludeTestServices: true, timeout: "60 seconds" })("HTTP r
         expect(filtered.body.data).toMatchObject({ episodes: [], total_count: 0 })
       }))
 
-    it.effect("refuses malformed requests with 422 and unbuilt memory with 503", () =>
+    it.effect("refuses malformed requests with 422 and agent memory asked by user_id with 503", () =>
       Effect.gen(function*() {
         const url = yield* baseUrl
         const get = (body: unknown) => request(`${url}/api/v2/memory/get`, { body })
@@ -116,7 +116,7 @@ layer(serverLayer, { excludeTestServices: true, timeout: "60 seconds" })("HTTP r
         expectError(yield* get({ user_id: "alice", filters: { timestamp: "yesterday" } }), 422, "INVALID_INPUT", "filters.timestamp")
         expectError(yield* get({ user_id: "alice", valid_at: MONDAY }), 422, "INVALID_INPUT", "valid_at")
         expectError(yield* get({ agent_id: "bot" }), 503, "CAPABILITY_UNAVAILABLE", "agent memory")
-        expectError(yield* get({ user_id: "alice", memory_type: "profile" }), 503, "CAPABILITY_UNAVAILABLE", "profiles")
+        expectError(yield* get({ user_id: "alice", memory_type: "agent_case" }), 503, "CAPABILITY_UNAVAILABLE", "agent_id")
       }))
   })
 

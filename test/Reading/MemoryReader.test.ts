@@ -5,6 +5,7 @@ import { GetRequest } from "../../src/Domain/GetRequest.js"
 import type { Memcell } from "../../src/Domain/Memcell.js"
 import { ScopeId } from "../../src/Domain/Message.js"
 import { firstIssue } from "../../src/Domain/Validation.js"
+import { ProfileBuilder } from "../../src/Profiles/ProfileBuilder.js"
 import { MemoryReader } from "../../src/Reading/MemoryReader.js"
 import { forEachEngine } from "../support/Engines.js"
 import { DerivedRepo, episodeIdOf } from "../../src/Extraction/DerivedRepo.js"
@@ -119,6 +120,7 @@ const seed = Effect.gen(function*() {
 const testLayer = (database: Layer.Layer<SqlClient.SqlClient>) =>
   Layer.effectDiscard(seed).pipe(
     Layer.provideMerge(Layer.mergeAll(MemoryReader.Default, DerivedRepo.Default)),
+    Layer.provideMerge(ProfileBuilder.Default),
     Layer.provideMerge(database),
     Layer.orDie
   )
@@ -288,11 +290,10 @@ forEachEngine((engine) => layer(testLayer(engine.fresh))("MemoryReader", (it) =>
   })
 
   describe("what Engram does not build", () => {
-    it.effect("agent_id and the profile / agent types fail with CapabilityUnavailable", () =>
+    it.effect("agent_id with a user's memory type, and the agent types with user_id, fail with CapabilityUnavailable", () =>
       Effect.gen(function*() {
         for (const input of [
           { agent_id: "bot" },
-          { user_id: "alice", memory_type: "profile" },
           { user_id: "alice", memory_type: "agent_case" },
           { user_id: "alice", memory_type: "agent_skill" }
         ]) {

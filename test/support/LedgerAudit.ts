@@ -1,7 +1,7 @@
 import { SqlClient } from "@effect/sql"
 import { SqliteClient } from "@effect/sql-sqlite-node"
 import { Effect, Schema } from "effect"
-import { COMBINED_EXTRACTION_KINDS, EXTRACTION_KINDS } from "../../src/Domain/Job.js"
+import { COMBINED_EXTRACTION_KINDS, EXTRACTION_KINDS, TrackJobKind } from "../../src/Domain/Job.js"
 
 /**
  * Reads a stopped server's database file (read-only) and lists every way it breaks the ledger's
@@ -101,7 +101,12 @@ export const ledgerViolations = (ledger: LedgerSnapshot, options: AuditOptions):
   const episodesOf = new Map<string, Array<string>>()
   for (const episode of ledger.episodes) episodesOf.set(episode.memcell_id, [...(episodesOf.get(episode.memcell_id) ?? []), episode.user_id])
   for (const cell of ledger.memcells) {
-    const kinds = (jobsOf.get(cell.memcell_id) ?? []).map((j) => j.kind).sort()
+    const cellJobs = jobsOf.get(cell.memcell_id) ?? []
+    const isTrack = (kind: string) => TrackJobKind.literals.some((track) => track === kind)
+    const kinds = cellJobs.map((j) => j.kind).filter((kind) => !isTrack(kind)).sort()
+    // The tracks' jobs follow the extraction, at most one of each kind per memcell.
+    const trackKinds = cellJobs.map((j) => j.kind).filter(isTrack)
+    if (new Set(trackKinds).size !== trackKinds.length) problems.push(`memcell ${cell.memcell_id} has track jobs [${trackKinds}]`)
     // Exactly one outbox: one job per kind, or the single job that extracts all three.
     const outboxes = [EXTRACTION_KINDS, COMBINED_EXTRACTION_KINDS].map((outbox) => [...outbox].sort().join(","))
     if (!outboxes.includes(kinds.join(","))) problems.push(`memcell ${cell.memcell_id} has jobs [${kinds}]`)

@@ -31,8 +31,15 @@ export interface MemoryTestOptions {
   readonly extractors?: "llm" | "llm-combined" | "local"
   /** Run the extraction workers and the idle flush (default false). */
   readonly background?: boolean
+  /**
+   * Settings; the tracks beyond episodes, facts and foresight (ENGRAM_PROFILES, ENGRAM_AGENT_TRACK)
+   * are off unless set here, so a test sees exactly the jobs it is about.
+   */
   readonly env?: Record<string, string>
 }
+
+/** The tracks beyond episodes, facts and foresight, off: what a test not about them runs with. */
+export const TRACKS_OFF = { ENGRAM_PROFILES: "off", ENGRAM_AGENT_TRACK: "off" }
 
 /**
  * The application from the composition root on real SQLite, with the deterministic fake model as
@@ -52,7 +59,7 @@ export const memoryTestLayer = (options: MemoryTestOptions) =>
     ...(options.background === true ? { background: true } : {})
   }).pipe(
     Layer.provideMerge(fakeLlmLayer(options.llm)),
-    Layer.provide(configLayer(options.env)),
+    Layer.provide(configLayer({ ...TRACKS_OFF, ...options.env })),
     Layer.orDie
   )
 

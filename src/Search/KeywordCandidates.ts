@@ -1,0 +1,137 @@
+/**
+ * Keyword candidates: bm25 over the English (porter) and CJK (trigram) indexes of episodes and
+ * facts, CJK substrings too short for trigrams, and the message windows (passages) of the passage
+ * index, re-ranked by their episode's match.
+ */
+import { Effect } from "effect"
+import type { FilterTree } from "../Domain/Filters.js"
+import type { VectorKind } from "../Indexing/VectorStore.js"
+import type { Lexicon } from "../Text/Lexicon.js"
+import { type Candidates, noCandidates, noPassages } from "./Candidates.js"
+import { fusedOrder } from "./Fusion.js"
+import { affordableWords, type KeywordTerms, keywordTerms, ownerIsIndexable } from "./KeywordQuery.js"
+import type { Hit, OwnerScope, PassageHit, SearchRepo } from "./SearchRepo.js"
+import { BIG_OWNER_ITEMS, COMMON_WORD_ROWS, KEYWORD_POSTINGS_BUDGET, passageDepth, SEARCH_TUNING } from "./SearchTuning.js"
+
+/**
+ * Re-ranks passages by their normalised bm25 plus `episodeContext` times their
+ * episode's (a window quoting one word of the question ranks higher inside an episode about
+ * the question). `rank` becomes that score, negated (lower is better, like bm25).
+ */
+export const withEpisodeContext = (passages: ReadonlyArray<PassageHit>, episodes: ReadonlyArray<Hit>): ReadonlyArray<PassageHit> => {
+  if (passages.length === 0) return passages
+  const episodeRanks = episodes.map((hit) => ("rank" in hit && typeof hit.rank === "number" ? -hit.rank : 0))
+  const bestEpisode = Math.max(0, ...episodeRanks)
+  const context = new Map(episodes.map((hit, i) => [
+    hit.episode_id,
+    // Without bm25 values (fused CJK lists) fall back to list position.
+    bestEpisode > 0 ? episodeRanks[i]! / bestEpisode : 1 - i / episodes.length
+  ]))
+  const bestPassage = Math.max(...passages.map((p) => -p.rank))
+  return passages
+    .map((p) => ({
+      ...p,
+      rank: -((bestPassage > 0 ? -p.rank / bestPassage : 0) + SEARCH_TUNING.episodeContext * (context.get(p.episode_id) ?? 0))
+    }))
+    .sort((a, b) => a.rank - b.rank)
+}
+
+export const makeKeywordCandidates = (repo: SearchRepo, lexicon: Lexicon) => {
+  const isContentWord = (word: string) => lexicon.terms(word).length > 0
+
+  /**
+   * A big owner's words to rank by: the rarest ones within the postings budget (counts are
+   * capped, so cheap). `common` when even the rarest word matches COMMON_WORD_ROWS rows or more.
+   */
+  const affordable = (kind: VectorKind, words: ReadonlyArray<string>) =>
+    Effect.gen(function*() {
+      const counts = yield* repo.matchCounts(kind, words, COMMON_WORD_ROWS)
+      // A capped count is a lower bound: such a word is kept only if it is the rarest there is.
+      const countOf = new Map(words.map((word, i) => [word, counts[i]! >= COMMON_WORD_ROWS ? Number.MAX_SAFE_INTEGER : counts[i]!]))
+      const kept = affordableWords(words, (word) => countOf.get(word)!, KEYWORD_POSTINGS_BUDGET)
+      return { words: kept, common: countOf.get(kept[0]!)! === Number.MAX_SAFE_INTEGER }
+    })
+
+  const keywordList = (
+    kind: VectorKind,
+    terms: KeywordTerms,
+    scope: OwnerScope,
+    big: boolean,
+    filters: FilterTree | undefined,
+    depth: number
+  ) =>
+    Effect.gen(function*() {
+      const lists: Array<ReadonlyArray<Hit>> = []
+      if (terms.words.length > 0) {
+        const chosen = big ? yield* affordable(kind, terms.words) : { words: terms.words, common: false }
+        lists.push(yield* repo.keywordHits({
+          kind,
+          index: "porter",
+          tokens: chosen.words,
+          narrowToOwner: !big,
+          candidates: chosen.common
+            // Only words found nearly everywhere: they rank nothing, so the newest matches.
+            ? { _tag: "recent", n: depth * 4 + 20 }
+            : big
+            // Rank at most the newest budget's worth of matches.
+            ? { _tag: "newest", scan: KEYWORD_POSTINGS_BUDGET, n: depth * 4 + 20 }
+            : filters === undefined && ownerIsIndexable(scope.owner)
+            // The owner phrase already narrows FTS to (nearly only) this owner's rows.
+            ? { _tag: "best", n: depth * 2 + 20 }
+            : { _tag: "all" },
+          limit: depth
+        }, scope, filters))
+      }
+      if (terms.trigrams.length > 0) {
+        lists.push(
+          yield* repo.keywordHits({
+            kind,
+            index: "cjk",
+            tokens: terms.trigrams,
+            narrowToOwner: false,
+            candidates: big ? { _tag: "newest", scan: KEYWORD_POSTINGS_BUDGET, n: depth * 4 + 20 } : { _tag: "all" },
+            limit: depth
+          }, scope, filters)
+        )
+      }
+      if (terms.shortCjk.length > 0) lists.push(yield* repo.substringHits(kind, terms.shortCjk, scope, filters, depth))
+      if (lists.length <= 1) return lists[0] ?? []
+      const byId = new Map(lists.flat().map((hit) => [hit.id, hit]))
+      return fusedOrder(lists.map((list) => list.map((hit) => hit.id))).slice(0, depth).map((id) => byId.get(id)!)
+    })
+
+  /** The owner's best message windows by bm25 (English index only; CJK queries have none). */
+  const passageList = (terms: KeywordTerms, scope: OwnerScope, big: boolean, filters: FilterTree | undefined, depth: number) =>
+    terms.words.length === 0
+      ? Effect.succeed(noPassages)
+      : repo.passageHits(
+        terms.words,
+        !big,
+        big
+          ? { _tag: "newest", scan: KEYWORD_POSTINGS_BUDGET * 4, n: passageDepth(depth) * 2 }
+          : filters === undefined && ownerIsIndexable(scope.owner)
+          ? { _tag: "best", n: passageDepth(depth) * 2 + 20 }
+          : { _tag: "all" },
+        scope,
+        filters,
+        passageDepth(depth)
+      )
+
+  /** Every keyword list of one query, `depth` deep (passages deeper, see `passageDepth`). */
+  const keywordCandidates = (query: string, scope: OwnerScope, filters: FilterTree | undefined, depth: number) =>
+    Effect.gen(function*() {
+      const terms = keywordTerms(query, isContentWord)
+      if (terms.words.length + terms.trigrams.length + terms.shortCjk.length === 0) return noCandidates
+      const sizes = yield* repo.ownerSizes(scope, BIG_OWNER_ITEMS)
+      const big = sizes.episode > BIG_OWNER_ITEMS
+      const lists = yield* Effect.all({
+        episodes: keywordList("episode", terms, scope, big, filters, depth),
+        facts: keywordList("fact", terms, scope, sizes.fact > BIG_OWNER_ITEMS, filters, depth),
+        passages: passageList(terms, scope, big, filters, depth)
+      })
+      const candidates: Candidates = { ...lists, passages: withEpisodeContext(lists.passages, lists.episodes) }
+      return candidates
+    })
+
+  return { keywordCandidates } as const
+}

@@ -1,0 +1,61 @@
+/**
+ * How search ranks and cuts, and how deep it reads each index (read at search time; tuned on
+ * LoCoMo conversations 1-5 with the offline extractors, see the eval in the README). Treat as constant.
+ */
+import type { NeighbourRule } from "./Evidence.js"
+
+/** Candidates taken from each ranked list: enough that fusion can promote items ranked low in one list. */
+export const candidateDepth = (topK: number) => (topK === -1 ? 1000 : Math.min(500, Math.max(50, topK * 5)))
+
+/** Vector neighbours taken per list: fusion needs the head of the ranking, and vec0's cost grows with k. */
+export const vectorDepth = (topK: number) => (topK === -1 ? 200 : Math.min(200, Math.max(20, topK * 2)))
+
+/** Passage candidates per search: windows are many per episode, so deeper than episode lists. */
+export const passageDepth = (depth: number) => Math.min(2000, depth * 8)
+
+/** Vector candidates are filtered after the nearest-neighbour scan, so filtered searches look further. */
+export const FILTERED_OVERSAMPLING = 4
+
+/**
+ * Owners with more items of a kind than this are "big": bm25 costs time per matching row, so a
+ * big owner's search ranks by its rarest words only (see `affordableWords`), and skips the owner
+ * phrase in the FTS expression (intersecting with a huge owner doclist costs more than it saves).
+ */
+export const BIG_OWNER_ITEMS = 2000
+/** Rows a big owner's English-index lookup may rank: matches of the kept words, summed. */
+export const KEYWORD_POSTINGS_BUDGET = 1500
+/** A word matching at least this many rows counts as too common to rank a big owner's search by. */
+export const COMMON_WORD_ROWS = 1000
+
+/**
+ * - list weights: passages are the strongest signal (a short window that matches says more than
+ *   a long transcript or a paraphrased fact); facts at full weight pushed good episodes down
+ *   (top-1 0.46 vs 0.58 without them), so they only break ties.
+ * - `episodeContext`: share of its episode's normalised bm25 a passage's score gets, so a window
+ *   quoting one word of the question ranks higher inside an episode about the question.
+ * - `excerptPassages` / `excerptMinRelative`: windows shown per episode at most, and how close to
+ *   the episode's best window score another one must be to be shown too.
+ * - `contextRadius` / `excerptNeighbours` / `contextNeighbours`: the window read around each ranked
+ *   passage, and which of its lines an excerpt and the context show (see `Evidence.windowPositions`).
+ * - `contextWindows`: ranked windows considered at most for excerpts and the context.
+ * - `contextEpisodeWeight`: share of its episode's fused score added to a window's score.
+ * - `factWindowWeight`: share of a matching fact's fused score added to the windows of its sources.
+ * - `nestedFacts` / `dropQuotedFacts`: facts nested per episode at most (best first), leaving out
+ *   those whose source lines the excerpt already quotes (restatements cost words, add nothing).
+ */
+export const SEARCH_TUNING = {
+  passageWeight: 1,
+  episodeWeight: 0.5,
+  factWeight: 0.1,
+  episodeContext: 0.4,
+  excerptPassages: 3,
+  excerptMinRelative: 0.5,
+  contextRadius: 1,
+  excerptNeighbours: "question-answer" as NeighbourRule,
+  contextNeighbours: "all" as NeighbourRule,
+  contextWindows: 400,
+  contextEpisodeWeight: 0,
+  factWindowWeight: 0,
+  nestedFacts: 2,
+  dropQuotedFacts: true
+}

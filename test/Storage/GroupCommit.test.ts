@@ -1,0 +1,83 @@
+import { describe, expect, layer } from "@effect/vitest"
+import { Effect, Either } from "effect"
+import { Memory } from "../../src/Memorize/Memory.js"
+import { GroupCommit } from "../../src/Storage/GroupCommit.js"
+import { boundaryAnswer, memoryTestLayer, textServices } from "../support/MemoryTestLayer.js"
+import { addRequest, BASE_TS, locateIds, userMessage } from "../support/Messages.js"
+
+/**
+ * Group commit: concurrent requests' writes share transactions. The invariants of memorize must
+ * hold exactly as without it, and one failing write must fail alone.
+ */
+
+/** Closes everything but the last message, so every add also commits a memcell. */
+const closeAllButLast = (request: { messages: ReadonlyArray<{ content: string }> }) => {
+  const n = request.messages[1]!.content.split("\n").filter((l) => /^\[\d+\]/.test(l)).length
+  return boundaryAnswer([n - 1])
+}
+
+const testLayer = memoryTestLayer({ llm: closeAllButLast, env: { ENGRAM_BOUNDARY_STRATEGY: "every_add" } })
+
+describe("GroupCommit", () => {
+  layer(textServices)((it) => {
+    it.effect("a conflicting add in a shared transaction fails alone; its batch-mates are stored", () =>
+      Effect.gen(function*() {
+        const memory = yield* Memory
+        const groupCommit = yield* GroupCommit
+        // The conflict: this id is stored first with other content.
+        yield* memory.add(addRequest("owner", [userMessage(0, "alice", BASE_TS, { message_id: "taken" })]))
+        const before = yield* groupCommit.stats
+
+        const good = Array.from({ length: 24 }, (_, s) =>
+          addRequest(`mate-${s}`, [userMessage(s, "bob", BASE_TS + s * 1000, { message_id: `mate-${s}-0` })]))
+        const bad = addRequest("owner", [
+          userMessage(1, "carol", BASE_TS + 5000, { message_id: "fresh" }),
+          userMessage(2, "carol", BASE_TS + 6000, { message_id: "taken" })
+        ])
+        const requests = [...good.slice(0, 12), bad, ...good.slice(12)]
+        const results = yield* Effect.all(requests.map((r) => Effect.either(memory.add(r))), { concurrency: "unbounded" })
+
+        const after = yield* groupCommit.stats
+        // The adds really shared transactions (otherwise this test proves nothing about batching).
+        expect(after.writes - before.writes).toBeGreaterThan(after.batches - before.batches)
+        expect(after.largestBatch).toBeGreaterThan(1)
+
+        const badResult = results[12]!
+        expect(Either.isLeft(badResult) && badResult.left._tag).toBe("MessageIdConflict")
+        for (const [i, result] of results.entries()) {
+          if (i !== 12) expect(Either.isRight(result)).toBe(true)
+        }
+        for (let s = 0; s < good.length; s++) {
+          expect((yield* locateIds(memory, `mate-${s}`)).all).toEqual([`mate-${s}-0`])
+        }
+        // Nothing of the refused batch was stored, not even its fresh message.
+        expect((yield* locateIds(memory, "owner")).all).toEqual(["taken"])
+      }).pipe(Effect.provide(testLayer)))
+
+    it.effect("unbounded concurrent adds, retries included, store every message exactly once", () =>
+      Effect.gen(function*() {
+        const memory = yield* Memory
+        const groupCommit = yield* GroupCommit
+        const sessions = 6
+        const batches = Array.from({ length: 60 }, (_, b) =>
+          addRequest(`s-${b % sessions}`, Array.from({ length: 3 }, (_, i) =>
+            userMessage(b * 10 + i, b % 2 === 0 ? "alice" : "bob", BASE_TS + (b * 10 + i) * 1000, { message_id: `b${b}-${i}` }))))
+        // Every batch sent twice at once: a client retrying while its first attempt is still in flight.
+        const requests = [...batches, ...batches]
+        yield* Effect.all(requests.map((r) => memory.add(r)), { concurrency: "unbounded", discard: true })
+
+        expect((yield* groupCommit.stats).largestBatch).toBeGreaterThan(1)
+        for (let s = 0; s < sessions; s++) {
+          const session = `s-${s}`
+          const expected = batches.filter((r) => r.session_id === session).flatMap((r) => r.messages.map((m) => m.message_id!))
+          const found = yield* locateIds(memory, session)
+          expect(found.all.length).toBe(new Set(found.all).size)
+          expect([...found.all].sort()).toEqual([...expected].sort())
+          yield* memory.flush(addRequest(session, []))
+          const flushed = yield* locateIds(memory, session)
+          expect(flushed.buffered).toEqual([])
+          expect([...flushed.inCells].sort()).toEqual([...expected].sort())
+        }
+      }).pipe(Effect.provide(testLayer)))
+  })
+})
