@@ -125,7 +125,7 @@ export class JobRunner extends Effect.Service<JobRunner>()("engram/JobRunner", {
         const finishedAt = yield* Clock.currentTimeMillis
         // Checked inside the transaction: memory derived from a memcell deleted meanwhile never lands.
         const finish = Effect.gen(function*() {
-          if (!(yield* memcells.exists(job.memcell_id))) {
+          if (!(yield* memcells.existsLocked(job.memcell_id))) {
             // The delete usually took the job row too; either way there is nothing left to do.
             return yield* jobs.markDone(job, finishedAt).pipe(Effect.catchTag("LeaseLost", () => Effect.void))
           }

@@ -7,7 +7,7 @@ import { JobQueue } from "../Jobs/JobQueue.js"
 import { SEEN_MARK_CODES } from "../Ledger/SeenMark.js"
 import type { SeenMark } from "../Ledger/SeenMark.js"
 import { withBusyRetry } from "../Storage/Database.js"
-import { indexedBy } from "../Storage/Dialect.js"
+import { forUpdate, indexedBy } from "../Storage/Dialect.js"
 import { GroupCommit } from "../Storage/GroupCommit.js"
 
 /** A memcell about to be committed. */
@@ -126,9 +126,18 @@ export class MemcellRepo extends Effect.Service<MemcellRepo>()("engram/MemcellRe
       return Option.fromNullable(decoded[0])
     })
 
-    /** For a job's result transaction: a delete may have removed the memcell while its job ran. */
-    const exists = (memcellId: string) =>
-      Effect.map(sql`SELECT 1 AS found FROM memcells WHERE memcell_id = ${memcellId}`, (rows) => rows.length > 0)
+    /**
+     * For a job's result transaction: whether the memcell still exists (a delete may have removed it
+     * while its job ran), locking its row until commit. The lock makes the transactions finishing
+     * jobs of one memcell run one after another on Postgres: under READ COMMITTED two of them
+     * finishing together would otherwise each count the other's job as not done, and neither would
+     * queue the memcell's tracks (see JobQueue.extractionDone).
+     */
+    const existsLocked = (memcellId: string) =>
+      Effect.map(
+        sql`SELECT 1 AS found FROM memcells WHERE memcell_id = ${memcellId} ${forUpdate(sql)}`,
+        (rows) => rows.length > 0
+      )
 
     /**
      * `engram import`: stores exported memcells as they were; one already there is left alone
@@ -159,7 +168,7 @@ export class MemcellRepo extends Effect.Service<MemcellRepo>()("engram/MemcellRe
       return yield* sql.withTransaction(write).pipe(withBusyRetry("import memcells"))
     })
 
-    return { commit, list, count, find, exists, importMemcells } as const
+    return { commit, list, count, find, existsLocked, importMemcells } as const
   }),
   dependencies: [JobQueue.Default, GroupCommit.Default]
 }) {}

@@ -20,6 +20,13 @@ export const unindexed = (sql: SqlClient.SqlClient, column: string): Statement.F
 export const forUpdateSkipLocked = (sql: SqlClient.SqlClient): Statement.Fragment =>
   sql.onDialectOrElse({ pg: () => sql.literal("FOR UPDATE SKIP LOCKED"), orElse: () => sql.literal("") })
 
+/**
+ * Locks the selected rows until the transaction ends on Postgres (concurrent lockers wait); nothing
+ * on SQLite, whose write transactions already run one at a time.
+ */
+export const forUpdate = (sql: SqlClient.SqlClient): Statement.Fragment =>
+  sql.onDialectOrElse({ pg: () => sql.literal("FOR UPDATE"), orElse: () => sql.literal("") })
+
 /** The larger of two integer expressions. */
 export const greatest = (sql: SqlClient.SqlClient, a: string, b: string): Statement.Fragment =>
   sql.onDialectOrElse({ pg: () => sql.literal(`GREATEST(${a}, ${b})`), orElse: () => sql.literal(`MAX(${a}, ${b})`) })

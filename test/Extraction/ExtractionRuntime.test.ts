@@ -80,6 +80,29 @@ forEachEngine((engine) => describe("extraction runtime", () => {
       expect(jobs.map((j) => [j.kind, j.status])).toEqual([["episode", "done"], ["facts", "done"], ["foresight", "done"]])
     }).pipe(Effect.provide(extractionTestLayer({ database: engine.fresh, llm: modelWith(), env: { ENGRAM_EXTRACTION_POLL_INTERVAL: "50 millis" } }))))
 
+  it.effect("two extraction jobs of a memcell finishing together queue its track jobs", () =>
+    Effect.gen(function*() {
+      const memory = yield* Memory
+      const jobs = yield* JobQueue
+      const runner = yield* JobRunner
+      // Several rounds: each one is a chance for the two finishing transactions to interleave.
+      for (const sid of ["race-1", "race-2", "race-3", "race-4"]) {
+        yield* memory.add(addRequest(sid, conversation.map((m) => ({ ...m, message_id: `${sid}-${m.message_id}` }))))
+        yield* memory.flush(keyOf(sid))
+        const claimed = yield* jobs.claim("worker", yield* TestClock.currentTimeMillis, 30_000, 10)
+        // (Earlier rounds' profile jobs are claimed too, and left alone.)
+        const [together, alone] = [
+          claimed.filter((j) => j.kind === "episode" || j.kind === "facts"),
+          claimed.filter((j) => j.kind === "foresight")
+        ]
+        for (const job of alone) yield* runner.run(job)
+        // The episode and facts models answer only once both were asked: both results commit at once.
+        yield* Effect.all(together.map((job) => runner.run(job)), { concurrency: "unbounded" })
+        const tracks = yield* rows<{ kind: string }>(`SELECT kind FROM extraction_jobs WHERE session_id = '${sid}' AND kind = 'profile'`)
+        expect(tracks.map((t) => t.kind)).toEqual(["profile"])
+      }
+    }).pipe(Effect.provide(pairedAnswersLayer(engine.fresh))))
+
   // TestClock steps run the background workers to completion only over SQLite's synchronous driver.
   it.effect.skipIf(engine.name === "postgres")("malformed answers are retried with backoff, then dead-lettered with the error; a retry of the dead letter succeeds", () =>
     Effect.gen(function*() {
@@ -231,5 +254,34 @@ const brokenEpisodeLayer = (database: Layer.Layer<SqlClient.SqlClient>) => {
     llm: modelWith((r) => (r.purpose === "episode" && episodeCalls++ < 6 ? "no JSON here" : undefined)),
     extractors: "llm",
     env: { ENGRAM_EXTRACTION_MAX_ATTEMPTS: "2", ENGRAM_EXTRACTION_BACKOFF_BASE: "1 second", ENGRAM_EXTRACTION_POLL_INTERVAL: "100 millis" }
+  })
+}
+
+/**
+ * Episode and fact prompts are answered in pairs: each waits until the other of its pair was asked
+ * (a barrier that re-arms), so the two jobs' result transactions run at the same time.
+ */
+const pairedAnswersLayer = (database: Layer.Layer<SqlClient.SqlClient>) => {
+  let waiting: (() => void) | undefined
+  const bothAsked = () =>
+    new Promise<void>((resolve) => {
+      if (waiting === undefined) {
+        waiting = resolve
+      } else {
+        waiting()
+        waiting = undefined
+        resolve()
+      }
+    })
+  return extractionTestLayer({
+    database,
+    llm: modelWith((r) =>
+      r.purpose === "episode" || r.purpose === "fact"
+        ? Effect.flatMap(Effect.promise(bothAsked), () => Effect.succeed(modelWith()(r) as string))
+        : undefined
+    ),
+    extractors: "llm",
+    workers: false,
+    env: { ENGRAM_PROFILES: "on" }
   })
 }
