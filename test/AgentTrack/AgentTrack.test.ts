@@ -13,6 +13,7 @@ import { Forget } from "../../src/Reading/Forget.js"
 import { MemoryReader } from "../../src/Reading/MemoryReader.js"
 import { Search } from "../../src/Search/Search.js"
 import { FakeLlm } from "../support/FakeLlm.js"
+import { forEachEngine } from "../support/Engines.js"
 import { extractionTestLayer } from "../support/ExtractionTestLayer.js"
 import { boundaryAnswer } from "../support/MemoryTestLayer.js"
 import { addRequest, keyOf } from "../support/Messages.js"
@@ -92,7 +93,7 @@ const modelWith = (track: (request: ChatRequest) => string | undefined) => (requ
   }
 }
 
-describe("agent track, offline", () => {
+forEachEngine((engine) => describe("agent track, offline", () => {
   it.effect("a case per tool-using trajectory (commands and errors verbatim), one skill per cluster, served and forgotten", () =>
     Effect.gen(function*() {
       yield* remember("fix-1", buildSession("fix-1", MONDAY, true))
@@ -132,15 +133,15 @@ describe("agent track, offline", () => {
       // The skill rested on the forgotten case: it goes too.
       expect(yield* rows("SELECT * FROM agent_skills")).toEqual([])
       expect(yield* rows("SELECT * FROM agent_skill_cases")).toEqual([])
-    }).pipe(Effect.provide(extractionTestLayer({ llm: modelWith(() => undefined), workers: false, env: AGENT_ON }))))
+    }).pipe(Effect.provide(extractionTestLayer({ database: engine.fresh, llm: modelWith(() => undefined), workers: false, env: AGENT_ON }))))
 
   it.effect("switched off: no agent job and no case", () =>
     Effect.gen(function*() {
       yield* remember("fix-1", buildSession("fix-1", MONDAY, true))
       expect(yield* rows("SELECT * FROM extraction_jobs WHERE kind = 'agent'")).toEqual([])
       expect(yield* rows("SELECT * FROM agent_cases")).toEqual([])
-    }).pipe(Effect.provide(extractionTestLayer({ llm: modelWith(() => undefined), workers: false }))))
-})
+    }).pipe(Effect.provide(extractionTestLayer({ database: engine.fresh, llm: modelWith(() => undefined), workers: false }))))
+}))
 
 const caseAnswer = (worth: boolean) =>
   JSON.stringify({
@@ -159,7 +160,7 @@ const skillAnswer = JSON.stringify({
   verdict: "new"
 })
 
-describe("agent track with a model", () => {
+forEachEngine((engine) => describe("agent track with a model", () => {
   it.effect("one compression call per trajectory and one skill call per case; the prompt keeps the error verbatim", () =>
     Effect.gen(function*() {
       yield* remember("fix-1", buildSession("fix-1", MONDAY, true))
@@ -172,6 +173,7 @@ describe("agent track with a model", () => {
       const [skill] = (yield* get({ agent_id: "coder", memory_type: "agent_skill" })).agent_skills
       expect(skill).toMatchObject({ name: "Fix a missing-module npm build", confidence: 0.5, source_case_ids: [kase!.id] })
     }).pipe(Effect.provide(extractionTestLayer({
+      database: engine.fresh,
       llm: modelWith((r) => (r.purpose === "agent_case" ? caseAnswer(true) : skillAnswer)),
       extractors: "llm",
       workers: false,
@@ -186,9 +188,10 @@ describe("agent track with a model", () => {
       expect(yield* rows("SELECT * FROM agent_cases")).toEqual([])
       expect(yield* rows<{ status: string }>("SELECT status FROM extraction_jobs WHERE kind = 'agent'")).toEqual([{ status: "done" }])
     }).pipe(Effect.provide(extractionTestLayer({
+      database: engine.fresh,
       llm: modelWith((r) => (r.purpose === "agent_case" ? caseAnswer(false) : skillAnswer)),
       extractors: "llm",
       workers: false,
       env: AGENT_ON
     }))))
-})
+}))

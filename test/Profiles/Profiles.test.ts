@@ -12,6 +12,7 @@ import { Forget } from "../../src/Reading/Forget.js"
 import { MemoryReader } from "../../src/Reading/MemoryReader.js"
 import { Search } from "../../src/Search/Search.js"
 import { FakeLlm } from "../support/FakeLlm.js"
+import { forEachEngine } from "../support/Engines.js"
 import { extractionTestLayer } from "../support/ExtractionTestLayer.js"
 import { boundaryAnswer } from "../support/MemoryTestLayer.js"
 import { addRequest, keyOf } from "../support/Messages.js"
@@ -90,7 +91,7 @@ const modelWith = (profile: (request: ChatRequest) => string | undefined) => (re
   }
 }
 
-describe("profiles, offline", () => {
+forEachEngine((engine) => describe("profiles, offline", () => {
   it.effect("assembled from the user's facts after each memcell, served by get and include_profile, gone with the user", () =>
     Effect.gen(function*() {
       yield* remember("berlin", berlin)
@@ -119,7 +120,7 @@ describe("profiles, offline", () => {
       expect(yield* rows("SELECT * FROM profiles")).toEqual([])
       expect(yield* rows("SELECT * FROM profile_memcells")).toEqual([])
       expect((yield* getProfile("alice")).profiles).toEqual([])
-    }).pipe(Effect.provide(extractionTestLayer({ llm: modelWith(() => undefined), workers: false, env: PROFILES_ON }))))
+    }).pipe(Effect.provide(extractionTestLayer({ database: engine.fresh, llm: modelWith(() => undefined), workers: false, env: PROFILES_ON }))))
 
   it.effect("switched off: no profile job, yet a user with facts still gets a profile assembled on read", () =>
     Effect.gen(function*() {
@@ -128,8 +129,8 @@ describe("profiles, offline", () => {
       const searched = yield* searchWithProfile("alice", "Berlin")
       expect(searched.profiles).toHaveLength(1)
       expect(searched.profiles[0]!.builder).toBe("facts")
-    }).pipe(Effect.provide(extractionTestLayer({ llm: modelWith(() => undefined), workers: false }))))
-})
+    }).pipe(Effect.provide(extractionTestLayer({ database: engine.fresh, llm: modelWith(() => undefined), workers: false }))))
+}))
 
 const created = JSON.stringify({
   explicit_info: [{ category: "home", description: "Lives in Berlin", evidence: [1] }],
@@ -145,7 +146,7 @@ const updated = JSON.stringify({
   summary: "Alice lives in Berlin and is vegetarian."
 })
 
-describe("profiles with a model", () => {
+forEachEngine((engine) => describe("profiles with a model", () => {
   it.effect("created from the episodes, then updated by operations by index, with message ids as evidence", () =>
     Effect.gen(function*() {
       yield* remember("berlin", berlin)
@@ -166,6 +167,7 @@ describe("profiles with a model", () => {
       ])
       expect(profile.profile_data.implicit_traits).toEqual([])
     }).pipe(Effect.provide(extractionTestLayer({
+      database: engine.fresh,
       llm: modelWith((r) => (r.messages[0]!.content.includes("You update") ? updated : created)),
       extractors: "llm",
       workers: false,
@@ -192,7 +194,7 @@ describe("profiles with a model", () => {
         { status: "done" }
       ])
       expect(yield* rows("SELECT memcell_id FROM profile_memcells")).toHaveLength(2)
-    }).pipe(Effect.provide(extractionTestLayer({ llm: modelWith(() => created), extractors: "llm", workers: false, env: PROFILES_ON }))))
+    }).pipe(Effect.provide(extractionTestLayer({ database: engine.fresh, llm: modelWith(() => created), extractors: "llm", workers: false, env: PROFILES_ON }))))
 
   it.effect("exactly once per memcell: a crashed fold is redone by the next owner, the stale one's write is dropped", () =>
     Effect.gen(function*() {
@@ -222,7 +224,7 @@ describe("profiles with a model", () => {
         sql.withTransaction(jobs.enqueueTracks(["profile"], { ...cell, app_id: "default", project_id: "default", session_id: "berlin" }, 20)))
       expect(yield* rows<{ status: string }>("SELECT status FROM extraction_jobs WHERE kind = 'profile'")).toEqual([{ status: "done" }])
       expect(Option.isSome(Option.fromNullable((yield* getProfile("alice")).profiles[0]))).toBe(true)
-    }).pipe(Effect.provide(extractionTestLayer({ llm: modelWith(() => created), extractors: "llm", workers: false, env: PROFILES_ON }))))
+    }).pipe(Effect.provide(extractionTestLayer({ database: engine.fresh, llm: modelWith(() => created), extractors: "llm", workers: false, env: PROFILES_ON }))))
 
   it.live("a malformed answer is asked again, then the job is dead-lettered; nothing is written", () =>
     Effect.gen(function*() {
@@ -242,8 +244,9 @@ describe("profiles with a model", () => {
       expect(profileCalls).toHaveLength(3)
       expect(yield* rows("SELECT * FROM profiles")).toEqual([])
     }).pipe(Effect.provide(extractionTestLayer({
+      database: engine.fresh,
       llm: modelWith(() => "not JSON at all"),
       extractors: "llm",
       env: { ...PROFILES_ON, ENGRAM_EXTRACTION_MAX_ATTEMPTS: "1", ENGRAM_EXTRACTION_POLL_INTERVAL: "50 millis" }
     }))))
-})
+}))
