@@ -1,7 +1,9 @@
 import { describe, expect, layer } from "@effect/vitest"
-import { Effect, Either } from "effect"
+import type { SqlClient } from "@effect/sql"
+import { Effect, Either, type Layer } from "effect"
 import { Memory } from "../../src/Memorize/Memory.js"
 import { GroupCommit } from "../../src/Storage/GroupCommit.js"
+import { forEachEngine } from "../support/Engines.js"
 import { boundaryAnswer, memoryTestLayer, textServices } from "../support/MemoryTestLayer.js"
 import { addRequest, BASE_TS, locateIds, userMessage } from "../support/Messages.js"
 
@@ -16,9 +18,11 @@ const closeAllButLast = (request: { messages: ReadonlyArray<{ content: string }>
   return boundaryAnswer([n - 1])
 }
 
-const testLayer = memoryTestLayer({ llm: closeAllButLast, env: { ENGRAM_BOUNDARY_STRATEGY: "every_add" } })
+const testLayer = (database: Layer.Layer<SqlClient.SqlClient>) =>
+  memoryTestLayer({ llm: closeAllButLast, database, env: { ENGRAM_BOUNDARY_STRATEGY: "every_add" } })
 
-describe("GroupCommit", () => {
+// Postgres too: a failed write rolls back to its savepoint there as on SQLite.
+forEachEngine((engine) => describe("GroupCommit", () => {
   layer(textServices)((it) => {
     it.effect("a conflicting add in a shared transaction fails alone; its batch-mates are stored", () =>
       Effect.gen(function*() {
@@ -52,7 +56,7 @@ describe("GroupCommit", () => {
         }
         // Nothing of the refused batch was stored, not even its fresh message.
         expect((yield* locateIds(memory, "owner")).all).toEqual(["taken"])
-      }).pipe(Effect.provide(testLayer)))
+      }).pipe(Effect.provide(testLayer(engine.fresh))))
 
     it.effect("unbounded concurrent adds, retries included, store every message exactly once", () =>
       Effect.gen(function*() {
@@ -78,6 +82,6 @@ describe("GroupCommit", () => {
           expect(flushed.buffered).toEqual([])
           expect([...flushed.inCells].sort()).toEqual([...expected].sort())
         }
-      }).pipe(Effect.provide(testLayer)))
+      }).pipe(Effect.provide(testLayer(engine.fresh))))
   })
-})
+}))
