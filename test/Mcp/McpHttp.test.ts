@@ -157,7 +157,8 @@ layer(secured(() => boundaryAnswer([])), { excludeTestServices: true, timeout: "
         ["recall", { query: "x", max_tokens: 0 }, "/memory/search", { user_id: "alice", query: "x", max_tokens: 0 }],
         ["recall", { query: "x", method: "vector" }, "/memory/search", { user_id: "alice", query: "x", method: "vector" }],
         ["recall", { query: "x", filters: { colour: "red" } }, "/memory/search", { user_id: "alice", query: "x", filters: { colour: "red" } }],
-        ["get_memories", { memory_type: "profile" }, "/memory/get", { user_id: "alice", memory_type: "profile" }],
+        // An agent's memory type asked for a user (profiles are served since the profile track).
+        ["get_memories", { memory_type: "agent_case" }, "/memory/get", { user_id: "alice", memory_type: "agent_case" }],
         ["get_memories", { memory_type: "episode", nope: 1 }, "/memory/get", { user_id: "alice", memory_type: "episode", nope: 1 }],
         ["get_memories", { page_size: 1000 }, "/memory/get", { user_id: "alice", page_size: 1000 }],
         ["flush_session", { session_id: "s", wait_timeout_ms: 10 }, "/memory/flush", { session_id: "s", wait_timeout_ms: 10 }],

@@ -4,7 +4,7 @@ import { TrackSettingsConfig } from "../Config/EngramConfig.js"
 import { type EmbeddingJobKind, type Job, MEMCELL_EXTRACTION_KINDS, type TrackJobKind } from "../Domain/Job.js"
 import { LedgerRepo } from "../Ledger/LedgerRepo.js"
 import { withBusyRetry } from "../Storage/Database.js"
-import { DerivedRepo } from "./DerivedRepo.js"
+import { DerivedRepo } from "../Extraction/DerivedRepo.js"
 import { JobQueue } from "../Jobs/JobQueue.js"
 import { MemcellRepo } from "../Memorize/MemcellRepo.js"
 import { EmbeddingIndexer } from "../Indexing/EmbeddingIndexer.js"
@@ -20,7 +20,7 @@ import {
   MemcellExtractor,
   type MemcellInput,
   userSenders
-} from "./Extractors.js"
+} from "../Extraction/Extractors.js"
 
 /**
  * Runs one claimed job: reads its memcell, calls the extractor (outside any transaction: it may
