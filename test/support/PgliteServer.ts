@@ -1,0 +1,46 @@
+import { PGlite } from "@electric-sql/pglite"
+import { pg_trgm } from "@electric-sql/pglite/contrib/pg_trgm"
+import { vector } from "@electric-sql/pglite-pgvector"
+import { PGLiteSocketServer } from "@electric-sql/pglite-socket"
+import type { SqlClient } from "@effect/sql"
+import { Effect, Layer, Redacted, type Scope } from "effect"
+import * as Database from "../../src/Storage/Database.js"
+
+/**
+ * A real Postgres with pgvector for tests: PGlite (Postgres 18 compiled to WebAssembly, in this
+ * process, in memory) with pgvector and pg_trgm, served over the wire protocol on a free port of
+ * 127.0.0.1 by PGLiteSocketServer, so the application talks to it through @effect/sql-pg exactly
+ * as to a server. Nothing is downloaded: the extensions ship inside the npm packages.
+ *
+ * PGlite is one session. The socket server queues protocol messages of all its connections into
+ * it, so two connections could interleave one statement's Parse/Bind/Execute: the pool therefore
+ * gets one connection (ENGRAM_DATABASE_MAX_CONNECTIONS=1), and the server admits a second one only
+ * for the LISTEN connection, which sends a single LISTEN when it connects.
+ */
+export const POOL_CONNECTIONS = 1
+const SERVER_CONNECTIONS = POOL_CONNECTIONS + 1
+
+/** Starts PGlite and its socket server; the URL is `postgres://postgres@127.0.0.1:PORT/postgres`. */
+export const pgliteServer: Effect.Effect<{ readonly url: string }, never, Scope.Scope> = Effect.acquireRelease(
+  Effect.promise(async () => {
+    const db = await PGlite.create({ extensions: { vector, pg_trgm } })
+    const server = new PGLiteSocketServer({ db, host: "127.0.0.1", port: 0, maxConnections: SERVER_CONNECTIONS })
+    await server.start()
+    return { db, server, url: `postgres://postgres@${server.getServerConn()}/postgres` }
+  }),
+  ({ db, server }) => Effect.promise(async () => {
+    await server.stop()
+    await db.close()
+  })
+)
+
+/** ENGRAM_* settings of a fresh PGlite database with pgvector (alive while the scope is open). */
+export const pgliteEnv: Effect.Effect<Record<string, string>, never, Scope.Scope> = Effect.map(pgliteServer, ({ url }) => ({
+  ENGRAM_DATABASE_URL: url,
+  ENGRAM_DATABASE_MAX_CONNECTIONS: String(POOL_CONNECTIONS)
+}))
+
+/** A fresh, migrated PGlite database with pgvector, stopped when the layer's scope closes. */
+export const pgliteDatabase: Layer.Layer<SqlClient.SqlClient> = Layer.unwrapScoped(
+  Effect.map(pgliteServer, ({ url }) => Database.layerPostgres(Redacted.make(url), { maxConnections: POOL_CONNECTIONS }))
+)
