@@ -199,10 +199,12 @@ const make = Effect.gen(function*() {
           SELECT item_key, distance FROM scored ORDER BY distance, item_key LIMIT ${limit}`.pipe(withBusyRetry("nearest vectors"))
       )
     }
-    // The search settings hold for this transaction only (set_config(..., true)).
+    // The search settings hold for this transaction only (set_config(..., true)). Without a sort,
+    // the planner reads the owner's rows in distance order from HNSW instead of scoring all of them
+    // through the owner index (which it may otherwise prefer, not knowing HNSW's real cost).
     const efSearch = Math.min(MAX_EF_SEARCH, Math.max(MIN_EF_SEARCH, limit * EF_SEARCH_PER_NEIGHBOUR))
     const approximate = Effect.gen(function*() {
-      yield* sql`SELECT set_config('hnsw.ef_search', ${String(efSearch)}, true)`
+      yield* sql`SELECT set_config('hnsw.ef_search', ${String(efSearch)}, true), set_config('enable_sort', 'off', true)`
       if (iterativeScan) yield* sql`SELECT set_config('hnsw.iterative_scan', 'strict_order', true)`
       return yield* sql`
         SELECT item_key, embedding <=> ${query}::vector AS distance FROM ${sql.literal(TABLE)}

@@ -5,6 +5,7 @@ import { PGLiteSocketServer } from "@electric-sql/pglite-socket"
 import type { SqlClient } from "@effect/sql"
 import { Effect, Layer, Redacted, type Scope } from "effect"
 import * as Database from "../../src/Storage/Database.js"
+import { configLayer } from "./MemoryTestLayer.js"
 
 /**
  * A real Postgres with pgvector for tests: PGlite (Postgres 18 compiled to WebAssembly, in this
@@ -40,7 +41,14 @@ export const pgliteEnv: Effect.Effect<Record<string, string>, never, Scope.Scope
   ENGRAM_DATABASE_MAX_CONNECTIONS: String(POOL_CONNECTIONS)
 }))
 
-/** A fresh, migrated PGlite database with pgvector, stopped when the layer's scope closes. */
+/**
+ * A fresh, migrated PGlite database with pgvector, stopped when the layer's scope closes; opened
+ * as the application opens any database: `Database.layerConfig` reading the ENGRAM_* settings.
+ */
 export const pgliteDatabase: Layer.Layer<SqlClient.SqlClient> = Layer.unwrapScoped(
-  Effect.map(pgliteServer, ({ url }) => Database.layerPostgres(Redacted.make(url), { maxConnections: POOL_CONNECTIONS }))
+  Effect.map(pgliteEnv, (env) => Database.layerConfig.pipe(Layer.provide(configLayer(env)), Layer.orDie))
 )
+
+/** The PGlite database at `url` (from `pgliteServer`): for layers built one after another on one database. */
+export const pgliteDatabaseAt = (url: string): Layer.Layer<SqlClient.SqlClient> =>
+  Database.layerPostgres(Redacted.make(url), { maxConnections: POOL_CONNECTIONS })
