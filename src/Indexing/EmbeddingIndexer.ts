@@ -74,6 +74,9 @@ export class EmbeddingIndexer extends Effect.Service<EmbeddingIndexer>()("engram
      * process or any other on the database) do the embedding; returns how many jobs were queued.
      */
     const reembedAll = Effect.fn("EmbeddingIndexer.reembedAll")(function*() {
+      if (Option.isSome(vectors.extension)) {
+        return yield* new CapabilityUnavailable({ capability: "reembed", hint: vectors.extension.value })
+      }
       const now = yield* Clock.currentTimeMillis
       const reset = Effect.gen(function*() {
         yield* vectors.reset(wanted)

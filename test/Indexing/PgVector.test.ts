@@ -291,6 +291,13 @@ describe.skipIf(withoutPgvector.skipped !== undefined)(
           yield* sql.withTransaction(yield* indexer.prepareJob("embed_episodes", "mc-food"))
           expect(yield* (yield* VectorStore).count).toBe(0)
         }))
+
+      it.effect("reembed is refused with the same reason (it would queue work with nowhere to store it)", () =>
+        Effect.gen(function*() {
+          const refused = yield* Effect.flip((yield* embeddingIndexer).reembedAll())
+          expect(refused._tag).toBe("CapabilityUnavailable")
+          expect(refused.message).toContain("pgvector extension is not installed")
+        }))
     })
   }
 )
