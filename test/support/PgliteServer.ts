@@ -2,7 +2,7 @@ import { PGlite } from "@electric-sql/pglite"
 import { pg_trgm } from "@electric-sql/pglite/contrib/pg_trgm"
 import { vector } from "@electric-sql/pglite-pgvector"
 import { PGLiteSocketServer } from "@electric-sql/pglite-socket"
-import type { SqlClient } from "@effect/sql"
+import { SqlClient } from "@effect/sql"
 import { Effect, Layer, Redacted, type Scope } from "effect"
 import * as Database from "../../src/Storage/Database.js"
 import { configLayer } from "./MemoryTestLayer.js"
@@ -13,10 +13,12 @@ import { configLayer } from "./MemoryTestLayer.js"
  * 127.0.0.1 by PGLiteSocketServer, so the application talks to it through @effect/sql-pg exactly
  * as to a server. Nothing is downloaded: the extensions ship inside the npm packages.
  *
- * PGlite is one session. The socket server queues protocol messages of all its connections into
- * it, so two connections could interleave one statement's Parse/Bind/Execute: the pool therefore
- * gets one connection (ENGRAM_DATABASE_MAX_CONNECTIONS=1), and the server admits a second one only
- * for the LISTEN connection, which sends a single LISTEN when it connects.
+ * PGlite is one session. The socket server queues the protocol messages of all its connections
+ * into it, so two busy connections could interleave one statement's Parse/Bind/Execute: the pool
+ * gets one connection (ENGRAM_DATABASE_MAX_CONNECTIONS=1) and the application gets only the
+ * SqlClient, not PgClient, so it opens no LISTEN connection (its workers poll, as they do whenever
+ * notifications are missing). The server admits one connection more than the pool uses, so a
+ * pooled connection replaced after idling is never refused while the old one is still closing.
  */
 export const POOL_CONNECTIONS = 1
 const SERVER_CONNECTIONS = POOL_CONNECTIONS + 1
@@ -35,6 +37,10 @@ export const pgliteServer: Effect.Effect<{ readonly url: string }, never, Scope.
   })
 )
 
+/** Hides PgClient (which the Postgres layer also provides): no LISTEN connection, see above. */
+const sqlClientOnly = <E>(database: Layer.Layer<SqlClient.SqlClient, E>): Layer.Layer<SqlClient.SqlClient, E> =>
+  Layer.effect(SqlClient.SqlClient, SqlClient.SqlClient).pipe(Layer.provide(database))
+
 /** ENGRAM_* settings of a fresh PGlite database with pgvector (alive while the scope is open). */
 export const pgliteEnv: Effect.Effect<Record<string, string>, never, Scope.Scope> = Effect.map(pgliteServer, ({ url }) => ({
   ENGRAM_DATABASE_URL: url,
@@ -46,9 +52,9 @@ export const pgliteEnv: Effect.Effect<Record<string, string>, never, Scope.Scope
  * as the application opens any database: `Database.layerConfig` reading the ENGRAM_* settings.
  */
 export const pgliteDatabase: Layer.Layer<SqlClient.SqlClient> = Layer.unwrapScoped(
-  Effect.map(pgliteEnv, (env) => Database.layerConfig.pipe(Layer.provide(configLayer(env)), Layer.orDie))
+  Effect.map(pgliteEnv, (env) => sqlClientOnly(Database.layerConfig.pipe(Layer.provide(configLayer(env)), Layer.orDie)))
 )
 
 /** The PGlite database at `url` (from `pgliteServer`): for layers built one after another on one database. */
 export const pgliteDatabaseAt = (url: string): Layer.Layer<SqlClient.SqlClient> =>
-  Database.layerPostgres(Redacted.make(url), { maxConnections: POOL_CONNECTIONS })
+  sqlClientOnly(Database.layerPostgres(Redacted.make(url), { maxConnections: POOL_CONNECTIONS }))
