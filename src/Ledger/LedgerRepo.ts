@@ -58,12 +58,12 @@ export class LedgerRepo extends Effect.Service<LedgerRepo>()("engram/LedgerRepo"
     })
 
     /**
-     * Stores a batch in one short transaction and returns how many were new. Messages already in
-     * the ledger with the same identity are skipped (a retry); the same id with other content or
-     * in another session fails the whole batch, so nothing of a conflicting request is stored.
+     * The SQL that stores a batch, to run inside a transaction; answers how many were new.
+     * Messages already in the ledger with the same identity are skipped (a retry); the same id
+     * with other content or in another session fails the whole batch, so nothing of a
+     * conflicting request is stored.
      */
-    const ingest = Effect.fn("LedgerRepo.ingest")(function*(key: SessionKey, batch: ReadonlyArray<PreparedMessage>) {
-      const receivedAt = yield* Clock.currentTimeMillis
+    const storeBatch = (key: SessionKey, batch: ReadonlyArray<PreparedMessage>, receivedAt: number) => {
       const rows = batch.map((p) => ({
         app_id: key.app_id,
         project_id: key.project_id,
@@ -80,7 +80,7 @@ export class LedgerRepo extends Effect.Service<LedgerRepo>()("engram/LedgerRepo"
         token_count: p.token_count,
         received_at: receivedAt
       }))
-      const write = Effect.gen(function*() {
+      return Effect.gen(function*() {
         const inserted = yield* sql<{ message_id: string }>`
           INSERT INTO messages ${sql.insert(rows)}
           ON CONFLICT (app_id, project_id, message_id) DO NOTHING
@@ -89,8 +89,13 @@ export class LedgerRepo extends Effect.Service<LedgerRepo>()("engram/LedgerRepo"
         yield* checkSkipped(key, batch, new Set(inserted.map((r) => r.message_id)))
         return inserted.length
       })
+    }
+
+    /** Stores a batch in the next shared transaction (see `storeBatch`) and returns how many were new. */
+    const ingest = Effect.fn("LedgerRepo.ingest")(function*(key: SessionKey, batch: ReadonlyArray<PreparedMessage>) {
+      const receivedAt = yield* Clock.currentTimeMillis
       // Shared with concurrent requests' writes: one transaction, one fsync (see GroupCommit).
-      return yield* groupCommit.run("store messages", write)
+      return yield* groupCommit.run("store messages", storeBatch(key, batch, receivedAt))
     })
 
     const selectExisting = (key: SessionKey, ids: ReadonlyArray<string>) =>
@@ -186,7 +191,7 @@ export class LedgerRepo extends Effect.Service<LedgerRepo>()("engram/LedgerRepo"
       return inserted.length
     })
 
-    return { ingest, buffer, seenMarks, idleSessions, countBuffered, ofMemcell, importMessages } as const
+    return { ingest, storeBatch, buffer, seenMarks, idleSessions, countBuffered, ofMemcell, importMessages } as const
   }),
   dependencies: [GroupCommit.Default]
 }) {}
