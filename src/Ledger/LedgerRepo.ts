@@ -1,7 +1,7 @@
 import { SqlClient, SqlSchema } from "@effect/sql"
 import { Array as Arr, Clock, Effect, Schema } from "effect"
 import { MessageIdConflict } from "../Domain/Errors.js"
-import { type IncomingMessage, MessageContent, ScopeId, type SessionKey, StoredMessage, ToolCalls } from "../Domain/Message.js"
+import { type IncomingMessage, MessageContent, ScopeId, type SessionKey, sessionKeyString, StoredMessage, ToolCalls } from "../Domain/Message.js"
 import { canonicalJson } from "./MessageIdentity.js"
 import { withBusyRetry } from "../Storage/Database.js"
 import { indexedBy } from "../Storage/Dialect.js"
@@ -32,6 +32,14 @@ const MessageRow = Schema.Struct({
   tool_calls: Schema.NullOr(Schema.parseJson(ToolCalls))
 })
 
+/** Sessions whose decoded buffer rows are kept between reads, and the tokens of text they may hold in all. */
+const DECODED_SESSIONS = 1024
+const DECODED_TOKENS = 4_000_000
+/** Rows fetched by seq per statement (bound parameters stay far below either engine's limit). */
+const FETCH_CHUNK = 500
+
+const SeqRow = Schema.Struct({ seq: StoredMessage.fields.seq })
+
 const SessionScope = Schema.Struct({ app_id: ScopeId, project_id: ScopeId, session_id: Schema.String })
 
 const ExistingRow = Schema.Struct({ message_id: Schema.String, session_id: Schema.String, fingerprint: Schema.String })
@@ -45,17 +53,48 @@ export class LedgerRepo extends Effect.Service<LedgerRepo>()("engram/LedgerRepo"
     const sql = yield* SqlClient.SqlClient
     const groupCommit = yield* GroupCommit
 
-    const selectBuffer = SqlSchema.findAll({
+    /** A session's buffer as seqs, in conversation order: the light half of a buffer read. */
+    const selectBufferOrder = SqlSchema.findAll({
       Request: SessionScope,
-      Result: MessageRow,
+      Result: SeqRow,
       execute: (key) =>
-        sql`SELECT seq, message_id, app_id, project_id, session_id, sender_id, sender_name, role, timestamp,
-                   content, tool_calls, tool_call_id, token_count, memcell_id
-            FROM messages
+        sql`SELECT seq FROM messages
             WHERE app_id = ${key.app_id} AND project_id = ${key.project_id} AND session_id = ${key.session_id}
               AND memcell_id IS NULL
             ORDER BY timestamp, seq`
     })
+
+    const selectRows = SqlSchema.findAll({
+      Request: Schema.Array(Schema.Number),
+      Result: MessageRow,
+      execute: (seqs) =>
+        sql`SELECT seq, message_id, app_id, project_id, session_id, sender_id, sender_name, role, timestamp,
+                   content, tool_calls, tool_call_id, token_count, memcell_id
+            FROM messages WHERE ${sql.in("seq", seqs)}`
+    })
+
+    /**
+     * Buffered rows already decoded, per session (least recently read first out, bounded in
+     * sessions and in tokens of text). A row's columns never change while it is buffered, and a
+     * seq is never reused, so a row is fetched and decoded once however many adds read the buffer.
+     */
+    const decoded = new Map<string, { readonly rows: ReadonlyMap<number, StoredMessage>; readonly tokens: number }>()
+    let decodedTokens = 0
+
+    const keepDecoded = (name: string, rows: ReadonlyMap<number, StoredMessage>) => {
+      const previous = decoded.get(name)
+      if (previous !== undefined) decodedTokens -= previous.tokens
+      decoded.delete(name)
+      let tokens = 0
+      for (const row of rows.values()) tokens += row.token_count
+      decoded.set(name, { rows, tokens })
+      decodedTokens += tokens
+      for (const [oldest, entry] of decoded) {
+        if (decoded.size <= DECODED_SESSIONS && decodedTokens <= DECODED_TOKENS) break
+        decodedTokens -= entry.tokens
+        decoded.delete(oldest)
+      }
+    }
 
     /**
      * The SQL that stores a batch, to run inside a transaction; answers how many were new.
@@ -131,8 +170,32 @@ export class LedgerRepo extends Effect.Service<LedgerRepo>()("engram/LedgerRepo"
         }
       })
 
+    /**
+     * A session's buffered messages in conversation order. Reads the buffer's seqs, then only the
+     * rows not decoded before: an add costs its own rows plus one light index read, not a decode
+     * of the whole buffer. A row consumed between the two reads is still returned (the buffer a
+     * moment earlier); the commit's compare-and-set refuses a plan that used it.
+     */
     const buffer = Effect.fn("LedgerRepo.buffer")(function*(key: SessionKey) {
-      return yield* selectBuffer(key).pipe(Effect.catchTag("ParseError", Effect.die), withBusyRetry("read buffer"))
+      const order = yield* selectBufferOrder(key).pipe(Effect.catchTag("ParseError", Effect.die), withBusyRetry("read buffer"))
+      const name = sessionKeyString(key)
+      const known = decoded.get(name)?.rows ?? new Map<number, StoredMessage>()
+      const missing = order.flatMap((row) => known.has(row.seq) ? [] : [row.seq])
+      const fetched = yield* Effect.forEach(Arr.chunksOf(missing, FETCH_CHUNK), (seqs) => selectRows(seqs)).pipe(
+        Effect.catchTag("ParseError", Effect.die),
+        withBusyRetry("read buffer")
+      )
+      const rows = new Map<number, StoredMessage>()
+      for (const row of fetched.flat()) rows.set(row.seq, row)
+      const messages: Array<StoredMessage> = []
+      for (const { seq } of order) {
+        const row = known.get(seq) ?? rows.get(seq)
+        if (row === undefined) continue // deleted between the two reads
+        rows.set(seq, row)
+        messages.push(row)
+      }
+      keepDecoded(name, rows)
+      return messages
     })
 
     /** What the boundary model already judged of the session's buffered messages (unlisted: unseen). */
