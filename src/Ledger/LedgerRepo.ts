@@ -8,7 +8,6 @@ import { indexedBy } from "../Storage/Dialect.js"
 import { GroupCommit } from "../Storage/GroupCommit.js"
 import type { SeenMark } from "./SeenMark.js"
 
-const SeenRow = Schema.Struct({ message_id: Schema.String, boundary_seen: Schema.Literal(1, 2) })
 
 /** A validated message with everything the ledger needs computed up front (outside any transaction). */
 export interface PreparedMessage {
@@ -38,7 +37,7 @@ const DECODED_TOKENS = 4_000_000
 /** Rows fetched by seq per statement (bound parameters stay far below either engine's limit). */
 const FETCH_CHUNK = 500
 
-const SeqRow = Schema.Struct({ seq: StoredMessage.fields.seq })
+const SeqRow = Schema.Struct({ seq: StoredMessage.fields.seq, boundary_seen: Schema.Literal(0, 1, 2) })
 
 const SessionScope = Schema.Struct({ app_id: ScopeId, project_id: ScopeId, session_id: Schema.String })
 
@@ -53,12 +52,12 @@ export class LedgerRepo extends Effect.Service<LedgerRepo>()("engram/LedgerRepo"
     const sql = yield* SqlClient.SqlClient
     const groupCommit = yield* GroupCommit
 
-    /** A session's buffer as seqs, in conversation order: the light half of a buffer read. */
+    /** A session's buffer as seqs (with the boundary marks), in conversation order: the light half of a buffer read. */
     const selectBufferOrder = SqlSchema.findAll({
       Request: SessionScope,
       Result: SeqRow,
       execute: (key) =>
-        sql`SELECT seq FROM messages
+        sql`SELECT seq, boundary_seen FROM messages
             WHERE app_id = ${key.app_id} AND project_id = ${key.project_id} AND session_id = ${key.session_id}
               AND memcell_id IS NULL
             ORDER BY timestamp, seq`
@@ -171,12 +170,13 @@ export class LedgerRepo extends Effect.Service<LedgerRepo>()("engram/LedgerRepo"
       })
 
     /**
-     * A session's buffered messages in conversation order. Reads the buffer's seqs, then only the
+     * A session's buffered messages in conversation order, with the boundary marks of those the
+     * model already judged (unlisted: unseen). Reads the buffer's seqs and marks, then only the
      * rows not decoded before: an add costs its own rows plus one light index read, not a decode
      * of the whole buffer. A row consumed between the two reads is still returned (the buffer a
      * moment earlier); the commit's compare-and-set refuses a plan that used it.
      */
-    const buffer = Effect.fn("LedgerRepo.buffer")(function*(key: SessionKey) {
+    const bufferAndMarks = Effect.fn("LedgerRepo.buffer")(function*(key: SessionKey) {
       const order = yield* selectBufferOrder(key).pipe(Effect.catchTag("ParseError", Effect.die), withBusyRetry("read buffer"))
       const name = sessionKeyString(key)
       const known = decoded.get(name)?.rows ?? new Map<number, StoredMessage>()
@@ -188,25 +188,19 @@ export class LedgerRepo extends Effect.Service<LedgerRepo>()("engram/LedgerRepo"
       const rows = new Map<number, StoredMessage>()
       for (const row of fetched.flat()) rows.set(row.seq, row)
       const messages: Array<StoredMessage> = []
-      for (const { seq } of order) {
+      const marks = new Map<string, SeenMark>()
+      for (const { boundary_seen, seq } of order) {
         const row = known.get(seq) ?? rows.get(seq)
         if (row === undefined) continue // deleted between the two reads
         rows.set(seq, row)
         messages.push(row)
+        if (boundary_seen > 0) marks.set(row.message_id, boundary_seen === 2 ? "topic_done" : "seen")
       }
       keepDecoded(name, rows)
-      return messages
+      return { messages, marks: marks as ReadonlyMap<string, SeenMark> }
     })
 
-    /** What the boundary model already judged of the session's buffered messages (unlisted: unseen). */
-    const seenMarks = Effect.fn("LedgerRepo.seenMarks")(function*(key: SessionKey) {
-      const rows = yield* sql`
-        SELECT message_id, boundary_seen FROM messages
-        WHERE app_id = ${key.app_id} AND project_id = ${key.project_id} AND session_id = ${key.session_id}
-          AND memcell_id IS NULL AND boundary_seen > 0`.pipe(withBusyRetry("read boundary marks"))
-      const decoded = yield* Schema.decodeUnknown(Schema.Array(SeenRow))(rows).pipe(Effect.orDie)
-      return new Map<string, SeenMark>(decoded.map((row) => [row.message_id, row.boundary_seen === 2 ? "topic_done" : "seen"]))
-    })
+    const buffer = (key: SessionKey) => Effect.map(bufferAndMarks(key), ({ messages }) => messages)
 
     /** Sessions holding buffered messages none of which arrived after `cutoff` (epoch ms). */
     const idleSessions = Effect.fn("LedgerRepo.idleSessions")(function*(cutoff: number) {
@@ -254,7 +248,7 @@ export class LedgerRepo extends Effect.Service<LedgerRepo>()("engram/LedgerRepo"
       return inserted.length
     })
 
-    return { ingest, storeBatch, buffer, seenMarks, idleSessions, countBuffered, ofMemcell, importMessages } as const
+    return { ingest, storeBatch, buffer, bufferAndMarks, idleSessions, countBuffered, ofMemcell, importMessages } as const
   }),
   dependencies: [GroupCommit.Default]
 }) {}

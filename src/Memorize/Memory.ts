@@ -95,9 +95,8 @@ export class Memory extends Effect.Service<Memory>()("engram/Memory", {
     /** One read → plan → commit pass; a lost compare-and-set is retried from a fresh read. */
     const cycle = (key: SessionKey, final: boolean) =>
       Effect.gen(function*() {
-        const buffered = yield* buffers.buffer(key)
+        const { marks, messages: buffered } = yield* buffers.bufferAndMarks(key)
         if (buffered.length === 0) return []
-        const marks = detector.decide === undefined ? new Map() : yield* buffers.seenMarks(key)
         const plan = yield* planSegments(buffered, detector, { ...rules, final }, marks)
         const cells = plan.closed.map((segment) => toNewMemcell(key, segment))
         yield* memcells.commit(key, cells, { jobKinds, seen: plan.seen })
@@ -128,12 +127,11 @@ export class Memory extends Effect.Service<Memory>()("engram/Memory", {
       Effect.gen(function*() {
         const ids = new Set(prepared.map((p) => p.message_id))
         if (ids.size !== prepared.length) return Option.none()
-        const buffered = yield* buffers.buffer(key)
+        const { marks, messages: buffered } = yield* buffers.bufferAndMarks(key)
         if (buffered.some((m) => ids.has(m.message_id))) return Option.none()
         // In (timestamp, seq) order, as the buffer will read: new rows get the highest seqs, in request order.
         const incoming = prepared.map((p) => toStoredMessage(key, p))
         const combined = [...buffered, ...incoming].sort((a, b) => a.timestamp - b.timestamp)
-        const marks = detector.decide === undefined ? new Map() : yield* buffers.seenMarks(key)
         const plan = yield* planSegments(combined, detector, { ...rules, final: false }, marks)
         const cells = plan.closed.map((segment) => toNewMemcell(key, segment))
         const now = yield* Clock.currentTimeMillis

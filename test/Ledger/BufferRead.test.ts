@@ -56,5 +56,11 @@ layer(testLayer)("LedgerRepo.buffer", (it) => {
       expect((yield* contents).map(([id]) => id)).toEqual(["d"])
       yield* ledger.ingest(key, [message("c", 2500, "said again, differently")])
       expect(yield* contents).toEqual([["c", "said again, differently"], ["d", "text of d"]])
+
+      // The boundary marks come with the same read.
+      yield* memcells.commit(key, [], { seen: [{ message_id: "c", mark: "seen" }, { message_id: "d", mark: "topic_done" }] })
+      const { marks, messages } = yield* ledger.bufferAndMarks(key)
+      expect(messages.map((m) => m.message_id)).toEqual(["c", "d"])
+      expect([...marks]).toEqual([["c", "seen"], ["d", "topic_done"]])
     }))
 })
