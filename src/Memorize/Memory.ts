@@ -1,4 +1,4 @@
-import { Clock, Data, Duration, Effect, Option, Schedule } from "effect"
+import { Cause, Clock, Data, Duration, Effect, Option, Schedule } from "effect"
 import { GroupCommit } from "../Storage/GroupCommit.js"
 import { EXTRACTION_KINDS } from "../Domain/Job.js"
 import { ExtractionPlan } from "../Jobs/ExtractionPlan.js"
@@ -162,9 +162,9 @@ export class Memory extends Effect.Service<Memory>()("engram/Memory", {
         return resultOf(yield* buffers.ingest(key, prepared), [])
       }
       const combined = yield* lock.withPermit(key, storeAndCycle(key, prepared)).pipe(
-        // Whatever stopped it (the model failed, the permit timed out), the messages are stored
-        // before the caller hears of it, as when they were stored first (a retry is a no-op).
-        Effect.tapError(() => buffers.ingest(key, prepared))
+        // Whatever stopped it (the model failed, the permit timed out, a defect), the messages are
+        // stored before the caller hears of it, as when they were stored first (a retry is a no-op).
+        Effect.tapErrorCause((cause) => Cause.isInterruptedOnly(cause) ? Effect.void : buffers.ingest(key, prepared))
       )
       if (Option.isSome(combined)) return resultOf(prepared.length, combined.value)
       const message_count = yield* buffers.ingest(key, prepared)
