@@ -1,25 +1,58 @@
 /**
  * Add latency and throughput over HTTP (loopback only, bounded).
- * Run: npx tsx bench/http.ts [seconds=10] [offline|instant]
+ * Run: npx tsx bench/http.ts [seconds=10] [offline|instant] [sqlite|postgres] [nodes=1]
  * offline (default): the server as `engram serve` runs without an LLM (local boundary detector and
  * extractors, extraction workers running); instant: a fake model that cuts on every add.
- * The server runs in a child process so the load generator does not share its event loop.
+ * postgres: a throwaway local cluster (test/support/PostgresCluster.ts), one new database; with
+ * nodes > 1 that many server processes share it and the client spreads its connections over them
+ * round-robin (one autocannon per node, connections / nodes each, run together).
+ * Each server runs in a child process so the load generator does not share its event loop.
  */
 import autocannon from "autocannon"
-import { spawn } from "node:child_process"
+import { type ChildProcess, spawn } from "node:child_process"
 import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
+import Pg from "pg"
+import { findBinaries, startCluster } from "../test/support/PostgresCluster.js"
 
 const seconds = Number(process.argv[2] ?? 10)
 const mode = process.argv[3] ?? "offline"
-const port = 18_000 + Math.floor(Math.random() * 1000)
+const engine = process.argv[4] === "postgres" ? "postgres" : "sqlite"
+const nodes = Math.max(1, Number(process.argv[5] ?? 1))
+if (engine === "sqlite" && nodes > 1) throw new Error("several nodes need postgres")
+const firstPort = 18_000 + Math.floor(Math.random() * 1000)
+const ports = Array.from({ length: nodes }, (_, i) => firstPort + i)
 const dataDir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "engram-http-bench-"))
 
-const server = spawn(process.execPath, ["--import", "tsx", Path.join(import.meta.dirname, "httpServer.ts"), String(port), dataDir, mode], {
-  stdio: ["ignore", "pipe", "inherit"]
-})
-await new Promise<void>((resolve) => server.stdout!.on("data", (chunk) => String(chunk).includes("ready") && resolve()))
+const cluster = engine === "postgres"
+  ? await (async () => {
+    const found = findBinaries()
+    if ("missing" in found) throw new Error(found.missing)
+    return startCluster(found.binDir)
+  })()
+  : undefined
+
+const databaseUrl = cluster === undefined ? undefined : await (async () => {
+  const admin = new Pg.Client({ connectionString: cluster.url })
+  await admin.connect()
+  await admin.query("CREATE DATABASE bench_http")
+  await admin.end()
+  const url = new URL(cluster.url)
+  url.pathname = "/bench_http"
+  return url.toString()
+})()
+
+const startServer = (port: number): Promise<ChildProcess> => {
+  const server = spawn(process.execPath, ["--import", "tsx", Path.join(import.meta.dirname, "httpServer.ts"), String(port), dataDir, mode], {
+    stdio: ["ignore", "pipe", "inherit"],
+    env: { ...process.env, ...(databaseUrl === undefined ? {} : { ENGRAM_DATABASE_URL: databaseUrl }) }
+  })
+  return new Promise((resolve) => server.stdout!.on("data", (chunk) => String(chunk).includes("ready") && resolve(server)))
+}
+// One at a time: the first migrates the database, the others find it migrated.
+const servers: Array<ChildProcess> = []
+for (const port of ports) servers.push(await startServer(port))
 
 let counter = 0
 /** Each request adds one new message to one of 100 sessions (distinct ids, so none is a retry). */
@@ -37,7 +70,7 @@ const nextBody = () => {
   })
 }
 
-const run = (connections: number) =>
+const runOn = (port: number, connections: number) =>
   autocannon({
     url: `http://127.0.0.1:${port}/api/v2/memory/add`,
     method: "POST",
@@ -49,17 +82,23 @@ const run = (connections: number) =>
 
 const results = []
 for (const connections of [1, 32]) {
-  const result = await run(connections)
+  // Round-robin: connection i goes to node i mod nodes.
+  const perNode = ports.map((_, i) => Math.floor(connections / nodes) + (i < connections % nodes ? 1 : 0))
+  const runs = await Promise.all(ports.flatMap((port, i) => perNode[i]! > 0 ? [runOn(port, perNode[i]!)] : []))
+  const requests = runs.reduce((sum, r) => sum + r.requests.total, 0)
   results.push({
     connections,
-    requests: result.requests.total,
-    adds_per_second: Math.round(result.requests.average),
-    p50_ms: result.latency.p50,
-    p99_ms: result.latency.p99,
-    non2xx: result.non2xx,
-    errors: result.errors
+    requests,
+    adds_per_second: Math.round(runs.reduce((sum, r) => sum + r.requests.average, 0)),
+    // Per node when several: the slowest node's percentiles.
+    p50_ms: Math.max(...runs.map((r) => r.latency.p50)),
+    p99_ms: Math.max(...runs.map((r) => r.latency.p99)),
+    non2xx: runs.reduce((sum, r) => sum + r.non2xx, 0),
+    errors: runs.reduce((sum, r) => sum + r.errors, 0)
   })
 }
-console.log(JSON.stringify({ mode, results }, null, 2))
-server.kill("SIGTERM")
+console.log(JSON.stringify({ mode, engine, nodes, results }, null, 2))
+for (const server of servers) server.kill("SIGTERM")
+await Promise.all(servers.map((server) => new Promise((resolve) => server.exitCode === null ? server.on("exit", resolve) : resolve(undefined))))
+cluster?.stop()
 Fs.rmSync(dataDir, { recursive: true, force: true })

@@ -1,11 +1,11 @@
 /**
- * The real HTTP stack on a file database, for bench/http.ts: with an instant fake model
+ * The real HTTP stack on a file database (Postgres when ENGRAM_DATABASE_URL is set), for bench/http.ts: with an instant fake model
  * ("instant"), or as `engram serve` runs with no LLM configured ("offline": local boundary
  * detector and extractors, background extraction, no embedder).
  * argv: <port> <data dir> [instant|offline]. Prints "ready" when listening.
  */
 import { NodeRuntime } from "@effect/platform-node"
-import { Duration, Effect, Layer } from "effect"
+import { Duration, Effect, Layer, Redacted } from "effect"
 import * as Path from "node:path"
 import { makeEngram } from "../src/Engram.js"
 import { httpServerLayer } from "../src/Http/Server.js"
@@ -20,7 +20,7 @@ const instantModel = (request: { messages: ReadonlyArray<{ content: string }> })
   return boundaryAnswer([n - 1])
 }
 
-const database = Database.layerFile(Path.join(dataDir!, "engram.db"))
+const database = process.env.ENGRAM_DATABASE_URL === undefined ? Database.layerFile(Path.join(dataDir!, "engram.db")) : Database.layerPostgres(Redacted.make(process.env.ENGRAM_DATABASE_URL))
 const app = mode === "offline"
   ? makeEngram({ database, embedder: "none", background: true })
   : memoryTestLayer({ llm: instantModel, database }).pipe(Layer.provide(textServices))

@@ -2,7 +2,7 @@
  * Throughput of `Memory.add` with an instant fake model on a file database.
  * Run: npx tsx bench/memorize.ts [messages=50000] [sqlite|postgres]
  * (postgres: a throwaway local cluster, see test/support/PostgresCluster.ts; one database per scenario)
- * Prints messages/s for one session and for 100 sessions, batches of 10.
+ * Prints messages/s for one session and for 100 sessions, batches of 10, and CPU ms per add.
  */
 import { Effect, Layer, Redacted } from "effect"
 import Pg from "pg"
@@ -65,6 +65,7 @@ const scenario = (sessions: number) =>
       const memory = yield* Memory
       const batches = total / BATCH
       const start = performance.now()
+      const cpuBefore = process.cpuUsage()
       // One in-flight add per session, sessions concurrently: like independent agents.
       yield* Effect.forEach(
         Array.from({ length: sessions }, (_, s) => s),
@@ -81,7 +82,11 @@ const scenario = (sessions: number) =>
         { concurrency: "unbounded", discard: true }
       )
       const seconds = (performance.now() - start) / 1000
-      return { engine, sessions, messages: total, seconds: Number(seconds.toFixed(2)), messagesPerSecond: Math.round(total / seconds) }
+      // CPU of this process per add (both threads of work: ours and SQLite's, which runs in it):
+      // steadier than wall time when other work shares the machine.
+      const cpu = process.cpuUsage(cpuBefore)
+      const cpuMsPerAdd = Number(((cpu.user + cpu.system) / 1000 / batches).toFixed(2))
+      return { engine, sessions, messages: total, seconds: Number(seconds.toFixed(2)), messagesPerSecond: Math.round(total / seconds), cpuMsPerAdd }
     }).pipe(Effect.provide(layer))
     Fs.rmSync(dir, { recursive: true, force: true })
     return result

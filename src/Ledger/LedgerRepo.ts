@@ -1,14 +1,13 @@
 import { SqlClient, SqlSchema } from "@effect/sql"
 import { Array as Arr, Clock, Effect, Schema } from "effect"
 import { MessageIdConflict } from "../Domain/Errors.js"
-import { type IncomingMessage, MessageContent, ScopeId, type SessionKey, StoredMessage, ToolCalls } from "../Domain/Message.js"
+import { type IncomingMessage, MessageContent, ScopeId, type SessionKey, sessionKeyString, StoredMessage, ToolCalls } from "../Domain/Message.js"
 import { canonicalJson } from "./MessageIdentity.js"
 import { withBusyRetry } from "../Storage/Database.js"
 import { indexedBy } from "../Storage/Dialect.js"
 import { GroupCommit } from "../Storage/GroupCommit.js"
 import type { SeenMark } from "./SeenMark.js"
 
-const SeenRow = Schema.Struct({ message_id: Schema.String, boundary_seen: Schema.Literal(1, 2) })
 
 /** A validated message with everything the ledger needs computed up front (outside any transaction). */
 export interface PreparedMessage {
@@ -32,6 +31,14 @@ const MessageRow = Schema.Struct({
   tool_calls: Schema.NullOr(Schema.parseJson(ToolCalls))
 })
 
+/** Sessions whose decoded buffer rows are kept between reads, and the tokens of text they may hold in all. */
+const DECODED_SESSIONS = 1024
+const DECODED_TOKENS = 4_000_000
+/** Rows fetched by seq per statement (bound parameters stay far below either engine's limit). */
+const FETCH_CHUNK = 500
+
+const SeqRow = Schema.Struct({ seq: StoredMessage.fields.seq, boundary_seen: Schema.Literal(0, 1, 2) })
+
 const SessionScope = Schema.Struct({ app_id: ScopeId, project_id: ScopeId, session_id: Schema.String })
 
 const ExistingRow = Schema.Struct({ message_id: Schema.String, session_id: Schema.String, fingerprint: Schema.String })
@@ -45,25 +52,56 @@ export class LedgerRepo extends Effect.Service<LedgerRepo>()("engram/LedgerRepo"
     const sql = yield* SqlClient.SqlClient
     const groupCommit = yield* GroupCommit
 
-    const selectBuffer = SqlSchema.findAll({
+    /** A session's buffer as seqs (with the boundary marks), in conversation order: the light half of a buffer read. */
+    const selectBufferOrder = SqlSchema.findAll({
       Request: SessionScope,
-      Result: MessageRow,
+      Result: SeqRow,
       execute: (key) =>
-        sql`SELECT seq, message_id, app_id, project_id, session_id, sender_id, sender_name, role, timestamp,
-                   content, tool_calls, tool_call_id, token_count, memcell_id
-            FROM messages
+        sql`SELECT seq, boundary_seen FROM messages
             WHERE app_id = ${key.app_id} AND project_id = ${key.project_id} AND session_id = ${key.session_id}
               AND memcell_id IS NULL
             ORDER BY timestamp, seq`
     })
 
+    const selectRows = SqlSchema.findAll({
+      Request: Schema.Array(Schema.Number),
+      Result: MessageRow,
+      execute: (seqs) =>
+        sql`SELECT seq, message_id, app_id, project_id, session_id, sender_id, sender_name, role, timestamp,
+                   content, tool_calls, tool_call_id, token_count, memcell_id
+            FROM messages WHERE ${sql.in("seq", seqs)}`
+    })
+
     /**
-     * Stores a batch in one short transaction and returns how many were new. Messages already in
-     * the ledger with the same identity are skipped (a retry); the same id with other content or
-     * in another session fails the whole batch, so nothing of a conflicting request is stored.
+     * Buffered rows already decoded, per session (least recently read first out, bounded in
+     * sessions and in tokens of text). A row's columns never change while it is buffered, and a
+     * seq is never reused, so a row is fetched and decoded once however many adds read the buffer.
      */
-    const ingest = Effect.fn("LedgerRepo.ingest")(function*(key: SessionKey, batch: ReadonlyArray<PreparedMessage>) {
-      const receivedAt = yield* Clock.currentTimeMillis
+    const decoded = new Map<string, { readonly rows: ReadonlyMap<number, StoredMessage>; readonly tokens: number }>()
+    let decodedTokens = 0
+
+    const keepDecoded = (name: string, rows: ReadonlyMap<number, StoredMessage>) => {
+      const previous = decoded.get(name)
+      if (previous !== undefined) decodedTokens -= previous.tokens
+      decoded.delete(name)
+      let tokens = 0
+      for (const row of rows.values()) tokens += row.token_count
+      decoded.set(name, { rows, tokens })
+      decodedTokens += tokens
+      for (const [oldest, entry] of decoded) {
+        if (decoded.size <= DECODED_SESSIONS && decodedTokens <= DECODED_TOKENS) break
+        decodedTokens -= entry.tokens
+        decoded.delete(oldest)
+      }
+    }
+
+    /**
+     * The SQL that stores a batch, to run inside a transaction; answers how many were new.
+     * Messages already in the ledger with the same identity are skipped (a retry); the same id
+     * with other content or in another session fails the whole batch, so nothing of a
+     * conflicting request is stored.
+     */
+    const storeBatch = (key: SessionKey, batch: ReadonlyArray<PreparedMessage>, receivedAt: number) => {
       const rows = batch.map((p) => ({
         app_id: key.app_id,
         project_id: key.project_id,
@@ -80,7 +118,7 @@ export class LedgerRepo extends Effect.Service<LedgerRepo>()("engram/LedgerRepo"
         token_count: p.token_count,
         received_at: receivedAt
       }))
-      const write = Effect.gen(function*() {
+      return Effect.gen(function*() {
         const inserted = yield* sql<{ message_id: string }>`
           INSERT INTO messages ${sql.insert(rows)}
           ON CONFLICT (app_id, project_id, message_id) DO NOTHING
@@ -89,8 +127,13 @@ export class LedgerRepo extends Effect.Service<LedgerRepo>()("engram/LedgerRepo"
         yield* checkSkipped(key, batch, new Set(inserted.map((r) => r.message_id)))
         return inserted.length
       })
+    }
+
+    /** Stores a batch in the next shared transaction (see `storeBatch`) and returns how many were new. */
+    const ingest = Effect.fn("LedgerRepo.ingest")(function*(key: SessionKey, batch: ReadonlyArray<PreparedMessage>) {
+      const receivedAt = yield* Clock.currentTimeMillis
       // Shared with concurrent requests' writes: one transaction, one fsync (see GroupCommit).
-      return yield* groupCommit.run("store messages", write)
+      return yield* groupCommit.run("store messages", storeBatch(key, batch, receivedAt))
     })
 
     const selectExisting = (key: SessionKey, ids: ReadonlyArray<string>) =>
@@ -126,19 +169,38 @@ export class LedgerRepo extends Effect.Service<LedgerRepo>()("engram/LedgerRepo"
         }
       })
 
-    const buffer = Effect.fn("LedgerRepo.buffer")(function*(key: SessionKey) {
-      return yield* selectBuffer(key).pipe(Effect.catchTag("ParseError", Effect.die), withBusyRetry("read buffer"))
+    /**
+     * A session's buffered messages in conversation order, with the boundary marks of those the
+     * model already judged (unlisted: unseen). Reads the buffer's seqs and marks, then only the
+     * rows not decoded before: an add costs its own rows plus one light index read, not a decode
+     * of the whole buffer. A row consumed between the two reads is still returned (the buffer a
+     * moment earlier); the commit's compare-and-set refuses a plan that used it.
+     */
+    const bufferAndMarks = Effect.fn("LedgerRepo.buffer")(function*(key: SessionKey) {
+      const order = yield* selectBufferOrder(key).pipe(Effect.catchTag("ParseError", Effect.die), withBusyRetry("read buffer"))
+      const name = sessionKeyString(key)
+      const known = decoded.get(name)?.rows ?? new Map<number, StoredMessage>()
+      const missing = order.flatMap((row) => known.has(row.seq) ? [] : [row.seq])
+      const fetched = yield* Effect.forEach(Arr.chunksOf(missing, FETCH_CHUNK), (seqs) => selectRows(seqs)).pipe(
+        Effect.catchTag("ParseError", Effect.die),
+        withBusyRetry("read buffer")
+      )
+      const rows = new Map<number, StoredMessage>()
+      for (const row of fetched.flat()) rows.set(row.seq, row)
+      const messages: Array<StoredMessage> = []
+      const marks = new Map<string, SeenMark>()
+      for (const { boundary_seen, seq } of order) {
+        const row = known.get(seq) ?? rows.get(seq)
+        if (row === undefined) continue // deleted between the two reads
+        rows.set(seq, row)
+        messages.push(row)
+        if (boundary_seen > 0) marks.set(row.message_id, boundary_seen === 2 ? "topic_done" : "seen")
+      }
+      keepDecoded(name, rows)
+      return { messages, marks: marks as ReadonlyMap<string, SeenMark> }
     })
 
-    /** What the boundary model already judged of the session's buffered messages (unlisted: unseen). */
-    const seenMarks = Effect.fn("LedgerRepo.seenMarks")(function*(key: SessionKey) {
-      const rows = yield* sql`
-        SELECT message_id, boundary_seen FROM messages
-        WHERE app_id = ${key.app_id} AND project_id = ${key.project_id} AND session_id = ${key.session_id}
-          AND memcell_id IS NULL AND boundary_seen > 0`.pipe(withBusyRetry("read boundary marks"))
-      const decoded = yield* Schema.decodeUnknown(Schema.Array(SeenRow))(rows).pipe(Effect.orDie)
-      return new Map<string, SeenMark>(decoded.map((row) => [row.message_id, row.boundary_seen === 2 ? "topic_done" : "seen"]))
-    })
+    const buffer = (key: SessionKey) => Effect.map(bufferAndMarks(key), ({ messages }) => messages)
 
     /** Sessions holding buffered messages none of which arrived after `cutoff` (epoch ms). */
     const idleSessions = Effect.fn("LedgerRepo.idleSessions")(function*(cutoff: number) {
@@ -186,7 +248,7 @@ export class LedgerRepo extends Effect.Service<LedgerRepo>()("engram/LedgerRepo"
       return inserted.length
     })
 
-    return { ingest, buffer, seenMarks, idleSessions, countBuffered, ofMemcell, importMessages } as const
+    return { ingest, storeBatch, buffer, bufferAndMarks, idleSessions, countBuffered, ofMemcell, importMessages } as const
   }),
   dependencies: [GroupCommit.Default]
 }) {}

@@ -45,7 +45,12 @@ export class BoundaryDetector extends Context.Tag("engram/BoundaryDetector")<
   BoundaryDetector,
   {
     readonly name: string
-    readonly detect: (messages: ReadonlyArray<DetectorMessage>) => Effect.Effect<ReadonlyArray<number>, LlmError>
+    /**
+     * `stream` names the conversation (a session's buffer) when the caller has one: a detector
+     * may keep what it computed for it and, if the next call continues it, analyze only the new
+     * messages. The answer must not depend on it.
+     */
+    readonly detect: (messages: ReadonlyArray<DetectorMessage>, stream?: string) => Effect.Effect<ReadonlyArray<number>, LlmError>
     /**
      * One calendar-date run's chat turns; `closing` when the run closes whatever the answer
      * (a flush, or a later date follows), so every unseen turn must be judged now.

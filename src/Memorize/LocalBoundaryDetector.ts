@@ -113,32 +113,76 @@ interface SparseVector {
   readonly weights: Float64Array
 }
 
-interface AnalyzedMessages {
-  readonly vectors: ReadonlyArray<SparseVector>
-  /** How much of a full message each one is, in [0, 1]. */
-  readonly contentWeights: ReadonlyArray<number>
-  readonly vocabularySize: number
-}
-
 /**
- * `(1 + ln tf)` per term, scaled to length `contentWeight`. No idf: within one conversation the
- * words every message repeats are the topic itself, and discounting them hid single-topic cohesion.
+ * A conversation analyzed so far, which grows by appending messages: each message's terms and
+ * vector (term ids from one vocabulary, in order of first use), and the block similarity at each
+ * gap. Appending recomputes only the gaps whose blocks can reach the new messages (a gap's right
+ * block spans at most `MAX_BLOCK_SPAN_FACTOR · blockSize` messages), so extending a conversation by
+ * k messages costs O(k · block) rather than a re-analysis of everything before. Every number is
+ * computed by the same code, in the same order, as for the whole conversation at once, so the
+ * boundaries are identical (test/Memorize/LocalBoundaryDetector.test.ts checks it).
  */
-const analyze = (messageTerms: ReadonlyArray<ReadonlyArray<string>>, fullMessageTerms: number): AnalyzedMessages => {
-  const termIds = new Map<string, number>()
-  const contentWeights: Array<number> = []
-  const vectors = messageTerms.map((terms): SparseVector => {
+export class Tiling {
+  readonly messageTerms: Array<ReadonlyArray<string>> = []
+  readonly timestamps: Array<number> = []
+  readonly vectors: Array<SparseVector> = []
+  /** How much of a full message each one is, in [0, 1]. */
+  readonly contentWeights: Array<number> = []
+  /** `raw[i]`: similarity at the gap after message i (0-based), NaN where one side has no terms. */
+  readonly raw: Array<number> = []
+  private readonly termIds = new Map<string, number>()
+  /** Similarities at twice the block size, for ties (`sharpen`); computed on demand, valid below `wideValid`. */
+  private readonly wideSims: Array<number> = []
+  private wideValid = 0
+  private left = new Float64Array(64)
+  private right = new Float64Array(64)
+
+  constructor(readonly blockSize: number, readonly fullMessageTerms: number) {}
+
+  get length(): number {
+    return this.vectors.length
+  }
+
+  append(messageTerms: ReadonlyArray<ReadonlyArray<string>>, timestamps: ReadonlyArray<number>): void {
+    const before = this.length
+    for (const [i, terms] of messageTerms.entries()) {
+      this.messageTerms.push(terms)
+      this.timestamps.push(timestamps[i]!)
+      this.vectors.push(this.vectorOf(terms))
+    }
+    const n = this.length
+    // Gap g's right block reads messages g+1 .. g+span: only gaps within span of the old end change.
+    const from = Math.max(0, before - MAX_BLOCK_SPAN_FACTOR * this.blockSize)
+    this.raw.length = Math.max(0, n - 1)
+    for (let gap = from; gap < n - 1; gap++) this.raw[gap] = this.similarityAt(gap, this.blockSize)
+    this.wideValid = Math.min(this.wideValid, Math.max(0, before - MAX_BLOCK_SPAN_FACTOR * 2 * this.blockSize))
+  }
+
+  /** Similarities at twice the block size, for every gap. */
+  wide(): ReadonlyArray<number> {
+    const gaps = Math.max(0, this.length - 1)
+    this.wideSims.length = gaps
+    for (let gap = this.wideValid; gap < gaps; gap++) this.wideSims[gap] = this.similarityAt(gap, 2 * this.blockSize)
+    this.wideValid = gaps
+    return this.wideSims
+  }
+
+  /**
+   * `(1 + ln tf)` per term, scaled to length `contentWeight`. No idf: within one conversation the
+   * words every message repeats are the topic itself, and discounting them hid single-topic cohesion.
+   */
+  private vectorOf(terms: ReadonlyArray<string>): SparseVector {
     const tf = new Map<number, number>()
     for (const term of terms) {
-      let id = termIds.get(term)
+      let id = this.termIds.get(term)
       if (id === undefined) {
-        id = termIds.size
-        termIds.set(term, id)
+        id = this.termIds.size
+        this.termIds.set(term, id)
       }
       tf.set(id, (tf.get(id) ?? 0) + 1)
     }
-    const contentWeight = Math.min(1, terms.length / Math.max(1, fullMessageTerms))
-    contentWeights.push(contentWeight)
+    const contentWeight = Math.min(1, terms.length / Math.max(1, this.fullMessageTerms))
+    this.contentWeights.push(contentWeight)
     const ids = new Int32Array(tf.size)
     const weights = new Float64Array(tf.size)
     let norm = 0
@@ -153,33 +197,31 @@ const analyze = (messageTerms: ReadonlyArray<ReadonlyArray<string>>, fullMessage
     const scale = norm === 0 ? 0 : contentWeight / Math.sqrt(norm)
     for (let j = 0; j < weights.length; j++) weights[j]! *= scale
     return { ids, weights }
-  })
-  return { vectors, contentWeights, vocabularySize: termIds.size }
-}
-
-/**
- * Cosine similarity of the blocks on each side of every gap (`sims[i]` is the gap after message i,
- * 0-based), or NaN where one side has no terms at all. A block takes the nearest messages with
- * terms until it holds `blockSize` full messages.
- */
-const blockSimilarities = (messages: AnalyzedMessages, blockSize: number): Float64Array => {
-  const { contentWeights, vectors, vocabularySize } = messages
-  const n = vectors.length
-  const maxSpan = MAX_BLOCK_SPAN_FACTOR * blockSize
-  const sims = new Float64Array(Math.max(0, n - 1))
-  // Dense scratch accumulators, reset through the touched ids: O(block terms) per gap.
-  const left = new Float64Array(vocabularySize)
-  const right = new Float64Array(vocabularySize)
-  const touchedLeft: Array<number> = []
-  const touchedRight: Array<number> = []
-  const add = (into: Float64Array, touched: Array<number>, vector: SparseVector) => {
-    for (let j = 0; j < vector.ids.length; j++) {
-      const id = vector.ids[j]!
-      if (into[id] === 0) touched.push(id)
-      into[id]! += vector.weights[j]!
-    }
   }
-  for (let gap = 0; gap < n - 1; gap++) {
+
+  /**
+   * Cosine similarity of the blocks on each side of the gap after message `gap`, or NaN where one
+   * side has no terms at all. A block takes the nearest messages with terms until it holds
+   * `blockSize` full messages. Dense scratch accumulators, reset through the touched ids:
+   * O(block terms) per gap.
+   */
+  private similarityAt(gap: number, blockSize: number): number {
+    if (this.left.length < this.termIds.size) {
+      this.left = new Float64Array(2 * this.termIds.size)
+      this.right = new Float64Array(2 * this.termIds.size)
+    }
+    const { contentWeights, left, right, vectors } = this
+    const n = vectors.length
+    const maxSpan = MAX_BLOCK_SPAN_FACTOR * blockSize
+    const touchedLeft: Array<number> = []
+    const touchedRight: Array<number> = []
+    const add = (into: Float64Array, touched: Array<number>, vector: SparseVector) => {
+      for (let j = 0; j < vector.ids.length; j++) {
+        const id = vector.ids[j]!
+        if (into[id] === 0) touched.push(id)
+        into[id]! += vector.weights[j]!
+      }
+    }
     let filled = 0
     for (let m = gap; m >= 0 && filled < blockSize - TIE && gap - m < maxSpan; m--) {
       if (vectors[m]!.ids.length === 0) continue
@@ -200,13 +242,10 @@ const blockSimilarities = (messages: AnalyzedMessages, blockSize: number): Float
       rightNorm += right[id]! * right[id]!
       dot += left[id]! * right[id]!
     }
-    sims[gap] = leftNorm === 0 || rightNorm === 0 ? Number.NaN : dot / Math.sqrt(leftNorm * rightNorm)
     for (const id of touchedLeft) left[id] = 0
     for (const id of touchedRight) right[id] = 0
-    touchedLeft.length = 0
-    touchedRight.length = 0
+    return leftNorm === 0 || rightNorm === 0 ? Number.NaN : dot / Math.sqrt(leftNorm * rightNorm)
   }
-  return sims
 }
 
 /** NaN gaps (one side without terms, only possible at the ends) take the nearest known value. */
@@ -293,6 +332,12 @@ const isAcknowledgement = (messageTerms: ReadonlyArray<ReadonlyArray<string>>, i
   return true
 }
 
+/** The analysis the options ask for, of no messages yet. */
+export const emptyTiling = (options: LocalBoundaryDetectorOptions = {}): Tiling => {
+  const o = { ...defaultLocalBoundaryDetectorOptions, ...options }
+  return new Tiling(Math.max(1, o.blockSize), o.fullMessageTerms)
+}
+
 /**
  * The whole algorithm on already-analyzed messages (`messageTerms[i]` from `Lexicon.terms`):
  * 1-based boundaries (`b` = cut after message b), ascending, each `1 <= b < n`.
@@ -302,12 +347,21 @@ export const localBoundaries = (
   timestamps: ReadonlyArray<number>,
   options: LocalBoundaryDetectorOptions = {}
 ): ReadonlyArray<number> => {
+  const tiling = emptyTiling(options)
+  tiling.append(messageTerms, timestamps)
+  return tilingBoundaries(tiling, options)
+}
+
+/**
+ * The boundaries of an analyzed conversation (`Tiling`, built with the same options). Linear in
+ * its length over plain numbers; the text work was done when the messages were appended.
+ */
+export const tilingBoundaries = (tiling: Tiling, options: LocalBoundaryDetectorOptions = {}): ReadonlyArray<number> => {
   const o = { ...defaultLocalBoundaryDetectorOptions, ...options }
-  const n = messageTerms.length
+  const { messageTerms, timestamps, blockSize } = tiling
+  const n = tiling.length
   if (n < 2) return []
-  const blockSize = Math.max(1, o.blockSize)
-  const messages = analyze(messageTerms, o.fullMessageTerms)
-  const raw = blockSimilarities(messages, blockSize)
+  const raw = Float64Array.from(tiling.raw)
 
   const cuts: Array<number> = []
   for (let gap = 0; gap < n - 1; gap++) {
@@ -325,14 +379,14 @@ export const localBoundaries = (
   const variance = found.reduce((sum, v) => sum + (v.depth - mean) ** 2, 0) / found.length
   const cutoff = Math.max(o.minDepth, mean - o.cutoffSdFactor * Math.sqrt(variance))
   let wideSims: Float64Array | undefined
-  const wide = () => (wideSims ??= blockSimilarities(messages, 2 * blockSize))
+  const wide = () => (wideSims ??= Float64Array.from(tiling.wide()))
 
   const deepestFirst = found
     .filter((v) => v.depth >= cutoff && v.relativeDepth >= o.minRelativeDepth)
     .sort((a, b) => b.depth - a.depth || a.gap - b.gap)
   // trailingWeight[b]: full messages' worth of content after message b (1-based).
   const trailingWeight = new Float64Array(n + 1)
-  for (let i = n - 1; i >= 0; i--) trailingWeight[i] = trailingWeight[i + 1]! + messages.contentWeights[i]!
+  for (let i = n - 1; i >= 0; i--) trailingWeight[i] = trailingWeight[i + 1]! + tiling.contentWeights[i]!
   for (const valley of deepestFirst) {
     let b = sharpen(valley.gap, raw, wide) + 1
     while (b < n - 1 && isAcknowledgement(messageTerms, b, blockSize)) b++
@@ -343,34 +397,114 @@ export const localBoundaries = (
   return normalizeBoundaries(cuts, n)
 }
 
-/** A `BoundaryDetector` that needs no model: lexical cohesion (TextTiling) plus long silences. */
+/** Conversations whose analysis is kept between calls (least recently used dropped first). */
+const KEPT_STREAMS = 1024
+/** ...and at most this many characters of their text in all. */
+const KEPT_CHARS = 16_000_000
+
+/** A conversation's analysis and the (clipped) texts it was made of. */
+interface KeptTiling {
+  readonly tiling: Tiling
+  readonly texts: ReadonlyArray<string>
+  readonly chars: number
+}
+
+/** What of a kept analysis a call can reuse: its messages from `offset` on are the call's first `overlap`. */
+interface Reuse {
+  readonly entry: KeptTiling
+  readonly offset: number
+  readonly overlap: number
+}
+
+/**
+ * A `BoundaryDetector` that needs no model: lexical cohesion (TextTiling) plus long silences.
+ *
+ * A caller that names the conversation (`stream`, a run of a session's buffer) gets it analyzed
+ * incrementally: the analysis of the previous call is kept in memory (bounded, least recently
+ * used first out). When the messages continue the kept ones (same texts and times, compared in
+ * full), only the new messages are analyzed; when a commit took the beginning away, the terms of
+ * the rest are reused and only the numbers are rebuilt; anything else (another process changed
+ * the buffer) is analyzed afresh. The answers are those of a full re-analysis.
+ */
 export const makeLocalBoundaryDetector = (options: LocalBoundaryDetectorOptions = {}) =>
   Effect.gen(function*() {
     const lexicon = yield* Lexicon
+    const kept = new Map<string, KeptTiling>()
+    let keptChars = 0
 
-    const detect = Effect.fn("LocalBoundaryDetector.detect")(function*(messages: ReadonlyArray<DetectorMessage>) {
-      const messageTerms: Array<ReadonlyArray<string>> = []
+    const reuse = (stream: string | undefined, texts: ReadonlyArray<string>, timestamps: ReadonlyArray<number>): Reuse | undefined => {
+      const entry = stream === undefined ? undefined : kept.get(stream)
+      if (entry === undefined || texts.length === 0) return undefined
+      const same = (k: number, i: number) => entry.tiling.timestamps[k] === timestamps[i] && entry.texts[k] === texts[i]
+      // Where the messages begin in the kept conversation: a memcell may have taken its start.
+      let offset = 0
+      while (offset < entry.tiling.length && !same(offset, 0)) offset++
+      if (offset === entry.tiling.length) return undefined
+      const overlap = Math.min(entry.tiling.length - offset, texts.length)
+      for (let i = 1; i < overlap; i++) if (!same(offset + i, i)) return undefined
+      return { entry, offset, overlap }
+    }
+
+    const keep = (stream: string, entry: KeptTiling) => {
+      const previous = kept.get(stream)
+      if (previous !== undefined) keptChars -= previous.chars
+      kept.delete(stream)
+      kept.set(stream, entry)
+      keptChars += entry.chars
+      for (const [oldest, old] of kept) {
+        if (kept.size <= KEPT_STREAMS && keptChars <= KEPT_CHARS) break
+        keptChars -= old.chars
+        kept.delete(oldest)
+      }
+    }
+
+    const detect = Effect.fn("LocalBoundaryDetector.detect")(function*(messages: ReadonlyArray<DetectorMessage>, stream?: string) {
+      const texts = messages.map((m) => clipped(m.text))
+      const timestamps = messages.map((m) => m.timestamp)
+      const planned = reuse(stream, texts, timestamps)
+      const known = planned?.overlap ?? 0
+      const fresh: Array<ReadonlyArray<string>> = []
       let sinceYield = 0
-      for (const message of messages) {
-        const text = message.text.length > MAX_ANALYZED_CHARS ? message.text.slice(0, MAX_ANALYZED_CHARS) : message.text
-        messageTerms.push(lexicon.terms(text))
-        sinceYield += text.length
+      for (let i = known; i < texts.length; i++) {
+        fresh.push(lexicon.terms(texts[i]!))
+        sinceYield += texts[i]!.length
         if (sinceYield >= YIELD_EVERY_CHARS) {
           sinceYield = 0
           yield* yieldToEventLoop
         }
       }
-      const boundaries = localBoundaries(
-        messageTerms,
-        messages.map((m) => m.timestamp),
-        options
-      )
-      yield* Effect.annotateCurrentSpan({ "engram.messages": messages.length, "engram.boundaries": boundaries.length })
+      // From here on nothing yields: another call on the same stream cannot interleave. It may
+      // have run during the yields above, so the plan is checked again.
+      const now = reuse(stream, texts, timestamps)
+      const unchanged = planned !== undefined && now !== undefined && now.entry === planned.entry &&
+        now.offset === planned.offset && now.overlap === planned.overlap
+      let tiling: Tiling
+      if (unchanged && planned.offset === 0 && planned.overlap === planned.entry.tiling.length) {
+        tiling = planned.entry.tiling
+      } else {
+        tiling = emptyTiling(options)
+        if (unchanged) {
+          const { entry, offset, overlap } = planned
+          tiling.append(entry.tiling.messageTerms.slice(offset, offset + overlap), entry.tiling.timestamps.slice(offset, offset + overlap))
+        } else if (known > 0) {
+          tiling.append(texts.slice(0, known).map((text) => lexicon.terms(text)), timestamps.slice(0, known))
+        }
+      }
+      tiling.append(fresh, timestamps.slice(known))
+      const boundaries = tilingBoundaries(tiling, options)
+      if (stream !== undefined) keep(stream, { tiling, texts, chars: texts.reduce((sum, text) => sum + text.length, 0) })
+      yield* Effect.annotateCurrentSpan({
+        "engram.messages": messages.length,
+        "engram.analyzed": fresh.length,
+        "engram.boundaries": boundaries.length
+      })
       return boundaries
     })
 
     return BoundaryDetector.of({ name: "local", detect })
   })
+
+const clipped = (text: string) => text.length > MAX_ANALYZED_CHARS ? text.slice(0, MAX_ANALYZED_CHARS) : text
 
 export const LocalBoundaryDetector = {
   /** Default options; needs `Lexicon`. */

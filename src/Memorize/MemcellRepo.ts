@@ -50,19 +50,20 @@ export class MemcellRepo extends Effect.Service<MemcellRepo>()("engram/MemcellRe
     const groupCommit = yield* GroupCommit
 
     /**
-     * The memorize commit: one transaction inserts the memcells, enqueues their extraction jobs and marks
+     * The memorize commit's SQL, to run inside a transaction (`commit`, or with the add's own
+     * messages in `Memory.add`): inserts the memcells, enqueues their extraction jobs and marks
      * exactly their messages consumed, as a compare-and-set: every message must still be unconsumed, otherwise the whole
      * transaction rolls back with StaleBuffer. No lock is needed for correctness; two writers (or
      * two processes) can never put one message into two memcells, and none is dropped.
      */
     // INDEXED BY: with bound parameters the planner otherwise walks the session's whole buffer
     // through the partial buffer index (measured: 1.2 ms instead of 0.02 ms at 10k buffered rows).
-    const commit = Effect.fn("MemcellRepo.commit")(function*(
+    const commitStatements = (
       key: SessionKey,
       cells: ReadonlyArray<NewMemcell>,
-      options: CommitOptions = {}
-    ) {
-      const createdAt = yield* Clock.currentTimeMillis
+      options: CommitOptions,
+      createdAt: number
+    ) => {
       const jobKinds = options.jobKinds ?? EXTRACTION_KINDS
       const seen = options.seen ?? []
       const writeCells = Effect.forEach(cells, (cell) =>
@@ -97,9 +98,18 @@ export class MemcellRepo extends Effect.Service<MemcellRepo>()("engram/MemcellRe
           WHERE app_id = ${key.app_id} AND project_id = ${key.project_id} AND session_id = ${key.session_id}
             AND memcell_id IS NULL AND ${sql.in("message_id", ids)}`
       }, { discard: true })
-      if (cells.length === 0 && seen.length === 0) return
-      // Shared with concurrent sessions' commits and ingests: one transaction, one fsync (see GroupCommit).
-      yield* groupCommit.run("commit memcells", Effect.zipRight(writeCells, writeSeen))
+      return Effect.zipRight(writeCells, writeSeen)
+    }
+
+    /** Runs `commitStatements` in the next shared transaction: one fsync with concurrent sessions' writes (see GroupCommit). */
+    const commit = Effect.fn("MemcellRepo.commit")(function*(
+      key: SessionKey,
+      cells: ReadonlyArray<NewMemcell>,
+      options: CommitOptions = {}
+    ) {
+      if (cells.length === 0 && (options.seen ?? []).length === 0) return
+      const createdAt = yield* Clock.currentTimeMillis
+      yield* groupCommit.run("commit memcells", commitStatements(key, cells, options, createdAt))
     })
 
     /** A session's memcells in creation order. */
@@ -168,7 +178,7 @@ export class MemcellRepo extends Effect.Service<MemcellRepo>()("engram/MemcellRe
       return yield* sql.withTransaction(write).pipe(withBusyRetry("import memcells"))
     })
 
-    return { commit, list, count, find, existsLocked, importMemcells } as const
+    return { commit, commitStatements, list, count, find, existsLocked, importMemcells } as const
   }),
   dependencies: [JobQueue.Default, GroupCommit.Default]
 }) {}

@@ -1,4 +1,5 @@
-import { Duration, Effect, Option, Schedule } from "effect"
+import { Cause, Clock, Data, Duration, Effect, Option, Schedule } from "effect"
+import { GroupCommit } from "../Storage/GroupCommit.js"
 import { EXTRACTION_KINDS } from "../Domain/Job.js"
 import { ExtractionPlan } from "../Jobs/ExtractionPlan.js"
 import type { MemorizeSettings } from "../Config/EngramConfig.js"
@@ -33,6 +34,25 @@ const toNewMemcell = (key: SessionKey, segment: ReadonlyArray<StoredMessage>): N
   }
 }
 
+/** A message of the add, as the buffer will hold it once stored (its seq is not known yet and is not read). */
+const toStoredMessage = (key: SessionKey, p: PreparedMessage): StoredMessage => ({
+  seq: Number.MAX_SAFE_INTEGER,
+  message_id: p.message_id,
+  ...key,
+  sender_id: p.message.sender_id,
+  sender_name: p.message.sender_name ?? null,
+  role: p.message.role,
+  timestamp: p.message.timestamp,
+  content: p.message.content,
+  tool_calls: p.message.tool_calls ?? null,
+  tool_call_id: p.message.tool_call_id ?? null,
+  token_count: p.token_count,
+  memcell_id: null
+})
+
+/** Some message of an add was already in the ledger: internal to `Memory.add`, which then stores and plans in two steps. */
+class NotAllNew extends Data.TaggedError("NotAllNew")<{}> {}
+
 /** How often a cycle may lose the compare-and-set to another writer before giving up. */
 const COMMIT_ATTEMPTS = 8
 
@@ -50,6 +70,7 @@ export class Memory extends Effect.Service<Memory>()("engram/Memory", {
     const tokens = yield* TokenCounter
     const signal = yield* ExtractionSignal
     const jobs = yield* JobQueue
+    const groupCommit = yield* GroupCommit
     const extraction = yield* ExtractionSettingsConfig
     // Which extraction jobs a memcell gets depends on the extractors wired in (see ExtractionPlan).
     const jobKinds = Option.match(yield* Effect.serviceOption(ExtractionPlan), {
@@ -74,9 +95,8 @@ export class Memory extends Effect.Service<Memory>()("engram/Memory", {
     /** One read → plan → commit pass; a lost compare-and-set is retried from a fresh read. */
     const cycle = (key: SessionKey, final: boolean) =>
       Effect.gen(function*() {
-        const buffered = yield* buffers.buffer(key)
+        const { marks, messages: buffered } = yield* buffers.bufferAndMarks(key)
         if (buffered.length === 0) return []
-        const marks = detector.decide === undefined ? new Map() : yield* buffers.seenMarks(key)
         const plan = yield* planSegments(buffered, detector, { ...rules, final }, marks)
         const cells = plan.closed.map((segment) => toNewMemcell(key, segment))
         yield* memcells.commit(key, cells, { jobKinds, seen: plan.seen })
@@ -94,13 +114,61 @@ export class Memory extends Effect.Service<Memory>()("engram/Memory", {
         Effect.withSpan("Memory.cycle", { attributes: { final } })
       )
 
+    /**
+     * The add's messages and the memcells they close in one write, hence one shared transaction
+     * and one fsync instead of two: holding the session's permit, the buffer is read and planned
+     * as it will be once the new messages are in, then the messages are inserted and the plan
+     * committed (same compare-and-set) together. The boundary decision (an LLM call with a model)
+     * is made before the write is queued. None when the messages are not all new (a retry: the
+     * ledger must say what each one is) or the buffer moved under the plan: the caller then takes
+     * the two-step way.
+     */
+    const storeAndCycle = (key: SessionKey, prepared: ReadonlyArray<PreparedMessage>) =>
+      Effect.gen(function*() {
+        const ids = new Set(prepared.map((p) => p.message_id))
+        if (ids.size !== prepared.length) return Option.none()
+        const { marks, messages: buffered } = yield* buffers.bufferAndMarks(key)
+        if (buffered.some((m) => ids.has(m.message_id))) return Option.none()
+        // In (timestamp, seq) order, as the buffer will read: new rows get the highest seqs, in request order.
+        const incoming = prepared.map((p) => toStoredMessage(key, p))
+        const combined = [...buffered, ...incoming].sort((a, b) => a.timestamp - b.timestamp)
+        const plan = yield* planSegments(combined, detector, { ...rules, final: false }, marks)
+        const cells = plan.closed.map((segment) => toNewMemcell(key, segment))
+        const now = yield* Clock.currentTimeMillis
+        const write = Effect.gen(function*() {
+          const stored = yield* buffers.storeBatch(key, prepared, now)
+          if (stored !== prepared.length) return yield* new NotAllNew()
+          yield* memcells.commitStatements(key, cells, { jobKinds, seen: plan.seen }, now)
+        })
+        const committed = yield* groupCommit.run("store and commit messages", write).pipe(
+          Effect.as(true),
+          Effect.catchTags({ NotAllNew: () => Effect.succeed(false), StaleBuffer: () => Effect.succeed(false) })
+        )
+        if (!committed) return Option.none()
+        if (cells.length > 0) yield* signal.notify
+        return Option.some(cells.map((cell) => cell.memcell_id))
+      }).pipe(Effect.withSpan("Memory.storeAndCycle"))
+
     const add = Effect.fn("Memory.add")(function*(request: AddRequest) {
       const key = sessionKeyOf(request)
-      const message_count = yield* buffers.ingest(key, yield* prepare(key, request))
-      // Deferred: durable in the ledger (above), cut by the next add without the flag or a flush.
-      if (request.defer_extraction === true) return { message_count, status: "accumulated", memcell_ids: [] } satisfies AddResult
-      const memcell_ids = yield* lock.withPermit(key, cycle(key, false))
-      return { message_count, status: memcell_ids.length > 0 ? "extracted" : "accumulated", memcell_ids } satisfies AddResult
+      const prepared = yield* prepare(key, request)
+      const resultOf = (message_count: number, memcell_ids: ReadonlyArray<string>): AddResult => ({
+        message_count,
+        status: memcell_ids.length > 0 ? "extracted" : "accumulated",
+        memcell_ids
+      })
+      // Deferred: durable in the ledger, cut by the next add without the flag or a flush.
+      if (request.defer_extraction === true || prepared.length === 0) {
+        return resultOf(yield* buffers.ingest(key, prepared), [])
+      }
+      const combined = yield* lock.withPermit(key, storeAndCycle(key, prepared)).pipe(
+        // Whatever stopped it (the model failed, the permit timed out, a defect), the messages are
+        // stored before the caller hears of it, as when they were stored first (a retry is a no-op).
+        Effect.tapErrorCause((cause) => Cause.isInterruptedOnly(cause) ? Effect.void : buffers.ingest(key, prepared))
+      )
+      if (Option.isSome(combined)) return resultOf(prepared.length, combined.value)
+      const message_count = yield* buffers.ingest(key, prepared)
+      return resultOf(message_count, yield* lock.withPermit(key, cycle(key, false)))
     })
 
     /** Resolves once no extraction job of the session is queued or running, or after `limit`. */

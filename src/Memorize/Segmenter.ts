@@ -1,6 +1,6 @@
 import { Effect } from "effect"
 import type { LlmError } from "../Domain/Errors.js"
-import { messageText, type StoredMessage } from "../Domain/Message.js"
+import { messageText, sessionKeyString, type StoredMessage } from "../Domain/Message.js"
 import type { ZonedCalendar } from "../Text/Calendar.js"
 import type { SeenUpdate } from "./MemcellRepo.js"
 import { type BoundaryDetector, type DetectorMessage, normalizeBoundaries, type RunTurn } from "./BoundaryDetector.js"
@@ -152,7 +152,9 @@ export const planSegments = (
           })
         }
       } else if (chat.length >= 2) {
-        boundaries = normalizeBoundaries(yield* detector.detect(chat.map(toDetectorMessage)), chat.length)
+        // The stream: this date's run of the session's buffer (a detector may continue its last analysis of it).
+        const stream = `${sessionKeyString(chat[0]!)}#${index}`
+        boundaries = normalizeBoundaries(yield* detector.detect(chat.map(toDetectorMessage), stream), chat.length)
       }
       const segments = cutAtChatBoundaries(run, boundaries)
       closed.push(...(runIsClosed ? segments : segments.slice(0, -1)))

@@ -1,3 +1,6 @@
+/** Instants whose date a calendar remembers; then it starts over (cheap and bounded). */
+const DATE_MEMO_LIMIT = 8192
+
 const pad = (n: number, width = 2) => String(n).padStart(width, "0")
 
 /** Wall-clock views of epoch milliseconds in one IANA time zone. */
@@ -24,8 +27,20 @@ export const makeZonedCalendar = (timeZone: string): ZonedCalendar => {
     second: "2-digit"
   })
   const dateOnly = new Intl.DateTimeFormat("en-CA", { timeZone, year: "numeric", month: "2-digit", day: "2-digit" })
+  // Dates by whole second (no zone offset has a fraction of a second): formatting costs microseconds.
+  const dates = new Map<number, string>()
   return {
-    date: (epochMs) => dateOnly.format(epochMs),
+    date: (epochMs) => {
+      // The buffer is split by date on every add, so the same instants come back again and again.
+      const second = Math.floor(epochMs / 1000)
+      let date = dates.get(second)
+      if (date === undefined) {
+        if (dates.size >= DATE_MEMO_LIMIT) dates.clear()
+        date = dateOnly.format(second * 1000)
+        dates.set(second, date)
+      }
+      return date
+    },
     isoWithOffset: (epochMs) => {
       const fields = parts.formatToParts(new Date(epochMs))
       const part = (type: Intl.DateTimeFormatPartTypes) => Number(fields.find((p) => p.type === type)?.value ?? 0)

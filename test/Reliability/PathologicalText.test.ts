@@ -12,6 +12,7 @@ import { localEpisodes } from "../../src/Extraction/LocalEpisodeExtractor.js"
 import { localFacts } from "../../src/Extraction/LocalFactExtractor.js"
 import { localForesight } from "../../src/Extraction/LocalForesightExtractor.js"
 import { localBoundaries } from "../../src/Memorize/LocalBoundaryDetector.js"
+import { GroupCommit } from "../../src/Storage/GroupCommit.js"
 import { Memory } from "../../src/Memorize/Memory.js"
 import { messageFingerprint } from "../../src/Ledger/MessageIdentity.js"
 import { keywordTerms } from "../../src/Search/KeywordQuery.js"
@@ -208,7 +209,7 @@ const nested = (depth: number, leaf: string): Record<string, unknown> =>
 
 /** Memory as served offline: the local boundary detector, on a real (in-memory) SQLite. */
 const offlineMemory = Memory.Default.pipe(
-  Layer.provide(Layer.mergeAll(LedgerRepo.Default, MemcellRepo.Default, JobQueue.Default, ExtractionSignal.Default)),
+  Layer.provide(Layer.mergeAll(LedgerRepo.Default, MemcellRepo.Default, JobQueue.Default, ExtractionSignal.Default, GroupCommit.Default)),
   Layer.provide(Layer.mergeAll(LocalBoundaryDetector.layer, SessionLock.layerConfig, TokenCounter.Default)),
   Layer.provide(Layer.mergeAll(Database.layerMemory, Lexicon.Default)),
   Layer.provide(configLayer()),

@@ -83,5 +83,25 @@ forEachEngine((engine) => describe("GroupCommit", () => {
           expect([...flushed.inCells].sort()).toEqual([...expected].sort())
         }
       }).pipe(Effect.provide(testLayer(engine.fresh))))
+
+    it.effect("an add's messages and the memcell they close are one write; a retried add still answers what it stored", () =>
+      Effect.gen(function*() {
+        const memory = yield* Memory
+        const groupCommit = yield* GroupCommit
+        const message = (i: number) => userMessage(i, i % 2 === 0 ? "alice" : "bob", BASE_TS + i * 1000, { message_id: `one-${i}` })
+        yield* memory.add(addRequest("one", [0, 1, 2].map(message)))
+        const before = yield* groupCommit.stats
+        const second = addRequest("one", [3, 4, 5].map(message))
+        const result = yield* memory.add(second)
+        const after = yield* groupCommit.stats
+        expect(result).toMatchObject({ message_count: 3, status: "extracted" })
+        expect(after.writes - before.writes).toBe(1)
+        // The same request again: nothing new, nothing duplicated (it takes the two-step way).
+        expect(yield* memory.add(second)).toMatchObject({ message_count: 0 })
+        const found = yield* locateIds(memory, "one")
+        expect([...found.all].sort()).toEqual([0, 1, 2, 3, 4, 5].map((i) => `one-${i}`))
+        expect(found.all.length).toBe(new Set(found.all).size)
+        expect(found.buffered).toEqual(["one-5"])
+      }).pipe(Effect.provide(testLayer(engine.fresh))))
   })
 }))
