@@ -15,6 +15,7 @@ import { LlmExtractors } from "./Extraction/LlmExtractors.js"
 import { LlmMemcellExtractor } from "./Extraction/LlmMemcellExtractor.js"
 import { LocalExtractors } from "./Extraction/LocalExtractors.js"
 import { EmbeddingIndexer } from "./Indexing/EmbeddingIndexer.js"
+import { PassageVectors } from "./Indexing/PassageVectors.js"
 import { VectorStore } from "./Indexing/VectorStore.js"
 import { ExtractionPlan } from "./Jobs/ExtractionPlan.js"
 import { ExtractionSignal } from "./Jobs/ExtractionSignal.js"
@@ -131,7 +132,7 @@ const configuredModelServices = Layer.unwrapEffect(
  */
 const embeddingOn = <R>(
   embedder: Layer.Layer<Embedder, never, R>
-): Layer.Layer<never, never, R | SqlClient.SqlClient | VectorStore | SearchRepo> =>
+): Layer.Layer<never, never, R | SqlClient.SqlClient | VectorStore | SearchRepo | PassageVectors> =>
   EmbeddingIndexer.Default.pipe(Layer.provideMerge(embedder), Layer.orDie)
 
 /** As ENGRAM_EMBEDDER says: the local model (default), the ENGRAM_EMBED_* endpoint, or nothing. */
@@ -161,7 +162,8 @@ export const makeEngram = <R = never>(parts: EngramParts<R> = {}) => {
     JobQueue.Default,
     DerivedRepo.Default,
     SearchRepo.Default,
-    VectorStore.Default
+    VectorStore.Default,
+    PassageVectors.Default
   ).pipe(Layer.provideMerge(parts.database ?? Database.layerConfig))
   const models = parts.llm === undefined ? configuredModelServices : modelServicesOn(parts.llm, parts.extractors ?? "llm")
   const embedding = parts.embedder === undefined
