@@ -37,6 +37,7 @@ import { SearchRepo } from "../src/Search/SearchRepo.js"
 import { Lexicon } from "../src/Text/Lexicon.js"
 import { TokenCounter } from "../src/Text/TokenCounter.js"
 import { PassageVectors } from "../src/Indexing/PassageVectors.js"
+import { SqliteVectorStore } from "../src/Indexing/SqliteVectorStore.js"
 import { vectorOwner, VectorStore } from "../src/Indexing/VectorStore.js"
 
 const sizes = (process.argv[2] ?? "10000,100000").split(",").map(Number)
@@ -262,7 +263,7 @@ const embedderLayer = vectorsFrom === "local"
 const layer = Layer.mergeAll(Search.Default, DerivedRepo.Default).pipe(
   Layer.provideMerge(TrackSearch.Default.pipe(Layer.provide(ProfileBuilder.Default))),
   Layer.provideMerge(EmbeddingIndexer.Default.pipe(Layer.provideMerge(embedderLayer))),
-  Layer.provideMerge(Layer.mergeAll(SearchRepo.Default, VectorStore.Default, PassageVectors.Default, Lexicon.Default, TokenCounter.Default)),
+  Layer.provideMerge(Layer.mergeAll(SearchRepo.Default, SqliteVectorStore, PassageVectors.Default, Lexicon.Default, TokenCounter.Default)),
   Layer.provideMerge(Database.layerFile(file))
 )
 

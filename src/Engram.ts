@@ -4,7 +4,7 @@
  * tests all use it and replace only what they must (database, model, embedder, lock, token
  * counter). A second storage engine is one more branch of `database` here.
  */
-import type { SqlClient } from "@effect/sql"
+import { SqlClient } from "@effect/sql"
 import { NodeHttpClient } from "@effect/platform-node"
 import { Effect, Layer, Option } from "effect"
 import { EmbedderChoiceConfig, ExtractionSettingsConfig, LlmSettingsConfig } from "./Config/EngramConfig.js"
@@ -16,7 +16,9 @@ import { LlmMemcellExtractor } from "./Extraction/LlmMemcellExtractor.js"
 import { LocalExtractors } from "./Extraction/LocalExtractors.js"
 import { EmbeddingIndexer } from "./Indexing/EmbeddingIndexer.js"
 import { PassageVectors } from "./Indexing/PassageVectors.js"
-import { VectorStore } from "./Indexing/VectorStore.js"
+import { PgVectorStore } from "./Indexing/PgVectorStore.js"
+import { SqliteVectorStore } from "./Indexing/SqliteVectorStore.js"
+import type { VectorStore } from "./Indexing/VectorStore.js"
 import { ExtractionPlan } from "./Jobs/ExtractionPlan.js"
 import { ExtractionSignal } from "./Jobs/ExtractionSignal.js"
 import { JobQueue } from "./Jobs/JobQueue.js"
@@ -149,6 +151,11 @@ const configuredEmbedding = Layer.unwrapEffect(
   })
 )
 
+/** The VectorStore of the database's engine: pgvector on Postgres, sqlite-vec on SQLite. */
+export const vectorStoreLayer: Layer.Layer<VectorStore, never, SqlClient.SqlClient> = Layer.unwrapEffect(
+  Effect.map(SqlClient.SqlClient, (sql) => sql.onDialectOrElse({ pg: () => PgVectorStore, orElse: () => SqliteVectorStore }))
+)
+
 /** Background work: extraction workers and the idle flush, forked in the layer's scope. */
 const BackgroundLive = Layer.mergeAll(ExtractionWorkersLive, IdleFlusherLive)
 
@@ -162,7 +169,7 @@ export const makeEngram = <R = never>(parts: EngramParts<R> = {}) => {
     JobQueue.Default,
     DerivedRepo.Default,
     SearchRepo.Default,
-    VectorStore.Default,
+    vectorStoreLayer,
     PassageVectors.Default
   ).pipe(Layer.provideMerge(parts.database ?? Database.layerConfig))
   const models = parts.llm === undefined ? configuredModelServices : modelServicesOn(parts.llm, parts.extractors ?? "llm")

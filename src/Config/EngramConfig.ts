@@ -230,6 +230,12 @@ export const DataDirConfig = Config.string("DATA_DIR").pipe(Config.withDefault("
 /** `postgres://user:pass@host:port/db` selects Postgres; unset: SQLite in the data directory. Redacted (it may hold a password). */
 export const DatabaseUrlConfig = Config.option(Config.redacted("DATABASE_URL")).pipe(Config.nested("ENGRAM"))
 
+/**
+ * Postgres only: connections this node's pool may open (LISTEN takes one more of its own). 1 for
+ * servers that run one session at a time, such as PGlite behind its socket server.
+ */
+export const DatabaseMaxConnectionsConfig = positiveInt("DATABASE_MAX_CONNECTIONS", 10).pipe(Config.nested("ENGRAM"))
+
 export const ENV_PREFIX = "ENGRAM_"
 
 export interface ServerSettings {
@@ -368,6 +374,7 @@ export const AgenticSettingsConfig: Config.Config<AgenticSettings> = Config.all(
 const ALL_SETTINGS = Config.all([
   DataDirConfig,
   DatabaseUrlConfig,
+  DatabaseMaxConnectionsConfig,
   LlmSettingsConfig,
   EmbedderSettingsConfig,
   EmbedderChoiceConfig,

@@ -98,11 +98,22 @@ const JobCountsData = Schema.Struct({
 /** The embedder in use: its model (recorded with the vectors) and vector width. */
 const EmbedderInUse = Schema.Struct({ model: Schema.String, dimensions: Schema.Number })
 
+/**
+ * Where vectors are kept (sqlite-vec on SQLite, pgvector on Postgres) and whether this database
+ * can hold them at all; `hint` says why not (e.g. a Postgres server without pgvector).
+ */
+const VectorStoreCapability = Schema.Struct({
+  store: Schema.Literal("sqlite-vec", "pgvector"),
+  available: Schema.Boolean,
+  hint: Schema.NullOr(Schema.String)
+})
+
 const Capabilities = Schema.Struct({
   llm: Schema.Boolean,
   embed: Schema.Boolean,
   /** null when ENGRAM_EMBEDDER is off. */
   embedder: Schema.NullOr(EmbedderInUse),
+  vectors: VectorStoreCapability,
   /** True when an LLM is configured: `enable_llm_rerank` is then applied by the model. */
   rerank: Schema.Boolean,
   /** EverOS's flags for document parsing and image understanding: Engram has neither. */

@@ -1,6 +1,7 @@
 import { HttpApiBuilder } from "@effect/platform"
 import { Clock, Effect, Metric, Option } from "effect"
 import { LlmSettingsConfig, TrackSettingsConfig } from "../Config/EngramConfig.js"
+import { VectorStore } from "../Indexing/VectorStore.js"
 import { Embedder } from "../Llm/Embedder.js"
 import { LlmClient } from "../Llm/LlmClient.js"
 import { BoundaryDetector } from "../Memorize/BoundaryDetector.js"
@@ -40,14 +41,17 @@ export const SystemHttpLive = HttpApiBuilder.group(EngramApi, "system", (handler
     }))
     // Present when an LLM is configured (or a test provides one): rerank and agentic search use it.
     const llmClient = yield* Effect.serviceOption(LlmClient)
+    // Whether this database can hold vectors at all (Postgres needs pgvector); fixed per process.
+    const vectorStore = yield* VectorStore
+    const vectorsUsable = Option.isSome(embedder) && Option.isNone(vectorStore.extension)
     // Agentic search needs both: an LLM for its rounds, an embedder for its hybrid retrieval.
     const tracks = yield* TrackSettingsConfig
     const disabled_features = [
       ...(tracks.profiles ? [] : ["profiles"]),
       ...(tracks.agentTrack ? [] : ["agent_cases", "agent_skills"]),
       ...(Option.isNone(llmClient) ? ["llm_rerank"] : []),
-      ...(Option.isNone(llmClient) || Option.isNone(embedder) ? ["agentic_search"] : []),
-      ...(Option.isNone(embedder) ? ["vector_search", "hybrid_search"] : [])
+      ...(Option.isNone(llmClient) || !vectorsUsable ? ["agentic_search"] : []),
+      ...(vectorsUsable ? [] : ["vector_search", "hybrid_search"])
     ]
     const startedAt = yield* Clock.currentTimeMillis
     return handlers
@@ -65,6 +69,11 @@ export const SystemHttpLive = HttpApiBuilder.group(EngramApi, "system", (handler
                 onNone: () => null,
                 onSome: ({ dimensions, model }) => ({ model, dimensions })
               }),
+              vectors: {
+                store: vectorStore.store,
+                available: Option.isNone(vectorStore.extension),
+                hint: Option.getOrNull(vectorStore.extension)
+              },
               rerank: Option.isSome(llmClient),
               multimodal_llm: false,
               parser: false,

@@ -1,5 +1,5 @@
 import { SqlClient } from "@effect/sql"
-import { Clock, Effect } from "effect"
+import { Clock, Effect, Option } from "effect"
 import { CapabilityUnavailable, type StorageError } from "../Domain/Errors.js"
 import { EmbeddingJobKind } from "../Domain/Job.js"
 import { type JobCounts, JobQueue } from "../Jobs/JobQueue.js"
@@ -40,6 +40,10 @@ export class EmbeddingIndexer extends Effect.Service<EmbeddingIndexer>()("engram
      * (a reembed may have run meanwhile) and also purges vectors of items that went away.
      */
     const prepareJob = Effect.fn("EmbeddingIndexer.prepareJob")(function*(kind: EmbeddingJobKind, memcellId: string) {
+      // The database cannot hold vectors at all (Postgres without pgvector): nothing to compute or
+      // store, and the job is done rather than retried forever. `engram reembed` after the
+      // extension arrives embeds everything.
+      if (Option.isSome(vectors.extension)) return Effect.void
       const itemKind = itemKindOf(kind)
       const items = yield* embeddableItems(itemKind, memcellId)
       const windows = itemKind === "episode" ? yield* passageVectors.windowsOf(memcellId) : []
@@ -78,6 +82,9 @@ export class EmbeddingIndexer extends Effect.Service<EmbeddingIndexer>()("engram
      * process or any other on the database) do the embedding; returns how many jobs were queued.
      */
     const reembedAll = Effect.fn("EmbeddingIndexer.reembedAll")(function*() {
+      if (Option.isSome(vectors.extension)) {
+        return yield* new CapabilityUnavailable({ capability: "reembed", hint: vectors.extension.value })
+      }
       const now = yield* Clock.currentTimeMillis
       const reset = Effect.gen(function*() {
         yield* vectors.reset(wanted)

@@ -4,7 +4,7 @@ import type { FilterField, FilterTree } from "../Domain/Filters.js"
 import { MessageContent, messageText, Role } from "../Domain/Message.js"
 import { withBusyRetry } from "../Storage/Database.js"
 import { type FieldColumn, compileFilterTree } from "../Storage/FilterSql.js"
-import { jsonArrayElements } from "../Storage/Dialect.js"
+import { jsonArrayElements, orderedJoin } from "../Storage/Dialect.js"
 import { porterMatch, trigramMatch } from "./KeywordQuery.js"
 import type { VectorKind } from "../Indexing/VectorStore.js"
 import { EPISODE_COLUMNS, EpisodeRow } from "../Extraction/DerivedRows.js"
@@ -201,11 +201,11 @@ export class SearchRepo extends Effect.Service<SearchRepo>()("engram/SearchRepo"
      */
     const scopedItem = (kind: VectorKind, scope: OwnerScope, filters: FilterTree | undefined) =>
       kind === "episode"
-        ? sql`CROSS JOIN episodes e ON e.episode_id = s.item_id
+        ? sql`${orderedJoin(sql)} episodes e ON e.episode_id = s.item_id
               WHERE e.app_id = ${scope.app_id} AND e.project_id = ${scope.project_id} AND e.user_id = ${scope.owner}
                 AND ${filterOf(filters, episodeColumns)}`
-        : sql`CROSS JOIN atomic_facts f ON f.fact_id = s.item_id
-              CROSS JOIN episodes e ON e.episode_id = f.episode_id
+        : sql`${orderedJoin(sql)} atomic_facts f ON f.fact_id = s.item_id
+              ${orderedJoin(sql)} episodes e ON e.episode_id = f.episode_id
               WHERE f.app_id = ${scope.app_id} AND f.project_id = ${scope.project_id} AND f.user_id = ${scope.owner}
                 AND ${filterOf(filters, episodeColumns)}`
 

@@ -1,11 +1,11 @@
 /**
- * Vector candidates: the query's nearest episodes and facts (sqlite-vec cosine), resolved to
+ * Vector candidates: the query's nearest episodes and facts (cosine, by the engine's VectorStore), resolved to
  * in-scope items that pass the filters; and whether vectors can be used at all right now.
  */
 import { Effect, Either, Option } from "effect"
 import type { FilterTree } from "../Domain/Filters.js"
 import type { SearchRequest } from "../Domain/SearchRequest.js"
-import { type VectorKind, vectorOwner, type VectorStore, vectorStateHint } from "../Indexing/VectorStore.js"
+import { type VectorKind, vectorOwner, type VectorStoreApi, vectorStateHint } from "../Indexing/VectorStore.js"
 import { type Embedder, EmbedderUnavailable } from "../Llm/Embedder.js"
 import { type Candidates, noPassages } from "./Candidates.js"
 import type { Hit, OwnerScope, SearchRepo } from "./SearchRepo.js"
@@ -14,7 +14,7 @@ import { FILTERED_OVERSAMPLING } from "./SearchTuning.js"
 const NO_EMBEDDER_HINT =
   "no embedder: ENGRAM_EMBEDDER is off (unset it for the local model, or set ENGRAM_EMBED_BASE_URL, ENGRAM_EMBED_MODEL and ENGRAM_EMBED_DIMENSIONS for an endpoint), or use method keyword"
 
-export const makeVectorCandidates = (repo: SearchRepo, vectors: VectorStore, embedder: Option.Option<typeof Embedder.Service>) => {
+export const makeVectorCandidates = (repo: SearchRepo, vectors: VectorStoreApi, embedder: Option.Option<typeof Embedder.Service>) => {
   /** The embedder when vectors can be used now, else why not. */
   const vectorReadiness = Effect.gen(function*() {
     if (Option.isNone(embedder)) return Either.left(NO_EMBEDDER_HINT)

@@ -5,7 +5,7 @@ import { Effect, Layer, Option, type Redacted, Schedule } from "effect"
 import * as Fs from "node:fs"
 import * as Path from "node:path"
 import * as SqliteVec from "sqlite-vec"
-import { DatabaseUrlConfig, DataDirConfig } from "../Config/EngramConfig.js"
+import { DatabaseMaxConnectionsConfig, DatabaseUrlConfig, DataDirConfig } from "../Config/EngramConfig.js"
 import { StorageError } from "../Domain/Errors.js"
 import { runMigrations } from "./Migrations.js"
 import * as Postgres from "./Postgres.js"
@@ -80,16 +80,23 @@ export const layerMemory: Layer.Layer<SqlLayerServices> = migrated(
  * group commit's savepoints work unchanged on Postgres (SAVEPOINT/ROLLBACK TO). Also
  * provides PgClient, read as optional by what only Postgres has (LISTEN/NOTIFY between nodes).
  */
-export const layerPostgres = (url: Redacted.Redacted): Layer.Layer<SqlLayerServices | PgClient.PgClient> =>
+export const layerPostgres = (
+  url: Redacted.Redacted,
+  pool: Postgres.PoolOptions = Postgres.DEFAULT_POOL
+): Layer.Layer<SqlLayerServices | PgClient.PgClient> =>
   Layer.effectDiscard(
     runMigrations.pipe(Effect.mapError((cause) => new StorageError({ operation: "open database", reason: String(cause) })))
-  ).pipe(Layer.provideMerge(Postgres.clientLayer(url)), Layer.orDie)
+  ).pipe(Layer.provideMerge(Postgres.clientLayer(url, pool)), Layer.orDie)
 
 /** Postgres when ENGRAM_DATABASE_URL is set, else `$ENGRAM_DATA_DIR/engram.db`. */
 export const layerConfig = Layer.unwrapEffect(
   Effect.map(
-    Effect.all([DatabaseUrlConfig, DataDirConfig]),
-    ([url, dir]) => Option.match(url, { onSome: layerPostgres, onNone: () => layerFile(Path.join(dir, DATABASE_FILE)) })
+    Effect.all([DatabaseUrlConfig, DatabaseMaxConnectionsConfig, DataDirConfig]),
+    ([url, maxConnections, dir]) =>
+      Option.match(url, {
+        onSome: (url) => layerPostgres(url, { maxConnections }),
+        onNone: () => layerFile(Path.join(dir, DATABASE_FILE))
+      })
   )
 )
 

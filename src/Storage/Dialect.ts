@@ -37,3 +37,10 @@ export const jsonArrayElements = (sql: SqlClient.SqlClient, column: string, alia
     pg: () => sql.literal(`json_array_elements_text(${column}::json) AS ${alias}(value)`),
     orElse: () => sql.literal(`json_each(${column}) AS ${alias}`)
   })
+
+/**
+ * An inner join whose tables SQLite must read in the written order (its `CROSS JOIN` plan hint);
+ * a plain `JOIN` on Postgres, which has no such hint and no `CROSS JOIN ... ON`.
+ */
+export const orderedJoin = (sql: SqlClient.SqlClient): Statement.Fragment =>
+  sql.onDialectOrElse({ sqlite: () => sql.literal("CROSS JOIN"), orElse: () => sql.literal("JOIN") })

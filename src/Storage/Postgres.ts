@@ -16,13 +16,20 @@ const types: Pg.CustomTypesConfig = {
       : Pg.types.getTypeParser(oid, format ?? "text")) as Pg.CustomTypesConfig["getTypeParser"]
 }
 
+export interface PoolOptions {
+  /** Connections the pool may open (ENGRAM_DATABASE_MAX_CONNECTIONS); LISTEN opens one more. */
+  readonly maxConnections: number
+}
+
+export const DEFAULT_POOL: PoolOptions = { maxConnections: 10 }
+
 /** A pooled client for `url`. Every wait is bounded: connecting, and a pooled connection left idle. */
-export const clientLayer = (url: Redacted.Redacted) =>
+export const clientLayer = (url: Redacted.Redacted, pool: PoolOptions = DEFAULT_POOL) =>
   PgClient.layer({
     url,
     types,
     applicationName: "engram",
     connectTimeout: Duration.seconds(10),
     idleTimeout: Duration.seconds(30),
-    maxConnections: 10
+    maxConnections: pool.maxConnections
   })

@@ -46,6 +46,10 @@ describe("one owner per table", () => {
     expect(writersOf("agent_(cases|skills|skill_cases)", ["AgentTrack/AgentRepo.ts", "Storage/migrations"])).toEqual([])
   })
 
+  it("only Indexing writes the vectors and the record of their model (the search triggers aside)", () => {
+    expect(writersOf("(item_embeddings|item_vectors|vector_garbage|search_meta)", ["Indexing", "Storage/migrations"])).toEqual([])
+  })
+
   it("only the passage index writes passages", () => {
     expect(writersOf("passages(_fts)?", ["Indexing/PassageIndex.ts", "Storage/migrations"])).toEqual([])
   })

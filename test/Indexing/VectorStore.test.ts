@@ -3,9 +3,10 @@ import { describe, expect, it } from "@effect/vitest"
 import { Effect, Layer } from "effect"
 import { fakeEmbedding } from "../support/FakeEmbedder.js"
 import * as Database from "../../src/Storage/Database.js"
+import { SqliteVectorStore } from "../../src/Indexing/SqliteVectorStore.js"
 import { vectorOwner, VectorStore } from "../../src/Indexing/VectorStore.js"
 
-const storeLayer = VectorStore.Default.pipe(Layer.provideMerge(Database.layerMemory))
+const storeLayer = SqliteVectorStore.pipe(Layer.provideMerge(Database.layerMemory))
 
 const TOPICS = ["paella saffron rice", "berlin robotics startup", "marathon running canal", "cat named miso", "lisbon trip friday"]
 

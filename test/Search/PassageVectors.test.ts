@@ -1,3 +1,4 @@
+import type { SqlClient as SqlClientTag } from "@effect/sql"
 import { SqlClient } from "@effect/sql"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Layer, Schema } from "effect"
@@ -7,7 +8,9 @@ import { SearchRequest, type SearchRequestInput } from "../../src/Domain/SearchR
 import { DerivedRepo } from "../../src/Extraction/DerivedRepo.js"
 import { Embedder } from "../../src/Llm/Embedder.js"
 import { Search } from "../../src/Search/Search.js"
+import * as Database from "../../src/Storage/Database.js"
 import { fakeEmbedding } from "../support/FakeEmbedder.js"
+import { pgliteDatabase } from "../support/PgliteServer.js"
 import { embeddingIndexer, vectorSearchTestLayer } from "../support/SearchTestLayer.js"
 import { vi } from "vitest"
 
@@ -104,7 +107,13 @@ const embedEpisodes = Effect.gen(function*() {
 const search = (input: SearchRequestInput) =>
   Effect.flatMap(Effect.orDie(Schema.decodeUnknown(SearchRequest)(input)), (request) => Effect.flatMap(Search, (s) => s.search(request)))
 
-describe("passage window vectors", () => {
+/** Both stores: window vectors are plain blobs (bytea) scored in process, so they need no vector extension. */
+const stores: ReadonlyArray<{ readonly name: string; readonly database: Layer.Layer<SqlClientTag.SqlClient> }> = [
+  { name: "sqlite", database: Database.layerMemory },
+  { name: "postgres (PGlite)", database: pgliteDatabase }
+]
+
+describe.each(stores)("passage window vectors: $name", ({ database }) => {
   it.effect("are written by the episodes' embedding job, each distinct window embedded once, and go with their passages", () =>
     Effect.gen(function*() {
       const { embedded, layer } = yield* makeRecordingEmbedder
@@ -124,7 +133,7 @@ describe("passage window vectors", () => {
         // A reembed starts over: every vector dropped (the re-queued jobs write them again).
         yield* Effect.flatMap(embeddingIndexer, (indexer) => indexer.reembedAll())
         expect(yield* count("passage_embeddings")).toBe(0)
-      }).pipe(Effect.provide(vectorSearchTestLayer(layer)))
+      }).pipe(Effect.provide(vectorSearchTestLayer(layer, { database })))
     }))
 
   it.effect("let hybrid search show the line that answers in other words; keyword search cannot", () =>
@@ -139,6 +148,6 @@ describe("passage window vectors", () => {
         expect(hybrid.context?.split("\n\n")[0]).toContain("[2024-05-06] Alice: Also my sister finally adopted a greyhound called Biscuit.")
         const keyword = yield* search({ ...query, method: "keyword" })
         expect(keyword.context ?? "").not.toContain("Biscuit")
-      }).pipe(Effect.provide(vectorSearchTestLayer(layer)))
+      }).pipe(Effect.provide(vectorSearchTestLayer(layer, { database })))
     }))
 })
