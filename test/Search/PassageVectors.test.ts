@@ -13,6 +13,7 @@ import { fakeEmbedding } from "../support/FakeEmbedder.js"
 import { pgliteDatabase } from "../support/PgliteServer.js"
 import { embeddingIndexer, vectorSearchTestLayer } from "../support/SearchTestLayer.js"
 import { vi } from "vitest"
+import { WEEKEND_CHAT } from "../fixtures/weekendChat.js"
 
 vi.setConfig({ testTimeout: 60_000 })
 
@@ -24,17 +25,7 @@ vi.setConfig({ testTimeout: 60_000 })
 
 const T0 = Date.UTC(2024, 4, 6, 12, 0)
 
-const lines = [
-  "Good morning, how was the weekend?",
-  "The weekend was quiet, I mostly read books.",
-  "Which books did you read this time?",
-  "Mostly novels about sailing and the sea.",
-  "That sounds relaxing for a rainy weekend.",
-  "Also my sister finally adopted a greyhound called Biscuit.",
-  "A greyhound! They are gentle dogs.",
-  "Anyway, back to work tomorrow, sadly.",
-  "Good luck with the week ahead."
-]
+const lines = WEEKEND_CHAT
 
 const messages: ReadonlyArray<StoredMessage> = lines.map((content, i) => ({
   seq: i,
