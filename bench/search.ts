@@ -1,7 +1,8 @@
 /**
  * Search latency (p50/p95) of keyword and hybrid search at growing corpus sizes, on a file
  * database: one user owning every episode (the worst case for a per-user search), a synthetic
- * Zipf-distributed vocabulary, `facts` atomic facts per episode, 512-d vectors:
+ * Zipf-distributed vocabulary, `facts` atomic facts per episode, three messages per memcell (so
+ * passages, and their window vectors, as the extraction writes them), 512-d vectors:
  *   vectors=synthetic  hashed bag-of-words vectors (FakeEmbedder), written directly: fast to build;
  *   vectors=local      the default embedder (the local model in its worker thread), computed the
  *                      way the `embed_*` jobs do (EmbeddingIndexer.prepareJob per memcell, 4 at
@@ -20,7 +21,7 @@ import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
 import type { Memcell } from "../src/Domain/Memcell.js"
-import { ScopeId } from "../src/Domain/Message.js"
+import { ScopeId, type StoredMessage } from "../src/Domain/Message.js"
 import { type SearchMethod, SearchRequest } from "../src/Domain/SearchRequest.js"
 import { Schema } from "effect"
 import { Embedder } from "../src/Llm/Embedder.js"
@@ -35,6 +36,7 @@ import { TrackSearch } from "../src/Search/TrackSearch.js"
 import { SearchRepo } from "../src/Search/SearchRepo.js"
 import { Lexicon } from "../src/Text/Lexicon.js"
 import { TokenCounter } from "../src/Text/TokenCounter.js"
+import { PassageVectors } from "../src/Indexing/PassageVectors.js"
 import { SqliteVectorStore } from "../src/Indexing/SqliteVectorStore.js"
 import { vectorOwner, VectorStore } from "../src/Indexing/VectorStore.js"
 
@@ -101,13 +103,33 @@ const cellOf = (i: number): Memcell => ({
   created_at: 1_700_000_000_000 + i * 60_000
 })
 
-/** Writes episodes `from..to-1` (with their facts) through DerivedRepo, so the search triggers run, then their vectors. */
+/** The cell's three messages (40 words each), so every episode has passages to rank and show. */
+const messagesOf = (cell: Memcell): ReadonlyArray<StoredMessage> =>
+  cell.message_ids.map((message_id, seq) => ({
+    seq,
+    message_id,
+    app_id: cell.app_id,
+    project_id: cell.project_id,
+    session_id: cell.session_id,
+    sender_id: seq % 2 === 0 ? USER : "assistant",
+    sender_name: null,
+    role: seq % 2 === 0 ? "user" : "assistant",
+    timestamp: cell.timestamp - (2 - seq) * 1000,
+    content: words(40),
+    tool_calls: null,
+    tool_call_id: null,
+    token_count: 50,
+    memcell_id: cell.memcell_id
+  }))
+
+/** Writes episodes `from..to-1` (with their facts and passages) through DerivedRepo, so the search triggers run, then their vectors. */
 const grow = (from: number, to: number) =>
   Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
     const derived = yield* DerivedRepo
     const vectors = yield* VectorStore
     const indexer = yield* EmbeddingIndexer
+    const passageVectors = yield* PassageVectors
     let embedded = 0
     let embedSeconds = 0
     let embedCpuSeconds = 0
@@ -119,7 +141,7 @@ const grow = (from: number, to: number) =>
           const cell = cellOf(i)
           const episode = { user_id: USER, title: words(4), summary: words(25), content: words(120) }
           const facts = Array.from({ length: factsPerEpisode }, (_, f) => ({ user_id: USER, content: words(12), message_ids: [`m-${i}-${f}`] }))
-          yield* derived.replaceEpisodes(cell, [episode], "bench", cell.created_at)
+          yield* derived.replaceEpisodes(cell, [episode], "bench", cell.created_at, messagesOf(cell))
           yield* derived.replaceFacts(cell, facts, "bench", cell.created_at)
           texts.set(`mc-${i}`, `${episode.title}\n${episode.summary}\n${episode.content}`)
           facts.forEach((fact, f) => texts.set(`mc-${i}#${f}`, fact.content))
@@ -134,7 +156,8 @@ const grow = (from: number, to: number) =>
         const writes = yield* Effect.forEach(jobs, ([kind, id]) => indexer.prepareJob(kind, id), { concurrency: JOB_CONCURRENCY })
         embedSeconds += (performance.now() - began) / 1000
         embedCpuSeconds += (cpuMs() - cpuBefore) / 1000
-        embedded += texts.size
+        // Episodes, facts and the passage windows the episode jobs embed with them.
+        embedded += texts.size + (end - start) * 3
         yield* sql.withTransaction(Effect.all(writes, { discard: true }))
       } else {
         const keys = yield* sql<{ item_key: number; memcell_id: string; kind: string; fact_id: string | null }>`
@@ -149,7 +172,11 @@ const grow = (from: number, to: number) =>
           const owner = vectorOwner("default", "default", USER, row.kind as "episode" | "fact")
           return { item_key: row.item_key, owner, vector: fakeEmbedding(text, DIMENSIONS) }
         })
-        yield* sql.withTransaction(vectors.replace(entries, DIMENSIONS))
+        const windows = (yield* Effect.forEach(cells, (id) => passageVectors.windowsOf(id))).flat()
+        yield* sql.withTransaction(Effect.zipRight(
+          vectors.replace(entries, DIMENSIONS),
+          passageVectors.replace(windows.map((w) => ({ passage_key: w.passage_key, vector: fakeEmbedding(w.text, DIMENSIONS) })))
+        ))
       }
       if ((end - from) % 10_000 === 0 || end === to || vectorsFrom === "local") {
         const rate = embedSeconds > 0 ? `, ${(embedded / embedSeconds).toFixed(1)} items/s embedded` : ""
@@ -236,7 +263,7 @@ const embedderLayer = vectorsFrom === "local"
 const layer = Layer.mergeAll(Search.Default, DerivedRepo.Default).pipe(
   Layer.provideMerge(TrackSearch.Default.pipe(Layer.provide(ProfileBuilder.Default))),
   Layer.provideMerge(EmbeddingIndexer.Default.pipe(Layer.provideMerge(embedderLayer))),
-  Layer.provideMerge(Layer.mergeAll(SearchRepo.Default, SqliteVectorStore, Lexicon.Default, TokenCounter.Default)),
+  Layer.provideMerge(Layer.mergeAll(SearchRepo.Default, SqliteVectorStore, PassageVectors.Default, Lexicon.Default, TokenCounter.Default)),
   Layer.provideMerge(Database.layerFile(file))
 )
 

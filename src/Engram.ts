@@ -15,6 +15,7 @@ import { LlmExtractors } from "./Extraction/LlmExtractors.js"
 import { LlmMemcellExtractor } from "./Extraction/LlmMemcellExtractor.js"
 import { LocalExtractors } from "./Extraction/LocalExtractors.js"
 import { EmbeddingIndexer } from "./Indexing/EmbeddingIndexer.js"
+import { PassageVectors } from "./Indexing/PassageVectors.js"
 import { PgVectorStore } from "./Indexing/PgVectorStore.js"
 import { SqliteVectorStore } from "./Indexing/SqliteVectorStore.js"
 import type { VectorStore } from "./Indexing/VectorStore.js"
@@ -133,7 +134,7 @@ const configuredModelServices = Layer.unwrapEffect(
  */
 const embeddingOn = <R>(
   embedder: Layer.Layer<Embedder, never, R>
-): Layer.Layer<never, never, R | SqlClient.SqlClient | VectorStore | SearchRepo> =>
+): Layer.Layer<never, never, R | SqlClient.SqlClient | VectorStore | SearchRepo | PassageVectors> =>
   EmbeddingIndexer.Default.pipe(Layer.provideMerge(embedder), Layer.orDie)
 
 /** As ENGRAM_EMBEDDER says: the local model (default), the ENGRAM_EMBED_* endpoint, or nothing. */
@@ -168,7 +169,8 @@ export const makeEngram = <R = never>(parts: EngramParts<R> = {}) => {
     JobQueue.Default,
     DerivedRepo.Default,
     SearchRepo.Default,
-    vectorStoreLayer
+    vectorStoreLayer,
+    PassageVectors.Default
   ).pipe(Layer.provideMerge(parts.database ?? Database.layerConfig))
   const models = parts.llm === undefined ? configuredModelServices : modelServicesOn(parts.llm, parts.extractors ?? "llm")
   const embedding = parts.embedder === undefined

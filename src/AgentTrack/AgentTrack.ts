@@ -6,8 +6,8 @@ import { makeKeyedSemaphore } from "../Memorize/KeyedSemaphore.js"
 import { Lexicon } from "../Text/Lexicon.js"
 import { AgentModel } from "./AgentModel.js"
 import { type AgentKey, AgentRepo, type CaseRow, MAX_SKILLS_COMPARED, type SkillRow, type SkillWrite } from "./AgentRepo.js"
+import { cosine } from "../Indexing/Cosine.js"
 import {
-  cosine,
   jaccard,
   MIN_SKILL_QUALITY,
   nextConfidence,

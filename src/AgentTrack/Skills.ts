@@ -47,18 +47,6 @@ export const jaccard = (a: ReadonlyArray<string>, b: ReadonlyArray<string>): num
   return shared / (left.size + right.size - shared)
 }
 
-export const cosine = (a: Float32Array, b: Float32Array): number => {
-  let dot = 0
-  let na = 0
-  let nb = 0
-  for (let i = 0; i < a.length && i < b.length; i++) {
-    dot += a[i]! * b[i]!
-    na += a[i]! * a[i]!
-    nb += b[i]! * b[i]!
-  }
-  return na === 0 || nb === 0 ? 0 : dot / Math.sqrt(na * nb)
-}
-
 type CaseLike = Pick<CaseDraft, "task_intent" | "approach" | "key_insight" | "outcome" | "quality_score">
 
 const stepLine = (step: CaseDraft["approach"][number]) => step.result.length > 0 ? `${step.action} -> ${step.result}` : step.action

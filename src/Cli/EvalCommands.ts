@@ -21,6 +21,11 @@ const locomoCommand = Command.make(
     workDir: Options.directory("work-dir").pipe(
       Options.withDescription("Keep Engram's database in this directory (default: a temporary one, removed afterwards)"),
       Options.optional
+    ),
+    reuse: Options.boolean("reuse").pipe(
+      Options.withDescription(
+        "With --work-dir: search the database an earlier run left there (same ENGRAM_* settings) instead of refusing it; ingest adds nothing twice (message ids), so only search runs again"
+      )
     )
   },
   (options) =>

@@ -35,8 +35,10 @@ export interface LocomoEvalOptions {
   readonly split: boolean
   /** Also score Engram read through its EverOS-shaped arrays (`engram-arrays`; twice the searches). */
   readonly arrays: boolean
-  /** Keep Engram's database here (must not hold one yet) instead of a temporary directory. */
+  /** Keep Engram's database here (must not hold one yet, unless `reuse`) instead of a temporary directory. */
   readonly workDir: Option.Option<string>
+  /** Search the database an earlier run left in `workDir` (re-ingesting adds nothing: ids are idempotent). */
+  readonly reuse: boolean
 }
 
 /** Everything the Engram side of the eval runs on, on `dataDir`. */
@@ -45,7 +47,7 @@ export const engramEvalLayer = (dataDir: string) =>
 
 export type EngramEvalServices = Layer.Layer.Success<ReturnType<typeof engramEvalLayer>>
 
-const workDirectory = (workDir: Option.Option<string>) =>
+const workDirectory = (workDir: Option.Option<string>, reuse: boolean) =>
   Option.match(workDir, {
     onNone: () =>
       Effect.acquireRelease(
@@ -59,7 +61,9 @@ const workDirectory = (workDir: Option.Option<string>) =>
       Effect.tryPromise({
         try: async () => {
           const existing = await Fs.stat(Path.join(dir, Database.DATABASE_FILE)).then(() => true, () => false)
-          if (existing) throw new Error(`${dir} already holds ${Database.DATABASE_FILE}; the eval needs a fresh database`)
+          if (existing && !reuse) {
+            throw new Error(`${dir} already holds ${Database.DATABASE_FILE}; the eval needs a fresh database (or --reuse to search that one)`)
+          }
           await Fs.mkdir(dir, { recursive: true })
           return dir
         },
@@ -104,7 +108,10 @@ export const runLocomoProgram = <E>(
     }
     const all = yield* loadLocomo(options.data)
     const conversations = Option.match(options.conversations, { onNone: () => all, onSome: (n) => all.slice(0, n) })
-    const dir = yield* workDirectory(options.workDir)
+    const dir = yield* workDirectory(options.workDir, options.reuse)
+    if (options.reuse && Option.isNone(options.workDir)) {
+      return yield* new EvalSetupError({ reason: "--reuse needs --work-dir (the directory an earlier run kept its database in)" })
+    }
     const models = yield* describeModels
     yield* progress(`engram eval locomo: ${conversations.length} conversation(s); Engram ${models}; database in ${dir}`)
     return yield* Effect.gen(function*() {

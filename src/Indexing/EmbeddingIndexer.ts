@@ -6,6 +6,7 @@ import { type JobCounts, JobQueue } from "../Jobs/JobQueue.js"
 import { Embedder, EmbedderUnavailable } from "../Llm/Embedder.js"
 import { withBusyRetry } from "../Storage/Database.js"
 import { embeddableItems } from "./EmbeddableItems.js"
+import { PassageVectors } from "./PassageVectors.js"
 import { type VectorKind, vectorOwner, VectorStore, vectorStateHint } from "./VectorStore.js"
 
 const itemKindOf = (kind: EmbeddingJobKind): VectorKind => (kind === "embed_episodes" ? "episode" : "fact")
@@ -24,6 +25,7 @@ export class EmbeddingIndexer extends Effect.Service<EmbeddingIndexer>()("engram
     const sql = yield* SqlClient.SqlClient
     const embedder = yield* Embedder
     const vectors = yield* VectorStore
+    const passageVectors = yield* PassageVectors
     const jobs = yield* JobQueue
     const wanted = { model: embedder.model, dimensions: embedder.dimensions }
 
@@ -33,9 +35,9 @@ export class EmbeddingIndexer extends Effect.Service<EmbeddingIndexer>()("engram
     }
 
     /**
-     * Outside any transaction: embeds the current episodes or facts of a memcell. Returns the
-     * write for the job's result transaction, which re-checks the model (a reembed may have run
-     * meanwhile) and also purges vectors of items that went away.
+     * Outside any transaction: embeds the current episodes (with their passage windows) or facts
+     * of a memcell. Returns the write for the job's result transaction, which re-checks the model
+     * (a reembed may have run meanwhile) and also purges vectors of items that went away.
      */
     const prepareJob = Effect.fn("EmbeddingIndexer.prepareJob")(function*(kind: EmbeddingJobKind, memcellId: string) {
       // The database cannot hold vectors at all (Postgres without pgvector): nothing to compute or
@@ -44,13 +46,18 @@ export class EmbeddingIndexer extends Effect.Service<EmbeddingIndexer>()("engram
       if (Option.isSome(vectors.extension)) return Effect.void
       const itemKind = itemKindOf(kind)
       const items = yield* embeddableItems(itemKind, memcellId)
-      const embedded = items.length === 0 ? [] : yield* embedder.embed(items.map((item) => item.text))
-      if (embedded.length !== items.length || embedded.some((v) => v.length !== wanted.dimensions)) {
+      const windows = itemKind === "episode" ? yield* passageVectors.windowsOf(memcellId) : []
+      // The speakers' episodes of one memcell share their windows: each distinct text is embedded once.
+      const windowTexts = [...new Set(windows.map((w) => w.text))]
+      const texts = [...items.map((item) => item.text), ...windowTexts]
+      const embedded = texts.length === 0 ? [] : yield* embedder.embed(texts)
+      if (embedded.length !== texts.length || embedded.some((v) => v.length !== wanted.dimensions)) {
         return yield* new EmbedderUnavailable({
-          reason: `expected ${items.length} vectors of ${wanted.dimensions} dimensions`,
+          reason: `expected ${texts.length} vectors of ${wanted.dimensions} dimensions`,
           retryable: false
         })
       }
+      const windowVector = new Map(windowTexts.map((text, i) => [text, embedded[items.length + i]!]))
       return Effect.gen(function*() {
         const current = yield* vectors.state(wanted)
         if (current._tag !== "Ready") {
@@ -64,6 +71,7 @@ export class EmbeddingIndexer extends Effect.Service<EmbeddingIndexer>()("engram
           })),
           wanted.dimensions
         )
+        yield* passageVectors.replace(windows.map((w) => ({ passage_key: w.passage_key, vector: windowVector.get(w.text)! })))
         yield* vectors.purgeGarbage(wanted.dimensions)
       })
     })
@@ -80,6 +88,7 @@ export class EmbeddingIndexer extends Effect.Service<EmbeddingIndexer>()("engram
       const now = yield* Clock.currentTimeMillis
       const reset = Effect.gen(function*() {
         yield* vectors.reset(wanted)
+        yield* passageVectors.clear
         return yield* jobs.requestAllEmbeddings(now)
       })
       return yield* sql.withTransaction(reset).pipe(withBusyRetry("reset vectors"))
@@ -90,5 +99,5 @@ export class EmbeddingIndexer extends Effect.Service<EmbeddingIndexer>()("engram
 
     return { model: wanted.model, dimensions: wanted.dimensions, prepareJob, reembedAll, progress } as const
   }),
-  dependencies: [JobQueue.Default]
+  dependencies: [JobQueue.Default, PassageVectors.Default]
 }) {}

@@ -17,6 +17,10 @@ export const passageLines = (messages: ReadonlyArray<StoredMessage>) =>
   messages.filter((m) => m.role !== "tool" && messageText(m.content).trim().length > 0)
     .map((m) => ({ message_id: m.message_id, line: passageLine(m) }))
 
+/** The text a passage is indexed (and embedded) by: its line and its neighbours' within `PASSAGE_RADIUS`. */
+export const windowText = (lines: ReadonlyArray<{ readonly line: string }>, position: number): string =>
+  lines.slice(Math.max(0, position - PASSAGE_RADIUS), position + PASSAGE_RADIUS + 1).map((l) => l.line).join("\n")
+
 /**
  * The passage index (`passages`, `passages_fts`): per episode, one row per message of its memcell
  * with its line, full-text indexed together with its neighbours' lines. Written in the episode
@@ -38,8 +42,7 @@ export class PassageIndex extends Effect.Service<PassageIndex>()("engram/Passage
           sql.insert(inserted.map((p) => ({
             rowid: p.passage_key,
             owner,
-            content: lines.slice(Math.max(0, p.position - PASSAGE_RADIUS), p.position + PASSAGE_RADIUS + 1)
-              .map((l) => l.line).join("\n")
+            content: windowText(lines, p.position)
           })))
         }`
       })

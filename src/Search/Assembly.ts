@@ -8,6 +8,7 @@ import { episodeView } from "../Extraction/DerivedRows.js"
 import type { Lexicon } from "../Text/Lexicon.js"
 import type { Candidates } from "./Candidates.js"
 import { normalizedFusion, weightedFusion } from "./Fusion.js"
+import { episodeContextOf } from "./KeywordCandidates.js"
 import type { SearchRepo } from "./SearchRepo.js"
 import { SEARCH_TUNING } from "./SearchTuning.js"
 import type { makeShownEvidence } from "./ShownEvidence.js"
@@ -70,7 +71,9 @@ export const makeAssembly = (repo: SearchRepo, lexicon: Lexicon, { shownEvidence
           .slice(0, SEARCH_TUNING.nestedFacts)
       const factSources = new Map(chosen.map((id) => [id, factsOf(id).flatMap((fact) => fact.message_ids)]))
       const matchingFacts = factRows.map((row) => ({ episode_id: row.episode_id, message_ids: row.message_ids, score: factScores.get(row.fact_id) ?? 0 }))
-      const shown = yield* shownEvidence(chosen, episodeScores, keyword.passages, matchingFacts, factSources, new Set(lexicon.terms(query)), maxTokens)
+      const shown = yield* shownEvidence(chosen, episodeScores, keyword.passages, matchingFacts, factSources, new Set(lexicon.terms(query)), maxTokens,
+        vector.queryVector === undefined ? undefined : { queryVector: vector.queryVector, episodeContext: episodeContextOf(keyword.episodes) }
+      )
       const excerptOf = shown.excerptOf
       // A fact restating only lines the excerpt already quotes adds words, not information.
       const nestedFacts = (id: string) => {

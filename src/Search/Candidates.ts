@@ -6,6 +6,8 @@ export interface Candidates {
   readonly facts: ReadonlyArray<Hit>
   /** Message windows, best first by their own bm25 plus their episode's (keyword only). */
   readonly passages: ReadonlyArray<PassageHit>
+  /** The query's embedding, when vectors ran: the chosen episodes' windows are ranked by it too. */
+  readonly queryVector?: Float32Array | undefined
 }
 
 export const noCandidates: Candidates = { episodes: [], facts: [], passages: [] }

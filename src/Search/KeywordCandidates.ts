@@ -14,19 +14,26 @@ import type { Hit, OwnerScope, PassageHit, SearchRepo } from "./SearchRepo.js"
 import { BIG_OWNER_ITEMS, COMMON_WORD_ROWS, KEYWORD_POSTINGS_BUDGET, passageDepth, SEARCH_TUNING } from "./SearchTuning.js"
 
 /**
+ * Each keyword-matched episode's bm25 as a share of the best one's (without bm25 values, fused
+ * CJK lists, by list position): how much the episode is about the query.
+ */
+export const episodeContextOf = (episodes: ReadonlyArray<Hit>): ReadonlyMap<string, number> => {
+  const episodeRanks = episodes.map((hit) => ("rank" in hit && typeof hit.rank === "number" ? -hit.rank : 0))
+  const bestEpisode = Math.max(0, ...episodeRanks)
+  return new Map(episodes.map((hit, i) => [
+    hit.episode_id,
+    bestEpisode > 0 ? episodeRanks[i]! / bestEpisode : 1 - i / episodes.length
+  ]))
+}
+
+/**
  * Re-ranks passages by their normalised bm25 plus `episodeContext` times their
  * episode's (a window quoting one word of the question ranks higher inside an episode about
  * the question). `rank` becomes that score, negated (lower is better, like bm25).
  */
 export const withEpisodeContext = (passages: ReadonlyArray<PassageHit>, episodes: ReadonlyArray<Hit>): ReadonlyArray<PassageHit> => {
   if (passages.length === 0) return passages
-  const episodeRanks = episodes.map((hit) => ("rank" in hit && typeof hit.rank === "number" ? -hit.rank : 0))
-  const bestEpisode = Math.max(0, ...episodeRanks)
-  const context = new Map(episodes.map((hit, i) => [
-    hit.episode_id,
-    // Without bm25 values (fused CJK lists) fall back to list position.
-    bestEpisode > 0 ? episodeRanks[i]! / bestEpisode : 1 - i / episodes.length
-  ]))
+  const context = episodeContextOf(episodes)
   const bestPassage = Math.max(...passages.map((p) => -p.rank))
   return passages
     .map((p) => ({

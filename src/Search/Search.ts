@@ -2,6 +2,7 @@ import { Effect, Either } from "effect"
 import { CapabilityUnavailable, type StorageError } from "../Domain/Errors.js"
 import { toFilterTree } from "../Domain/Filters.js"
 import { type RanSearchMethod, type SearchRequest, type SearchResult, TOP_K_ALL_CAP } from "../Domain/SearchRequest.js"
+import { PassageVectors } from "../Indexing/PassageVectors.js"
 import { VectorStore } from "../Indexing/VectorStore.js"
 import { Embedder, type EmbedderUnavailable } from "../Llm/Embedder.js"
 import { Lexicon } from "../Text/Lexicon.js"
@@ -39,6 +40,7 @@ export class Search extends Effect.Service<Search>()("engram/Search", {
   effect: Effect.gen(function*() {
     const repo = yield* SearchRepo
     const vectors = yield* VectorStore
+    const passageVectors = yield* PassageVectors
     const lexicon = yield* Lexicon
     const trackSearch = yield* TrackSearch
     const tokens = yield* TokenCounter
@@ -47,7 +49,7 @@ export class Search extends Effect.Service<Search>()("engram/Search", {
 
     const { keywordCandidates } = makeKeywordCandidates(repo, lexicon)
     const { vectorCandidates, vectorReadiness } = makeVectorCandidates(repo, vectors, embedder)
-    const { assemble } = makeAssembly(repo, lexicon, makeShownEvidence(repo, lexicon, tokens))
+    const { assemble } = makeAssembly(repo, lexicon, makeShownEvidence(repo, passageVectors, lexicon, tokens))
     const { unprocessed } = makeUnprocessedMessages(repo, lexicon)
 
     const search = Effect.fn("Search.search")(function*(request: SearchRequest) {

@@ -40,6 +40,8 @@ export const COMMON_WORD_ROWS = 1000
  * - `contextWindows`: ranked windows considered at most for excerpts and the context.
  * - `contextEpisodeWeight`: share of its episode's fused score added to a window's score.
  * - `factWindowWeight`: share of a matching fact's fused score added to the windows of its sources.
+ * - `passageVectorWeight`: weight of a window's meaning (its vector's cosine to the query, rescaled
+ *   to [0, 1] over the chosen episodes' windows) beside its words (normalised bm25, at most 1).
  * - `nestedFacts` / `dropQuotedFacts`: facts nested per episode at most (best first), leaving out
  *   those whose source lines the excerpt already quotes (restatements cost words, add nothing).
  */
@@ -56,6 +58,7 @@ export const SEARCH_TUNING = {
   contextWindows: 400,
   contextEpisodeWeight: 0,
   factWindowWeight: 0,
+  passageVectorWeight: 1,
   nestedFacts: 2,
   dropQuotedFacts: true
 }

@@ -4,6 +4,8 @@
  * a token budget, the ranked evidence spans the context is packed from (see `Evidence`).
  */
 import { Effect } from "effect"
+import { cosine } from "../Indexing/Cosine.js"
+import type { PassageVectors } from "../Indexing/PassageVectors.js"
 import type { Lexicon } from "../Text/Lexicon.js"
 import type { TokenCounter } from "../Text/TokenCounter.js"
 import { collectEvidence, evidenceSpans, type LineSource, type NeighbourRule, type RankedWindow, windowPositions } from "./Evidence.js"
@@ -16,6 +18,12 @@ export interface Excerpt {
   readonly quoted: ReadonlySet<string>
 }
 
+/** What ranks windows by meaning: the query's vector, and how much each episode is about the query's words. */
+export interface WindowMeaning {
+  readonly queryVector: Float32Array
+  readonly episodeContext: ReadonlyMap<string, number>
+}
+
 /** A matching fact as the excerpts see it: the lines it vouches for, and how well it matched. */
 export interface MatchingFact {
   readonly episode_id: string
@@ -23,7 +31,7 @@ export interface MatchingFact {
   readonly score: number
 }
 
-export const makeShownEvidence = (repo: SearchRepo, lexicon: Lexicon, tokens: TokenCounter) => {
+export const makeShownEvidence = (repo: SearchRepo, passageVectors: PassageVectors, lexicon: Lexicon, tokens: TokenCounter) => {
   /**
    * What search shows of the chosen episodes: each one's excerpt (its best windows, see
    * `SEARCH_TUNING`, as the lines that earn their words, merged in conversation order) and, with
@@ -31,6 +39,9 @@ export const makeShownEvidence = (repo: SearchRepo, lexicon: Lexicon, tokens: To
    * `contextEpisodeWeight` times their episode's fused score. An episode no passage matched shows
    * the lines its matching facts came from (else its opening line), ranked after every matched
    * window; one without passages (written before the passage index) keeps its full content.
+   * With `meaning` (vector and hybrid), every embedded window of the chosen episodes also gets
+   * `passageVectorWeight` times its cosine to the query, rescaled to [0, 1] over those windows, so
+   * a window that says what was asked in other words is shown too (see `SEARCH_TUNING`).
    */
   const shownEvidence = (
     chosen: ReadonlyArray<string>,
@@ -39,7 +50,8 @@ export const makeShownEvidence = (repo: SearchRepo, lexicon: Lexicon, tokens: To
     facts: ReadonlyArray<MatchingFact>,
     factSources: ReadonlyMap<string, ReadonlyArray<string>>,
     queryTerms: ReadonlySet<string>,
-    maxTokens: number | undefined
+    maxTokens: number | undefined,
+    meaning: WindowMeaning | undefined
   ) =>
     Effect.gen(function*() {
       const chosenSet = new Set(chosen)
@@ -51,6 +63,23 @@ export const makeShownEvidence = (repo: SearchRepo, lexicon: Lexicon, tokens: To
           episode_id: p.episode_id,
           position: p.position,
           score: -p.rank + SEARCH_TUNING.contextEpisodeWeight * (episodeScores.get(p.episode_id) ?? 0)
+        })
+      }
+      if (meaning !== undefined && SEARCH_TUNING.passageVectorWeight > 0) {
+        const stored = yield* passageVectors.vectorsOf(chosen)
+        const similarity = stored.map((p) => cosine(meaning.queryVector, p.vector))
+        let low = Number.POSITIVE_INFINITY
+        let high = Number.NEGATIVE_INFINITY
+        for (const value of similarity) {
+          low = Math.min(low, value)
+          high = Math.max(high, value)
+        }
+        stored.forEach((p, i) => {
+          const key = `${p.episode_id}#${p.position}`
+          const window = byKey.get(key) ??
+            { episode_id: p.episode_id, position: p.position, score: SEARCH_TUNING.episodeContext * (meaning.episodeContext.get(p.episode_id) ?? 0) }
+          window.score += SEARCH_TUNING.passageVectorWeight * (high > low ? (similarity[i]! - low) / (high - low) : 0)
+          byKey.set(key, window)
         })
       }
       // A matching fact (keyword or vector) vouches for the lines it was made from.

@@ -68,7 +68,7 @@ export const makeVectorCandidates = (repo: SearchRepo, vectors: VectorStoreApi, 
         episodes: vectorList("episode", vector, scope, request, filters, depth),
         facts: vectorList("fact", vector, scope, request, filters, depth)
       })
-      const candidates: Candidates = { ...lists, passages: noPassages }
+      const candidates: Candidates = { ...lists, passages: noPassages, queryVector: vector }
       return candidates
     })
 

@@ -53,6 +53,10 @@ describe("one owner per table", () => {
   it("only the passage index writes passages", () => {
     expect(writersOf("passages(_fts)?", ["Indexing/PassageIndex.ts", "Storage/migrations"])).toEqual([])
   })
+
+  it("only the passage vectors write passage_embeddings", () => {
+    expect(writersOf("passage_embeddings", ["Indexing/PassageVectors.ts", "Storage/migrations"])).toEqual([])
+  })
 })
 
 describe("imports", () => {

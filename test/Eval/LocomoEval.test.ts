@@ -39,7 +39,7 @@ describe("engram eval locomo", () => {
       const out = Path.join(dir, "report.json")
       const workDir = Path.join(dir, "work")
       const markdown = yield* runLocomoProgram(
-        { data: Path.join(dir, "mini.json"), conversations: Option.none(), out: Option.some(out), workDir: Option.some(workDir), split: true, arrays: true },
+        { data: Path.join(dir, "mini.json"), conversations: Option.none(), out: Option.some(out), workDir: Option.some(workDir), split: true, arrays: true, reuse: false },
         { description: "search", search: engramSearch }
       ).pipe(defaultsOnly)
 
@@ -88,9 +88,9 @@ describe("engram eval locomo", () => {
     Effect.gen(function*() {
       const dir = yield* tempDir
       const workDir = Path.join(dir, "work")
-      const run = (conversations: Option.Option<number>) =>
+      const run = (conversations: Option.Option<number>, reuse = false) =>
         runLocomoProgram(
-          { data: Path.join(dir, "mini.json"), conversations, out: Option.none(), workDir: Option.some(workDir), split: false, arrays: false },
+          { data: Path.join(dir, "mini.json"), conversations, out: Option.none(), workDir: Option.some(workDir), split: false, arrays: false, reuse },
           { description: "search", search: engramSearch }
         ).pipe(defaultsOnly)
       const markdown = yield* run(Option.some(1))
@@ -98,6 +98,11 @@ describe("engram eval locomo", () => {
       const again = yield* Effect.flip(run(Option.some(1)))
       expect(again.message).toContain("already holds engram.db")
       expect((yield* Effect.flip(run(Option.some(0)))).message).toBe("--conversations must be at least 1, got 0")
+      // --reuse searches the kept database again: the same answers, nothing ingested twice.
+      const reused = yield* run(Option.some(1), true)
+      const table = (text: string) => text.split("\n").filter((line) => /^\| (engram|bm25-\w+) \| /.test(line)).map((line) => line.split("|").slice(1, 6).join("|"))
+      expect(table(reused)).toEqual(table(markdown))
+      expect(reused).toContain("1 conversations, 2 sessions, 9 turns; 5 questions")
     }), { timeout: 60_000 })
 })
 

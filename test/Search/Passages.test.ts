@@ -8,6 +8,7 @@ import { Search } from "../../src/Search/Search.js"
 import { DerivedRepo, episodeIdOf } from "../../src/Extraction/DerivedRepo.js"
 import { keywordSearchTestLayer } from "../support/SearchTestLayer.js"
 import { vi } from "vitest"
+import { WEEKEND_CHAT } from "../fixtures/weekendChat.js"
 
 // Each test builds a database, the tokenizer and the lexicon: seconds on a busy 2-core machine.
 vi.setConfig({ testTimeout: 60_000 })
@@ -43,17 +44,7 @@ const cellOf = (id: string, messages: ReadonlyArray<StoredMessage>): Memcell => 
 })
 
 /** A long conversation where one line (index 5) is about the query and the rest is filler. */
-const aliceMessages = [
-  "Good morning, how was the weekend?",
-  "The weekend was quiet, I mostly read books.",
-  "Which books did you read this time?",
-  "Mostly novels about sailing and the sea.",
-  "That sounds relaxing for a rainy weekend.",
-  "Also my sister finally adopted a greyhound called Biscuit.",
-  "A greyhound! They are gentle dogs.",
-  "Anyway, back to work tomorrow, sadly.",
-  "Good luck with the week ahead."
-].map((text, i) => message("mc-a", i, i % 2 === 0 ? "assistant" : "alice", text))
+const aliceMessages = WEEKEND_CHAT.map((text, i) => message("mc-a", i, i % 2 === 0 ? "assistant" : "alice", text))
 
 const bobMessages = [
   "My neighbour has a greyhound that barks at night.",
