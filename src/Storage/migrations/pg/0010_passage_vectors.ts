@@ -1,7 +1,7 @@
 import { SqlClient } from "@effect/sql"
 import { Effect } from "effect"
 
-/** Postgres twin of ../0011_passage_vectors.ts: a deleted passage takes its vector with it (cascade). */
+/** Postgres twin of ../0010_passage_vectors.ts: a deleted passage takes its vector with it (cascade). */
 export default Effect.gen(function*() {
   const sql = yield* SqlClient.SqlClient
   yield* sql`
