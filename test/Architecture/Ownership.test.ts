@@ -46,6 +46,10 @@ describe("one owner per table", () => {
     expect(writersOf("agent_(cases|skills|skill_cases)", ["AgentTrack/AgentRepo.ts", "Storage/migrations"])).toEqual([])
   })
 
+  it("only the session lease repository writes session leases (Memorize owns them)", () => {
+    expect(writersOf("session_leases", ["Memorize/SessionLeaseRepo.ts", "Storage/migrations"])).toEqual([])
+  })
+
   it("only the passage index writes passages", () => {
     expect(writersOf("passages(_fts)?", ["Indexing/PassageIndex.ts", "Storage/migrations"])).toEqual([])
   })
