@@ -15,9 +15,12 @@ export interface SessionLeaseOptions {
   readonly renewEvery?: Duration.DurationInput
 }
 
-/** Polling a held lease: quick at first (most holders finish within milliseconds), then at most every 250 ms. */
+/**
+ * Polling a held lease: quick at first (most holders finish within milliseconds), then at most
+ * every 100 ms. Cheap: only the one fiber per node and session that holds the in-process lock polls.
+ */
 const waitSchedule = Schedule.exponential("5 millis", 1.5).pipe(
-  Schedule.union(Schedule.spaced("250 millis")),
+  Schedule.union(Schedule.spaced("100 millis")),
   Schedule.jittered
 )
 
