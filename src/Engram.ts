@@ -34,6 +34,7 @@ import { LlmBoundaryDetector } from "./Memorize/LlmBoundaryDetector.js"
 import { LocalBoundaryDetector } from "./Memorize/LocalBoundaryDetector.js"
 import { MemcellRepo } from "./Memorize/MemcellRepo.js"
 import { Memory } from "./Memorize/Memory.js"
+import { SessionLease } from "./Memorize/SessionLease.js"
 import { SessionLock } from "./Memorize/SessionLock.js"
 import { AgentTrack } from "./AgentTrack/AgentTrack.js"
 import { LlmAgentModel } from "./AgentTrack/AgentModel.js"
@@ -75,8 +76,11 @@ export interface EngramParts<R = never> {
   readonly extractors?: ExtractorsChoice
   /** Default: as ENGRAM_EMBEDDER says (the local model, an OpenAI-compatible endpoint, or none). */
   readonly embedder?: Layer.Layer<Embedder, never, R> | "none"
-  /** Default: the per-session lock with ENGRAM_LOCK_TIMEOUT. */
-  readonly lock?: Layer.Layer<SessionLock, never, R>
+  /**
+   * Default: the per-session lock with ENGRAM_LOCK_TIMEOUT (on Postgres with the cross-node lease
+   * behind it). A replacement may use the database.
+   */
+  readonly lock?: Layer.Layer<SessionLock, never, R | SqlClient.SqlClient>
   /** Default: a fresh cl100k counter (building one takes a moment). */
   readonly tokenCounter?: Layer.Layer<TokenCounter, never, R>
   /** Default: a fresh lexicon (loading its language model takes a moment). */
@@ -156,6 +160,15 @@ export const vectorStoreLayer: Layer.Layer<VectorStore, never, SqlClient.SqlClie
   Effect.map(SqlClient.SqlClient, (sql) => sql.onDialectOrElse({ pg: () => PgVectorStore, orElse: () => SqliteVectorStore }))
 )
 
+/**
+ * The per-session lock by engine: on Postgres several nodes may share the database, so the
+ * in-process lock gets the cross-node lease behind it; a SQLite file has one writer machine.
+ */
+const sessionLockByEngine = Layer.unwrapEffect(
+  Effect.map(SqlClient.SqlClient, (sql) =>
+    sql.onDialectOrElse({ pg: () => SessionLease.layerConfig, orElse: () => SessionLock.layerConfig }))
+)
+
 /** Background work: extraction workers and the idle flush, forked in the layer's scope. */
 const BackgroundLive = Layer.mergeAll(ExtractionWorkersLive, IdleFlusherLive)
 
@@ -179,7 +192,7 @@ export const makeEngram = <R = never>(parts: EngramParts<R> = {}) => {
     ? Layer.empty
     : embeddingOn(parts.embedder)
   const shared = Layer.mergeAll(
-    parts.lock ?? SessionLock.layerConfig,
+    parts.lock ?? sessionLockByEngine,
     parts.tokenCounter ?? TokenCounter.Default,
     ExtractionSignal.Default,
     parts.lexicon ?? Lexicon.Default

@@ -191,6 +191,11 @@ export interface MemorizeSettings {
   readonly maxCellMessages: number
   readonly timeZone: string
   readonly lockTimeout: Duration.Duration
+  /**
+   * Postgres: how long a node's claim on a session outlives its last renewal (renewed while it
+   * works), i.e. how long other nodes wait for a session whose node died mid-add.
+   */
+  readonly sessionLease: Duration.Duration
   /** `None` turns the idle flush off. */
   readonly idleFlushAfter: Option.Option<Duration.Duration>
   readonly idleFlushInterval: Duration.Duration
@@ -213,6 +218,9 @@ export const MemorizeSettingsConfig: Config.Config<MemorizeSettings> = Config.al
   maxCellMessages: positiveInt("MAX_CELL_MESSAGES", 500),
   timeZone,
   lockTimeout: duration("LOCK_TIMEOUT", "360 seconds"),
+  sessionLease: duration("SESSION_LEASE", "30 seconds").pipe(
+    validated("SESSION_LEASE", { message: "must be at least 100 millis", validation: (d) => Duration.toMillis(d) >= 100 })
+  ),
   idleFlushAfter: Config.option(Config.duration("IDLE_FLUSH_AFTER")),
   idleFlushInterval: duration("IDLE_FLUSH_INTERVAL", "30 seconds"),
   boundaryStrategy,

@@ -1,5 +1,6 @@
 import { Duration, Effect, Layer } from "effect"
 import { MemorizeSettingsConfig } from "../Config/EngramConfig.js"
+import type { StorageError } from "../Domain/Errors.js"
 import { SessionLockTimeout } from "../Domain/Errors.js"
 import { type SessionKey, sessionKeyString } from "../Domain/Message.js"
 import { makeKeyedSemaphore } from "./KeyedSemaphore.js"
@@ -8,12 +9,13 @@ export interface SessionLockShape {
   /**
    * Runs `effect` holding the session's permit. Waiting plus holding is bounded by the lock
    * timeout; on timeout the effect is interrupted (its transaction, if any, rolls back) and the
-   * call fails with SessionLockTimeout.
+   * call fails with SessionLockTimeout. StorageError: the cross-node lease (SessionLease.ts) could
+   * not be read or written.
    */
   readonly withPermit: <A, E, R>(
     key: SessionKey,
     effect: Effect.Effect<A, E, R>
-  ) => Effect.Effect<A, E | SessionLockTimeout, R>
+  ) => Effect.Effect<A, E | SessionLockTimeout | StorageError, R>
   readonly activeKeys: Effect.Effect<number>
 }
 
@@ -21,6 +23,10 @@ export interface SessionLockShape {
  * Serialises the read → boundary → commit section per session so the detector is never asked
  * twice about the same messages. Correctness does not depend on it (the commit is a
  * compare-and-set); the `noop` layer exists to prove that.
+ *
+ * This implementation holds within one process, which is all SQLite needs (one database file,
+ * one writer machine). On Postgres, where several nodes share the database, the composition root
+ * layers the cross-node lease on it instead (SessionLease.ts).
  */
 export class SessionLock extends Effect.Tag("engram/SessionLock")<SessionLock, SessionLockShape>() {
   static readonly make = (timeout: Duration.DurationInput) =>

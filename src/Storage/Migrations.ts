@@ -8,6 +8,7 @@ import boundarySeen from "./migrations/0005_boundary_seen.js"
 import messagesBySender from "./migrations/0006_messages_by_sender.js"
 import profiles from "./migrations/0007_profiles.js"
 import agentTrack from "./migrations/0008_agent_track.js"
+import sessionLeases from "./migrations/0009_session_leases.js"
 import passageVectors from "./migrations/0010_passage_vectors.js"
 import pgLedger from "./migrations/pg/0001_ledger.js"
 import pgExtraction from "./migrations/pg/0002_extraction.js"
@@ -17,6 +18,7 @@ import pgBoundarySeen from "./migrations/pg/0005_boundary_seen.js"
 import pgMessagesBySender from "./migrations/pg/0006_messages_by_sender.js"
 import pgProfiles from "./migrations/pg/0007_profiles.js"
 import pgAgentTrack from "./migrations/pg/0008_agent_track.js"
+import pgSessionLeases from "./migrations/pg/0009_session_leases.js"
 import pgPassageVectors from "./migrations/pg/0010_passage_vectors.js"
 
 /** Every schema change, in order. Add new ones at the end; never edit an applied one. */
@@ -29,6 +31,7 @@ export const migrations = Migrator.fromRecord({
   "0006_messages_by_sender": messagesBySender,
   "0007_profiles": profiles,
   "0008_agent_track": agentTrack,
+  "0009_session_leases": sessionLeases,
   "0010_passage_vectors": passageVectors
 })
 
@@ -45,6 +48,7 @@ export const pgMigrations = Migrator.fromRecord({
   "0006_messages_by_sender": pgMessagesBySender,
   "0007_profiles": pgProfiles,
   "0008_agent_track": pgAgentTrack,
+  "0009_session_leases": pgSessionLeases,
   "0010_passage_vectors": pgPassageVectors
 })
 

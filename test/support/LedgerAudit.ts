@@ -1,10 +1,11 @@
 import { SqlClient } from "@effect/sql"
 import { SqliteClient } from "@effect/sql-sqlite-node"
-import { Effect, Schema } from "effect"
+import { PgClient } from "@effect/sql-pg"
+import { Effect, Redacted, Schema } from "effect"
 import { COMBINED_EXTRACTION_KINDS, EXTRACTION_KINDS, TrackJobKind } from "../../src/Domain/Job.js"
 
 /**
- * Reads a stopped server's database file (read-only) and lists every way it breaks the ledger's
+ * Reads a stopped server's database (a SQLite file, read-only, or a Postgres database) and lists every way it breaks the ledger's
  * promises: each message in exactly one place, memcells and their messages agreeing, each memcell
  * with exactly one job per kind, and (once extraction ran) exactly one episode per user sender.
  */
@@ -31,32 +32,43 @@ const JobRow = Schema.Struct({ job_id: Schema.String, memcell_id: Schema.String,
 const EpisodeRow = Schema.Struct({ memcell_id: Schema.String, user_id: Schema.String })
 
 export interface LedgerSnapshot {
-  readonly integrity: ReadonlyArray<string>
+  /** SQLite's `PRAGMA integrity_check`; absent on Postgres, which has no such check. */
+  readonly integrity?: ReadonlyArray<string>
   readonly messages: ReadonlyArray<typeof MessageRow.Type>
   readonly memcells: ReadonlyArray<typeof MemcellRow.Type>
   readonly jobs: ReadonlyArray<typeof JobRow.Type>
   readonly episodes: ReadonlyArray<typeof EpisodeRow.Type>
 }
 
+/** The tables the audit needs, through whichever client is provided. */
+const readTables = Effect.gen(function*() {
+  const sql = yield* SqlClient.SqlClient
+  const all = <A, I>(schema: Schema.Schema<A, I>, rows: ReadonlyArray<unknown>) =>
+    Schema.decodeUnknown(Schema.Array(schema))(rows).pipe(Effect.orDie)
+  const messages = yield* all(
+    MessageRow,
+    yield* sql`SELECT app_id, project_id, session_id, message_id, sender_id, role, memcell_id FROM messages ORDER BY seq`
+  )
+  const memcells = yield* all(MemcellRow, yield* sql`SELECT memcell_id, app_id, project_id, session_id, message_ids FROM memcells`)
+  const jobs = yield* all(JobRow, yield* sql`SELECT job_id, memcell_id, kind, status FROM extraction_jobs`)
+  const episodes = yield* all(EpisodeRow, yield* sql`SELECT memcell_id, user_id FROM episodes`)
+  return { messages, memcells, jobs, episodes }
+})
+
 /** Everything the audit needs, read from `file` with a read-only connection. */
 export const readLedger = (file: string): Effect.Effect<LedgerSnapshot> =>
   Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
-    const all = <A, I>(schema: Schema.Schema<A, I>, rows: ReadonlyArray<unknown>) =>
-      Schema.decodeUnknown(Schema.Array(schema))(rows).pipe(Effect.orDie)
     const integrity = (yield* sql<{ integrity_check: string }>`PRAGMA integrity_check`).map((row) => row.integrity_check)
-    const messages = yield* all(
-      MessageRow,
-      yield* sql`SELECT app_id, project_id, session_id, message_id, sender_id, role, memcell_id FROM messages ORDER BY seq`
-    )
-    const memcells = yield* all(MemcellRow, yield* sql`SELECT memcell_id, app_id, project_id, session_id, message_ids FROM memcells`)
-    const jobs = yield* all(JobRow, yield* sql`SELECT job_id, memcell_id, kind, status FROM extraction_jobs`)
-    const episodes = yield* all(EpisodeRow, yield* sql`SELECT memcell_id, user_id FROM episodes`)
-    return { integrity, messages, memcells, jobs, episodes }
+    return { integrity, ...(yield* readTables) }
   }).pipe(
     Effect.provide(SqliteClient.layer({ filename: file, readonly: true })),
     Effect.orDie
   )
+
+/** The same from the Postgres database at `url` (after the servers on it stopped). */
+export const readPostgresLedger = (url: string): Effect.Effect<LedgerSnapshot> =>
+  readTables.pipe(Effect.provide(PgClient.layer({ url: Redacted.make(url), maxConnections: 1 })), Effect.orDie)
 
 export interface AuditOptions {
   /** Also require every job done and one episode per user sender of every memcell. */
@@ -66,7 +78,7 @@ export interface AuditOptions {
 /** Human-readable violations; empty when the ledger keeps every promise. */
 export const ledgerViolations = (ledger: LedgerSnapshot, options: AuditOptions): ReadonlyArray<string> => {
   const problems: Array<string> = []
-  if (ledger.integrity.join(",") !== "ok") problems.push(`integrity_check: ${ledger.integrity.join("; ")}`)
+  if (ledger.integrity !== undefined && ledger.integrity.join(",") !== "ok") problems.push(`integrity_check: ${ledger.integrity.join("; ")}`)
 
   const scoped = (r: { app_id: string; project_id: string }, id: string) => `${r.app_id}/${r.project_id}/${id}`
   const messagesByKey = new Map(ledger.messages.map((m) => [scoped(m, m.message_id), m]))

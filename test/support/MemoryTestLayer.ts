@@ -18,8 +18,8 @@ export const configLayer = (env: Record<string, string> = {}) =>
 
 export interface MemoryTestOptions {
   readonly llm: FakeLlmHandler
-  /** Defaults to the real per-session lock. */
-  readonly lock?: "real" | "noop"
+  /** Defaults to the real per-session lock (on Postgres with the cross-node lease); or a lock layer of the test's own. */
+  readonly lock?: "real" | "noop" | Layer.Layer<SessionLock, never, SqlClient.SqlClient>
   /** Defaults to a private in-memory database. */
   readonly database?: Layer.Layer<SqlClient.SqlClient>
   /** Defaults to none (keyword search only). */
@@ -55,7 +55,7 @@ export const memoryTestLayer = (options: MemoryTestOptions) =>
     embedder: options.embedder ?? "none",
     tokenCounter: Layer.context<TokenCounter>(),
     lexicon: Layer.context<Lexicon>(),
-    ...(options.lock === "noop" ? { lock: SessionLock.noop } : {}),
+    ...(options.lock === "noop" ? { lock: SessionLock.noop } : typeof options.lock === "object" ? { lock: options.lock } : {}),
     ...(options.background === true ? { background: true } : {})
   }).pipe(
     Layer.provideMerge(fakeLlmLayer(options.llm)),
