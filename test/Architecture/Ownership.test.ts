@@ -48,6 +48,8 @@ describe("one owner per table", () => {
 
   it("only Indexing writes the vectors and the record of their model (the search triggers aside)", () => {
     expect(writersOf("(item_embeddings|item_vectors|vector_garbage|search_meta)", ["Indexing", "Storage/migrations"])).toEqual([])
+  })
+
   it("only the session lease repository writes session leases (Memorize owns them)", () => {
     expect(writersOf("session_leases", ["Memorize/SessionLeaseRepo.ts", "Storage/migrations"])).toEqual([])
   })
