@@ -5,11 +5,11 @@ import {
   type EmbeddingModel,
   EXACT_SCAN_LIMIT,
   type Neighbour,
+  prepareStore,
   readStoredModel,
   recordModel,
   stateAgainst,
   type VectorEntry,
-  type VectorState,
   VectorStore,
   type VectorStoreApi
 } from "./VectorStore.js"
@@ -128,21 +128,9 @@ const make = Effect.gen(function*() {
       yield* recordModel(sql, wanted)
     })
 
-  const prepare = Effect.fn("VectorStore.prepare")(function*(wanted: EmbeddingModel) {
-    if (Option.isSome(extension)) return { _tag: "Unavailable", reason: extension.value } as VectorState
-    const setUp = Effect.gen(function*() {
-      yield* ddlLock
-      const stored = yield* storedModel
-      if (Option.isNone(stored)) {
-        yield* resetTo(wanted)
-        return { _tag: "Ready" } as VectorState
-      }
-      const current = stateAgainst(extension, wanted, stored)
-      if (current._tag === "Ready") yield* createTable(wanted.dimensions)
-      return current
-    })
-    return yield* sql.withTransaction(setUp).pipe(withBusyRetry("prepare vectors"))
-  })
+  const prepare = Effect.fn("VectorStore.prepare")((wanted: EmbeddingModel) =>
+    prepareStore(sql, extension, wanted, { before: ddlLock, resetTo, ensureTables: createTable })
+  )
 
   const reset = (wanted: EmbeddingModel) => resetTo(wanted)
 

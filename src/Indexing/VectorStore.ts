@@ -1,6 +1,7 @@
 import type { SqlClient, SqlError } from "@effect/sql"
 import { Context, Effect, Option, Schema } from "effect"
 import type { StorageError } from "../Domain/Errors.js"
+import { withBusyRetry } from "../Storage/Database.js"
 
 /**
  * Item vectors and the record of which model made them: one interface, one implementation per
@@ -114,6 +115,37 @@ export const stateAgainst = (
     ? { _tag: "Ready" }
     : { _tag: "Mismatch", stored: stored.value }
 }
+
+/** What a store does at startup, in its own SQL; `before` runs first in the transaction (e.g. a DDL lock). */
+export interface StoreSetup {
+  readonly before: Effect.Effect<void, SqlError.SqlError>
+  /** Drops every vector and records `wanted`. */
+  readonly resetTo: (wanted: EmbeddingModel) => Effect.Effect<void, SqlError.SqlError>
+  /** The tables for vectors of `dimensions`, if missing. */
+  readonly ensureTables: (dimensions: number) => Effect.Effect<void, SqlError.SqlError>
+}
+
+/**
+ * Startup with an embedder configured, the same on both engines: the first model sets up and is
+ * recorded; the same model finds its tables; another model leaves everything as it is (state
+ * Mismatch, until `reembed`).
+ */
+export const prepareStore = (sql: SqlClient.SqlClient, extension: Option.Option<string>, wanted: EmbeddingModel, setup: StoreSetup) =>
+  Effect.gen(function*() {
+    if (Option.isSome(extension)) return { _tag: "Unavailable", reason: extension.value } as VectorState
+    const setUp = Effect.gen(function*() {
+      yield* setup.before
+      const stored = yield* readStoredModel(sql)
+      if (Option.isNone(stored)) {
+        yield* setup.resetTo(wanted)
+        return { _tag: "Ready" } as VectorState
+      }
+      const current = stateAgainst(extension, wanted, stored)
+      if (current._tag === "Ready") yield* setup.ensureTables(wanted.dimensions)
+      return current
+    })
+    return yield* sql.withTransaction(setUp).pipe(withBusyRetry("prepare vectors"))
+  })
 
 /** Why vectors cannot be used, with what to do about it (for CAPABILITY_UNAVAILABLE and logs). */
 export const vectorStateHint = (state: VectorState, wanted: EmbeddingModel): string => {
