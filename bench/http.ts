@@ -14,7 +14,7 @@ import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
 import Pg from "pg"
-import { findBinaries, startCluster } from "../test/support/PostgresCluster.js"
+import { startFoundCluster } from "../test/support/PostgresCluster.js"
 
 const seconds = Number(process.argv[2] ?? 10)
 const mode = process.argv[3] ?? "offline"
@@ -25,13 +25,7 @@ const firstPort = 18_000 + Math.floor(Math.random() * 1000)
 const ports = Array.from({ length: nodes }, (_, i) => firstPort + i)
 const dataDir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "engram-http-bench-"))
 
-const cluster = engine === "postgres"
-  ? await (async () => {
-    const found = findBinaries()
-    if ("missing" in found) throw new Error(found.missing)
-    return startCluster(found.binDir)
-  })()
-  : undefined
+const cluster = engine === "postgres" ? await startFoundCluster() : undefined
 
 const databaseUrl = cluster === undefined ? undefined : await (async () => {
   const admin = new Pg.Client({ connectionString: cluster.url })

@@ -14,19 +14,13 @@ import { Memory } from "../src/Memorize/Memory.js"
 import * as Database from "../src/Storage/Database.js"
 import { boundaryAnswer, memoryTestLayer, textServices } from "../test/support/MemoryTestLayer.js"
 import { addRequest } from "../test/support/Messages.js"
-import { findBinaries, startCluster } from "../test/support/PostgresCluster.js"
+import { startFoundCluster } from "../test/support/PostgresCluster.js"
 
 const total = Number(process.argv[2] ?? 50_000)
 const BATCH = 10
 const engine = process.argv[3] === "postgres" ? "postgres" : "sqlite"
 
-const cluster = engine === "postgres"
-  ? await (async () => {
-    const found = findBinaries()
-    if ("missing" in found) throw new Error(found.missing)
-    return startCluster(found.binDir)
-  })()
-  : undefined
+const cluster = engine === "postgres" ? await startFoundCluster() : undefined
 
 /** The scenario's database: a file in `dir`, or a new database on the cluster. */
 const databaseFor = async (dir: string, name: string) => {

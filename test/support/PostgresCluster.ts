@@ -116,3 +116,10 @@ const waitForExit = (pid: number) => {
     ChildProcess.spawnSync("sleep", ["0.05"])
   }
 }
+
+/** A throwaway cluster from the binaries found on this machine; throws saying which are missing. */
+export const startFoundCluster = async (): Promise<PostgresCluster> => {
+  const found = findBinaries()
+  if ("missing" in found) throw new Error(found.missing)
+  return startCluster(found.binDir)
+}
