@@ -4,7 +4,7 @@ import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
 import { call } from "../support/HttpCall.js"
-import { ledgerViolations, readLedger } from "../support/LedgerAudit.js"
+import { acknowledgementViolations, ledgerViolations, readLedger } from "../support/LedgerAudit.js"
 import { seededRandom } from "../support/SeededRandom.js"
 import { startServerProcess } from "../support/ServerProcess.js"
 
@@ -132,18 +132,10 @@ it.scopedLive("kill -9 at random moments, 20 restarts: no accepted message lost,
       expect(yield* server.stop("SIGTERM")).toBe(0)
 
       // Every id is in exactly one place; whatever got a 2xx is there; batches are all-or-nothing.
-      expect([...present.values()].filter((count) => count !== 1)).toEqual([])
-      const accepted = attempts.filter((a) => a.outcome === "accepted")
-      expect(accepted.flatMap((a) => a.ids).filter((id) => !present.has(id))).toEqual([])
-      for (const attempt of attempts.filter((a) => a.outcome === "unknown")) {
-        expect([0, attempt.ids.length]).toContain(attempt.ids.filter((id) => present.has(id)).length)
-      }
-      expect(attempts.filter((a) => a.outcome === "refused")).toEqual([])
-      const attempted = new Set(attempts.flatMap((a) => a.ids))
-      expect([...present.keys()].filter((id) => !attempted.has(id))).toEqual([])
+      expect(acknowledgementViolations(present, attempts)).toEqual([])
       // The run really was interrupted mid-traffic, and really did work.
       expect(transportErrors).toBeGreaterThan(0)
-      expect(accepted.length).toBeGreaterThan(100)
+      expect(attempts.filter((a) => a.outcome === "accepted").length).toBeGreaterThan(100)
     }))
 
     const ledger = yield* readLedger(Path.join(dataDir, "engram.db"))

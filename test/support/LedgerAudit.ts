@@ -138,3 +138,35 @@ export const ledgerViolations = (ledger: LedgerSnapshot, options: AuditOptions):
   }
   return problems
 }
+
+/** One client add in a crash test: its ids and how it ended (accepted: 2xx; unknown: the connection broke first). */
+export interface AddAttempt {
+  readonly ids: ReadonlyArray<string>
+  readonly outcome: "pending" | "accepted" | "refused" | "unknown"
+}
+
+/**
+ * What the promise forbids, given how often each id appears in the sessions' memcells and buffers
+ * (`present`) after a crash run: an id in two places, an acknowledged id missing, a batch without
+ * an answer stored in part, a refused add, an id nobody sent. Empty when the promise held.
+ */
+export const acknowledgementViolations = (
+  present: ReadonlyMap<string, number>,
+  attempts: ReadonlyArray<AddAttempt>
+): ReadonlyArray<string> => {
+  const violations: Array<string> = []
+  for (const [id, count] of present) if (count !== 1) violations.push(`${id} is in ${count} places`)
+  for (const attempt of attempts) {
+    const stored = attempt.ids.filter((id) => present.has(id))
+    if (attempt.outcome === "accepted" && stored.length < attempt.ids.length) {
+      violations.push(`acknowledged ids missing: ${attempt.ids.filter((id) => !present.has(id)).join(", ")}`)
+    }
+    if (attempt.outcome === "unknown" && stored.length !== 0 && stored.length !== attempt.ids.length) {
+      violations.push(`a batch without an answer was stored in part: ${stored.join(", ")}`)
+    }
+    if (attempt.outcome === "refused") violations.push(`refused add: ${attempt.ids.join(", ")}`)
+  }
+  const attempted = new Set(attempts.flatMap((a) => a.ids))
+  for (const id of present.keys()) if (!attempted.has(id)) violations.push(`${id} was never sent`)
+  return violations
+}
