@@ -137,7 +137,7 @@ describe.skipIf(engine.skipped !== undefined)(`postgres${engine.skipped === unde
         const asked = yield* Deferred.make<void>()
         const answer = yield* Deferred.make<void>()
         let boundaryCalls = 0
-        // Node A's call stalls until released, then cuts after the first message; B's cuts before the last.
+        // Node A's call stalls until released, then cuts after the first message; later calls cut before the last.
         const stalled: FakeLlmHandler = (request) =>
           boundaryCalls++ === 0
             ? Effect.zipRight(Deferred.succeed(asked, undefined), Effect.as(Deferred.await(answer), boundaryAnswer([1])))
@@ -147,25 +147,33 @@ describe.skipIf(engine.skipped !== undefined)(`postgres${engine.skipped === unde
           lock: SessionLease.layer({ timeout: "60 seconds", ttl: "300 millis", renewEvery: "1 hour" })
         })
         const b = yield* node(url, stalled, { env: { ENGRAM_LOCK_TIMEOUT: "60 seconds" } })
-        const first = [0, 1].map((i) => userMessage(i, "alice", BASE_TS + i * 1000, { message_id: `a-${i}` }))
-        const second = [userMessage(2, "bob", BASE_TS + 2000, { message_id: "b-0" })]
+        const earlier = [0, 1].map((i) => userMessage(i, "alice", BASE_TS + i * 1000, { message_id: `a-${i}` }))
+        const third = [userMessage(2, "alice", BASE_TS + 2000, { message_id: "a-2" })]
+        const second = [userMessage(3, "bob", BASE_TS + 3000, { message_id: "b-0" })]
 
-        const addA = yield* Effect.fork(a.memory.add(addRequest("stalled", first)))
+        // a-0 and a-1 are in the ledger already (a deferred add asks no model).
+        yield* a.memory.add({ ...addRequest("stalled", earlier), defer_extraction: true })
+        const addA = yield* Effect.fork(a.memory.add(addRequest("stalled", third)))
         yield* Deferred.await(asked)
-        // B gets in while A's model call is still pending: only the expiry of A's lease lets it.
+        // B gets in while A's model call is still pending: only the expiry of A's lease lets it
+        // (B waits up to 60 s; A's call never ends by itself). B's buffer is a-0, a-1, b-0 (A's a-2
+        // is stored with A's commit): the model cuts before the last, B commits a-0 and a-1.
         const added = yield* b.memory.add(addRequest("stalled", second))
-        expect(added.memcell_ids).toHaveLength(1)
         expect(boundaryCalls).toBe(2)
+        expect(added.memcell_ids).toHaveLength(1)
         expect((yield* locateIds(b.memory, "stalled")).memcells.map((c) => c.message_ids)).toEqual([["a-0", "a-1"]])
 
-        // A's answer arrives: its plan (a memcell of a-0) lost the compare-and-set, it re-reads and commits nothing.
+        // A's answer arrives: its plan (a memcell of a-0, read before B's commit) loses the
+        // compare-and-set; A stores a-2, asks about the buffer as it now is (a-2, b-0: no cut) and
+        // commits nothing.
         yield* Deferred.succeed(answer, undefined)
         const late = yield* Fiber.join(addA)
         expect(late.memcell_ids).toEqual([])
+        expect(boundaryCalls).toBe(3)
         const found = yield* locateIds(a.memory, "stalled")
-        expectExactlyOnce(found.all, ["a-0", "a-1", "b-0"])
+        expectExactlyOnce(found.all, ["a-0", "a-1", "a-2", "b-0"])
         expect(found.memcells.map((c) => c.message_ids)).toEqual([["a-0", "a-1"]])
-        expect(found.buffered).toEqual(["b-0"])
+        expect(found.buffered).toEqual(["a-2", "b-0"])
       }), 60_000)
   })
 })
