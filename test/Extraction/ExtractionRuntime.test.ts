@@ -1,6 +1,6 @@
 import { SqlClient } from "@effect/sql"
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Exit, Layer, Scope, TestClock } from "effect"
+import { Effect, Exit, Layer, Schedule, Scope, TestClock, TestServices } from "effect"
 import type { ChatRequest } from "../../src/Llm/LlmClient.js"
 import { JobRunner } from "../../src/Workers/JobRunner.js"
 import { ExtractionWorkersLive } from "../../src/Workers/ExtractionWorkers.js"
@@ -30,6 +30,22 @@ const rows = <A extends object>(query: string) => Effect.flatMap(SqlClient.SqlCl
 const jobStates = rows<{ kind: string; status: string; attempts: number; last_error: string | null; run_after: number }>(
   "SELECT kind, status, attempts, last_error, run_after FROM extraction_jobs ORDER BY kind"
 )
+
+/**
+ * The job states once the workers the clock just woke have written: on Postgres their queries go
+ * over a socket, so `TestClock.adjust` returns before they are answered. Reads again in real time
+ * until `settled` holds, for at most 30 s, and returns the last read (the caller asserts on it).
+ */
+const jobStatesOnce = (settled: (states: ReadonlyArray<{ kind: string; status: string }>) => boolean) =>
+  TestServices.provideLive(
+    jobStates.pipe(
+      Effect.filterOrFail(settled, () => "not settled yet" as const),
+      Effect.retry({ while: (error) => error === "not settled yet", schedule: Schedule.spaced("20 millis") }),
+      Effect.timeout("30 seconds"),
+      Effect.orElse(() => jobStates)
+    )
+  )
+const allDone = (states: ReadonlyArray<{ status: string }>) => states.every((j) => j.status === "done")
 
 /** Answers boundary prompts with "no cut" and extraction prompts well-formed, unless `override` says otherwise. */
 const modelWith = (override: (request: ChatRequest) => string | Effect.Effect<string> | undefined = () => undefined) =>
@@ -129,7 +145,7 @@ forEachEngine((engine) => describe("extraction runtime", () => {
 
       expect(yield* jobs.retryDead(null, yield* TestClock.currentTimeMillis)).toBe(1)
       yield* TestClock.adjust("1 second")
-      expect((yield* jobStates).map((j) => j.status)).toEqual(["done", "done", "done"])
+      expect((yield* jobStatesOnce(allDone)).map((j) => j.status)).toEqual(["done", "done", "done"])
     }).pipe(Effect.provide(brokenEpisodeLayer(engine.fresh))))
 
   it.effect("a job claimed by a worker that died is completed exactly once after its lease expires", () =>
@@ -149,7 +165,7 @@ forEachEngine((engine) => describe("extraction runtime", () => {
       yield* TestClock.adjust("20 seconds")
       expect((yield* jobStates).map((j) => j.status)).toEqual(["running", "running", "running"])
       yield* TestClock.adjust("15 seconds")
-      expect((yield* jobStates).map((j) => j.status)).toEqual(["done", "done", "done"])
+      expect((yield* jobStatesOnce(allDone)).map((j) => j.status)).toEqual(["done", "done", "done"])
       yield* Scope.close(scope, Exit.void)
 
       // The dead worker "comes back" and tries to finish its stale claims: nothing is written twice.
@@ -230,7 +246,7 @@ forEachEngine((engine) => describe("extraction runtime, one combined call per me
       const scope = yield* Scope.make()
       yield* Layer.buildWithScope(ExtractionWorkersLive, scope)
       yield* TestClock.adjust("35 seconds")
-      expect((yield* jobStates).map((j) => [j.kind, j.status])).toEqual([["memcell", "done"]])
+      expect((yield* jobStatesOnce(allDone)).map((j) => [j.kind, j.status])).toEqual([["memcell", "done"]])
       yield* Scope.close(scope, Exit.void)
       expect((yield* Effect.flip(runner.run(stale[0]!)))._tag).toBe("LeaseLost")
 
