@@ -291,7 +291,7 @@ export interface ExtractionSettings {
   readonly maxAttempts: number
   readonly backoffBase: Duration.Duration
   readonly backoffCap: Duration.Duration
-  /** How long a claimed job is ours; a process that dies loses it after this. */
+  /** How long a claimed job is ours unless renewed (its worker renews it every third of this while running); a process that dies loses it after this. */
   readonly lease: Duration.Duration
   /** How often idle workers look for work another process enqueued. */
   readonly pollInterval: Duration.Duration

@@ -158,6 +158,18 @@ export class JobQueue extends Effect.Service<JobQueue>()("engram/JobQueue", {
         if (rows.length === 0) return yield* new LeaseLost({ job_id: job.job_id })
       })
 
+    /**
+     * Extends our lease on a running job to `until`; false when the job is no longer ours (another
+     * worker took it over after our lease expired, or a re-extraction queued it again).
+     */
+    const renew = Effect.fn("JobQueue.renew")(function*(job: Job, now: number, until: number) {
+      const rows = yield* sql<{ job_id: string }>`
+        UPDATE extraction_jobs SET lease_until = ${until}, updated_at = ${now}
+        WHERE job_id = ${job.job_id} AND lease_owner = ${job.lease_owner} AND status = 'running'
+        RETURNING job_id`.pipe(withBusyRetry("renew job lease"))
+      return rows.length > 0
+    })
+
     /** A failed attempt: back to the queue after `retryAt`, or dead once the attempts are spent. */
     const fail = Effect.fn("JobQueue.fail")(function*(job: Job, error: string, now: number, retryAt: number | null) {
       yield* sql`
@@ -240,6 +252,7 @@ export class JobQueue extends Effect.Service<JobQueue>()("engram/JobQueue", {
       forgetMemcells,
       claim,
       markDone,
+      renew,
       fail,
       release,
       counts,

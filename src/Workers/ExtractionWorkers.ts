@@ -3,7 +3,7 @@ import { randomUUID } from "node:crypto"
 import { type ExtractionSettings, ExtractionSettingsConfig } from "../Config/EngramConfig.js"
 import { messageOf } from "../Domain/Errors.js"
 import type { Job } from "../Domain/Job.js"
-import { JobQueue } from "../Jobs/JobQueue.js"
+import { JobQueue, LeaseLost } from "../Jobs/JobQueue.js"
 import { ExtractionSignal } from "../Jobs/ExtractionSignal.js"
 import { JobRunner } from "./JobRunner.js"
 
@@ -45,8 +45,27 @@ export const ExtractionWorkersLive = Layer.scopedDiscard(
         )
       })
 
+    /**
+     * While a job runs, its lease is renewed every third of the lease, so a run longer than the
+     * lease (a slow model, retries) is not taken over by another worker that would pay for the
+     * same answer. Fails with LeaseLost once the job is no longer ours, which stops the run: its
+     * result could not land anyway (the result transaction checks the lease). A renewal that hits
+     * a database error is tried again next time; the lease check in that transaction still fences.
+     */
+    const keepLease = (job: Job) =>
+      Effect.gen(function*() {
+        while (true) {
+          yield* Effect.sleep(Duration.millis(Math.max(1, Math.floor(leaseMs / 3))))
+          const now = yield* Clock.currentTimeMillis
+          const ours = yield* jobs.renew(job, now, now + leaseMs).pipe(
+            Effect.catchAll((error) => Effect.as(Effect.logWarning("extraction lease renewal failed", error), true))
+          )
+          if (!ours) return yield* new LeaseLost({ job_id: job.job_id })
+        }
+      })
+
     const runOne = (job: Job) =>
-      runner.run(job).pipe(
+      Effect.raceFirst(runner.run(job), keepLease(job)).pipe(
         // Someone else owns the job now (our lease expired): their run counts, ours is dropped.
         Effect.catchTag("LeaseLost", () => Effect.logWarning("extraction lease lost").pipe(Effect.annotateLogs({ job_id: job.job_id }))),
         Effect.catchAllCause((cause) => (Cause.isInterruptedOnly(cause) ? Effect.failCause(cause) : settle(job)(cause))),

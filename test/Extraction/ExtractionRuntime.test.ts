@@ -178,6 +178,70 @@ forEachEngine((engine) => describe("extraction runtime", () => {
       extractionTestLayer({ database: engine.fresh, llm: modelWith(), extractors: "llm", workers: false, env: { ENGRAM_EXTRACTION_LEASE: "30 seconds" } })
     )))
 
+  // TestClock steps run the background workers to completion only over SQLite's synchronous driver.
+  it.effect.skipIf(engine.name === "postgres")("a job running longer than its lease keeps it: nobody takes it over, it finishes once", () =>
+    Effect.gen(function*() {
+      const memory = yield* Memory
+      const jobs = yield* JobQueue
+      yield* memory.add(addRequest("long", conversation))
+      yield* memory.flush(keyOf("long"))
+      const scope = yield* Scope.make()
+      yield* Layer.buildWithScope(ExtractionWorkersLive, scope)
+      yield* TestClock.adjust("10 millis")
+      expect((yield* jobStates).find((j) => j.kind === "episode")!.status).toBe("running")
+      // Past the 3 s lease the worker claimed with: renewed, so it is not claimable.
+      yield* TestClock.adjust("5 seconds")
+      expect(yield* jobs.claim("intruder", yield* TestClock.currentTimeMillis, 3_000, 10)).toEqual([])
+      yield* TestClock.adjust("6 seconds")
+      expect((yield* jobStates).map((j) => j.status)).toEqual(["done", "done", "done"])
+      yield* Scope.close(scope, Exit.void)
+      const episodeCalls = (yield* Effect.flatMap(FakeLlm, (fake) => fake.calls)).filter((c) => c.purpose === "episode")
+      expect(episodeCalls.length).toBe(1)
+      expect(yield* rows<{ n: number }>("SELECT COUNT(*) AS n FROM episodes")).toEqual([{ n: 1 }])
+    }).pipe(Effect.provide(
+      extractionTestLayer({
+        database: engine.fresh,
+        llm: modelWith((r) => (r.purpose === "episode" ? Effect.as(Effect.sleep("10 seconds"), modelWith()(r) as string) : undefined)),
+        extractors: "llm",
+        workers: false,
+        env: { ENGRAM_EXTRACTION_LEASE: "3 seconds" }
+      })
+    )))
+
+  it.effect.skipIf(engine.name === "postgres")("a run whose job was taken from it stops at the next renewal instead of waiting for an answer that cannot land", () => {
+    let interrupted = false
+    return Effect.gen(function*() {
+      const memory = yield* Memory
+      yield* memory.add(addRequest("taken", conversation))
+      yield* memory.flush(keyOf("taken"))
+      const scope = yield* Scope.make()
+      yield* Layer.buildWithScope(ExtractionWorkersLive, scope)
+      yield* TestClock.adjust("10 millis")
+      expect((yield* jobStates).find((j) => j.kind === "episode")!.status).toBe("running")
+      // Another node holds it now (as after an expired lease and its claim).
+      yield* rows("UPDATE extraction_jobs SET lease_owner = 'other-node' WHERE kind = 'episode'")
+      yield* TestClock.adjust("1 second")
+      expect(interrupted).toBe(true)
+      yield* Scope.close(scope, Exit.void)
+      const [episode] = yield* rows<{ status: string; lease_owner: string }>("SELECT status, lease_owner FROM extraction_jobs WHERE kind = 'episode'")
+      // Left to its owner: the stopped run neither finished, failed nor released it.
+      expect(episode).toEqual({ status: "running", lease_owner: "other-node" })
+      expect(yield* rows<{ n: number }>("SELECT COUNT(*) AS n FROM episodes")).toEqual([{ n: 0 }])
+    }).pipe(Effect.provide(
+      extractionTestLayer({
+        database: engine.fresh,
+        llm: modelWith((r) =>
+          r.purpose === "episode"
+            ? Effect.sleep("1 hour").pipe(Effect.as("{}"), Effect.onInterrupt(() => Effect.sync(() => { interrupted = true })))
+            : undefined
+        ),
+        extractors: "llm",
+        workers: false,
+        env: { ENGRAM_EXTRACTION_LEASE: "3 seconds" }
+      })
+    ))
+  })
+
   it.effect("shutdown hands a running job back to the queue without spending an attempt", () =>
     Effect.gen(function*() {
       const memory = yield* Memory
