@@ -11,7 +11,14 @@ import { type Candidates, noCandidates, noPassages } from "./Candidates.js"
 import { fusedOrder } from "./Fusion.js"
 import { affordableWords, type KeywordTerms, keywordTerms, ownerIsIndexable } from "./KeywordQuery.js"
 import type { Hit, OwnerScope, PassageHit, SearchRepo } from "./SearchRepo.js"
-import { BIG_OWNER_ITEMS, COMMON_WORD_ROWS, KEYWORD_POSTINGS_BUDGET, passageDepth, SEARCH_TUNING } from "./SearchTuning.js"
+import {
+  BIG_OWNER_ITEMS,
+  COMMON_WORD_ROWS,
+  KEYWORD_POSTINGS_BUDGET,
+  PASSAGE_POSTINGS_BUDGET,
+  passageDepth,
+  SEARCH_TUNING
+} from "./SearchTuning.js"
 
 /**
  * Each keyword-matched episode's bm25 as a share of the best one's (without bm25 values, fused
@@ -48,14 +55,19 @@ export const makeKeywordCandidates = (repo: SearchRepo, lexicon: Lexicon) => {
 
   /**
    * A big owner's words to rank by: the rarest ones within the postings budget (counts are
-   * capped, so cheap). `common` when even the rarest word matches COMMON_WORD_ROWS rows or more.
+   * capped, so cheap). `common` when even the rarest word matches `commonRows` rows or more.
    */
-  const affordable = (kind: VectorKind, words: ReadonlyArray<string>) =>
+  const affordable = (
+    index: VectorKind | "passage",
+    words: ReadonlyArray<string>,
+    commonRows = COMMON_WORD_ROWS,
+    budget = KEYWORD_POSTINGS_BUDGET
+  ) =>
     Effect.gen(function*() {
-      const counts = yield* repo.matchCounts(kind, words, COMMON_WORD_ROWS)
+      const counts = yield* repo.matchCounts(index, words, commonRows)
       // A capped count is a lower bound: such a word is kept only if it is the rarest there is.
-      const countOf = new Map(words.map((word, i) => [word, counts[i]! >= COMMON_WORD_ROWS ? Number.MAX_SAFE_INTEGER : counts[i]!]))
-      const kept = affordableWords(words, (word) => countOf.get(word)!, KEYWORD_POSTINGS_BUDGET)
+      const countOf = new Map(words.map((word, i) => [word, counts[i]! >= commonRows ? Number.MAX_SAFE_INTEGER : counts[i]!]))
+      const kept = affordableWords(words, (word) => countOf.get(word)!, budget)
       return { words: kept, common: countOf.get(kept[0]!)! === Number.MAX_SAFE_INTEGER }
     })
 
@@ -107,18 +119,36 @@ export const makeKeywordCandidates = (repo: SearchRepo, lexicon: Lexicon) => {
       return fusedOrder(lists.map((list) => list.map((hit) => hit.id))).slice(0, depth).map((id) => byId.get(id)!)
     })
 
+  /**
+   * A big owner's windows: bm25 over the newest matches of its affordable words (as for episodes);
+   * when those leave the list short, the newest windows of the words too common to rank by follow,
+   * unranked. bm25 of a word found in most windows costs a walk of its whole doclist (its IDF) and
+   * ranks next to nothing (FTS5 floors an IDF at or below zero to 1e-6).
+   */
+  const bigOwnerPassages = (words: ReadonlyArray<string>, scope: OwnerScope, filters: FilterTree | undefined, depth: number) =>
+    Effect.gen(function*() {
+      const limit = passageDepth(depth)
+      const chosen = yield* affordable("passage", words, PASSAGE_POSTINGS_BUDGET, PASSAGE_POSTINGS_BUDGET)
+      const ranked = chosen.common
+        ? noPassages
+        : yield* repo.passageHits(chosen.words, false, { _tag: "newest", scan: PASSAGE_POSTINGS_BUDGET, n: limit * 2 }, scope, filters, limit)
+      const common = chosen.common ? words : words.filter((word) => !chosen.words.includes(word))
+      if (ranked.length >= limit || common.length === 0) return ranked
+      const rankedKeys = new Set(ranked.map((p) => p.passage_key))
+      const recent = yield* repo.passageHits(common, false, { _tag: "recent", n: limit }, scope, filters, limit)
+      return [...ranked, ...recent.filter((p) => !rankedKeys.has(p.passage_key))].slice(0, limit)
+    })
+
   /** The owner's best message windows by bm25 (English index only; CJK queries have none). */
   const passageList = (terms: KeywordTerms, scope: OwnerScope, big: boolean, filters: FilterTree | undefined, depth: number) =>
     terms.words.length === 0
       ? Effect.succeed(noPassages)
+      : big
+      ? bigOwnerPassages(terms.words, scope, filters, depth)
       : repo.passageHits(
         terms.words,
-        !big,
-        big
-          ? { _tag: "newest", scan: KEYWORD_POSTINGS_BUDGET * 4, n: passageDepth(depth) * 2 }
-          : filters === undefined && ownerIsIndexable(scope.owner)
-          ? { _tag: "best", n: passageDepth(depth) * 2 + 20 }
-          : { _tag: "all" },
+        true,
+        filters === undefined && ownerIsIndexable(scope.owner) ? { _tag: "best", n: passageDepth(depth) * 2 + 20 } : { _tag: "all" },
         scope,
         filters,
         passageDepth(depth)

@@ -319,7 +319,9 @@ export class SearchRepo extends Effect.Service<SearchRepo>()("engram/SearchRepo"
     /**
      * bm25-ranked passages (message windows) of the owner's episodes, best first. `best` takes
      * the top `n` FTS matches before the scope check (the owner phrase narrows them already);
-     * `newest` ranks only the newest `scan` matches (bounds work for big owners).
+     * `newest` ranks only the newest `scan` matches (bounds work for big owners); `recent` takes
+     * the newest `n` matches unranked (rank 0, newest first): bm25's IDF alone walks each word's
+     * whole doclist, which for words found in most windows costs the most and ranks nothing.
      */
     const passageHits = Effect.fn("SearchRepo.passageHits")(function*(
       words: ReadonlyArray<string>,
@@ -344,17 +346,20 @@ export class SearchRepo extends Effect.Service<SearchRepo>()("engram/SearchRepo"
       filters: FilterTree | undefined,
       limit: number
     ) => {
+      const rank = candidates._tag === "recent" ? sql.literal("0") : sql.literal("-ts_rank(pf.search_en, q.query)")
       const scoped = sql`
         SELECT p.passage_key AS passage_key, p.episode_id AS episode_id, p.position AS position,
-               -ts_rank(pf.search_en, q.query) AS rank
+               ${rank} AS rank
         FROM passages_fts pf CROSS JOIN (SELECT ${anyWordQuery(sql, words)} AS query) q
         JOIN passages p ON p.passage_key = pf.rowid
         JOIN episodes e ON e.episode_id = p.episode_id
         WHERE pf.search_en @@ q.query AND pf.owner = ${scope.owner}
           AND e.app_id = ${scope.app_id} AND e.project_id = ${scope.project_id} AND e.user_id = ${scope.owner}
           AND ${filterOf(filters, episodeColumns)}`
-      return candidates._tag === "newest" || candidates._tag === "recent"
-        ? sql`SELECT * FROM (${scoped} ORDER BY pf.rowid DESC LIMIT ${candidates._tag === "newest" ? candidates.scan : candidates.n}) h
+      return candidates._tag === "recent"
+        ? sql`${scoped} ORDER BY pf.rowid DESC LIMIT ${Math.min(candidates.n, limit)}`
+        : candidates._tag === "newest"
+        ? sql`SELECT * FROM (${scoped} ORDER BY pf.rowid DESC LIMIT ${candidates.scan}) h
               ORDER BY rank LIMIT ${limit}`
         : sql`${scoped} ORDER BY rank LIMIT ${limit}`
     }
@@ -370,9 +375,11 @@ export class SearchRepo extends Effect.Service<SearchRepo>()("engram/SearchRepo"
                       WHERE passages_fts MATCH ${match}`
       const matches = candidates._tag === "best"
         ? sql`${fts} ORDER BY rank LIMIT ${candidates.n}`
-        : candidates._tag === "newest" || candidates._tag === "recent"
-        ? sql`SELECT * FROM (${fts} ORDER BY rowid DESC LIMIT ${candidates._tag === "newest" ? candidates.scan : candidates.n})
-              ORDER BY rank LIMIT ${candidates.n}`
+        : candidates._tag === "newest"
+        ? sql`SELECT * FROM (${fts} ORDER BY rowid DESC LIMIT ${candidates.scan}) ORDER BY rank LIMIT ${candidates.n}`
+        : candidates._tag === "recent"
+        ? sql`SELECT rowid AS passage_key, 0 AS rank FROM passages_fts WHERE passages_fts MATCH ${match}
+              ORDER BY rowid DESC LIMIT ${candidates.n}`
         : fts
       return sql`
         SELECT p.passage_key AS passage_key, p.episode_id AS episode_id, p.position AS position, h.rank AS rank
@@ -381,7 +388,7 @@ export class SearchRepo extends Effect.Service<SearchRepo>()("engram/SearchRepo"
         CROSS JOIN episodes e ON e.episode_id = p.episode_id
         WHERE e.app_id = ${scope.app_id} AND e.project_id = ${scope.project_id} AND e.user_id = ${scope.owner}
           AND ${filterOf(filters, episodeColumns)}
-        ORDER BY h.rank LIMIT ${limit}`
+        ORDER BY ${sql.literal(candidates._tag === "recent" ? "h.passage_key DESC" : "h.rank")} LIMIT ${limit}`
     }
 
     /** Stored lines of episodes, by episode and position (callers already checked scope). */
@@ -500,17 +507,23 @@ export class SearchRepo extends Effect.Service<SearchRepo>()("engram/SearchRepo"
     })
 
     /**
-     * For each word, how many rows of the English index of `kind` match it, counted up to `cap`
-     * (the index scan stops there, so the cost is bounded whatever the word's frequency).
+     * For each word, how many rows of the English index of `kind` (or of the passage index) match
+     * it, counted up to `cap` (the index scan stops there, so the cost is bounded whatever the
+     * word's frequency).
      */
-    const matchCounts = Effect.fn("SearchRepo.matchCounts")(function*(kind: VectorKind, words: ReadonlyArray<string>, cap: number) {
+    const matchCounts = Effect.fn("SearchRepo.matchCounts")(function*(
+      kind: VectorKind | "passage",
+      words: ReadonlyArray<string>,
+      cap: number
+    ) {
       if (words.length === 0) return noCounts
-      const fts = sql.literal(INDEXES[kind].porter.table)
-      const table = sql.literal(kind === "episode" ? "episodes" : "atomic_facts")
+      const fts = sql.literal(kind === "passage" ? "passages_fts" : INDEXES[kind].porter.table)
+      const table = sql.literal(kind === "passage" ? "passages_fts" : kind === "episode" ? "episodes" : "atomic_facts")
+      const columns = kind === "passage" ? ["content"] : TEXT_COLUMNS[kind]
       const matching = (word: string) =>
         sql.onDialectOrElse({
           pg: () => sql`SELECT 1 FROM ${table} WHERE search_en @@ plainto_tsquery('english', ${word}) LIMIT ${cap}`,
-          orElse: () => sql`SELECT 1 FROM ${fts} WHERE ${fts} MATCH ${porterMatch([word], TEXT_COLUMNS[kind])} LIMIT ${cap}`
+          orElse: () => sql`SELECT 1 FROM ${fts} WHERE ${fts} MATCH ${porterMatch([word], columns)} LIMIT ${cap}`
         })
       const counts = words.map((word, i) =>
         sql`(SELECT COUNT(*) FROM (${matching(word)}) AS m) AS ${sql.literal(`c${i}`)}`

@@ -26,6 +26,12 @@ export const BIG_OWNER_ITEMS = 2000
 export const KEYWORD_POSTINGS_BUDGET = 1500
 /** A word matching at least this many rows counts as too common to rank a big owner's search by. */
 export const COMMON_WORD_ROWS = 1000
+/**
+ * The passage index's budget (windows are several per episode): the newest matches a big owner's
+ * window lookup ranks, and the postings its kept words may have, summed; a word matching this
+ * many windows or more is too common to rank them by.
+ */
+export const PASSAGE_POSTINGS_BUDGET = KEYWORD_POSTINGS_BUDGET * 4
 
 /**
  * - list weights: passages are the strongest signal (a short window that matches says more than
