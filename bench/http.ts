@@ -48,6 +48,20 @@ const startServer = (port: number): Promise<ChildProcess> => {
 const servers: Array<ChildProcess> = []
 for (const port of ports) servers.push(await startServer(port))
 
+/**
+ * CPU time (user + system, all threads) a server process has used so far, from /proc (Linux);
+ * undefined elsewhere. CPU per add moves less than wall time when other work shares the machine.
+ */
+const serverCpuMs = (server: ChildProcess): number | undefined => {
+  try {
+    // Fields after the command name: utime and stime are the 12th and 13th, in clock ticks (100/s).
+    const fields = Fs.readFileSync(`/proc/${server.pid}/stat`, "utf8").split(") ")[1]!.split(" ")
+    return (Number(fields[11]) + Number(fields[12])) * 10
+  } catch {
+    return undefined
+  }
+}
+
 let counter = 0
 /** Each request adds one new message to one of 100 sessions (distinct ids, so none is a retry). */
 const nextBody = () => {
@@ -78,8 +92,14 @@ const results = []
 for (const connections of [1, 32]) {
   // Round-robin: connection i goes to node i mod nodes.
   const perNode = ports.map((_, i) => Math.floor(connections / nodes) + (i < connections % nodes ? 1 : 0))
+  const cpuBefore = servers.map(serverCpuMs)
   const runs = await Promise.all(ports.flatMap((port, i) => perNode[i]! > 0 ? [runOn(port, perNode[i]!)] : []))
   const requests = runs.reduce((sum, r) => sum + r.requests.total, 0)
+  const cpuUsed = servers.map((server, i) => {
+    const after = serverCpuMs(server)
+    const before = cpuBefore[i]
+    return after === undefined || before === undefined ? undefined : after - before
+  })
   results.push({
     connections,
     requests,
@@ -87,6 +107,10 @@ for (const connections of [1, 32]) {
     // Per node when several: the slowest node's percentiles.
     p50_ms: Math.max(...runs.map((r) => r.latency.p50)),
     p99_ms: Math.max(...runs.map((r) => r.latency.p99)),
+    // Every server's CPU over the run (extraction workers included), per add served.
+    server_cpu_ms_per_add: cpuUsed.includes(undefined) || requests === 0
+      ? null
+      : Number((cpuUsed.reduce((sum: number, ms) => sum + ms!, 0) / requests).toFixed(2)),
     non2xx: runs.reduce((sum, r) => sum + r.non2xx, 0),
     errors: runs.reduce((sum, r) => sum + r.errors, 0)
   })
