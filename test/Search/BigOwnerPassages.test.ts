@@ -1,13 +1,13 @@
 import { SqlClient } from "@effect/sql"
 import { expect, layer } from "@effect/vitest"
 import { Effect, Layer, Schema } from "effect"
-import type { Memcell } from "../../src/Domain/Memcell.js"
 import { ScopeId, type StoredMessage } from "../../src/Domain/Message.js"
 import { SearchRequest, type SearchRequestInput } from "../../src/Domain/SearchRequest.js"
 import { DerivedRepo, episodeIdOf } from "../../src/Extraction/DerivedRepo.js"
 import { BIG_OWNER_ITEMS, Search } from "../../src/Search/Search.js"
 import { PASSAGE_POSTINGS_BUDGET } from "../../src/Search/SearchTuning.js"
 import { forEachEngine } from "../support/Engines.js"
+import { memcellOf } from "../support/Memcells.js"
 import { keywordSearchTestLayer } from "../support/SearchTestLayer.js"
 
 /**
@@ -43,23 +43,12 @@ const messagesOf = (cell: string, user: string, texts: ReadonlyArray<string>, at
     memcell_id: cell
   }))
 
-const cellOf = (id: string, messages: ReadonlyArray<StoredMessage>): Memcell => ({
-  memcell_id: id,
-  app_id: messages[0]!.app_id,
-  project_id: messages[0]!.project_id,
-  session_id: messages[0]!.session_id,
-  message_ids: messages.map((m) => m.message_id),
-  sender_ids: [messages[0]!.sender_id],
-  timestamp: messages.at(-1)!.timestamp,
-  created_at: messages.at(-1)!.timestamp
-})
-
 const write = (id: string, user: string, texts: ReadonlyArray<string>, at: number) =>
   Effect.gen(function*() {
     const derived = yield* DerivedRepo
     const messages = messagesOf(id, user, texts, at)
     const episode = { user_id: user, title: `Entry ${id}`, summary: "A diary entry.", content: texts.join("\n") }
-    yield* derived.replaceEpisodes(cellOf(id, messages), [episode], "test", at, messages)
+    yield* derived.replaceEpisodes(memcellOf(id, messages), [episode], "test", at, messages)
   })
 
 const seed = Effect.gen(function*() {

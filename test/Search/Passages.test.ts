@@ -1,11 +1,11 @@
 import { SqlClient } from "@effect/sql"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Schema } from "effect"
-import type { Memcell } from "../../src/Domain/Memcell.js"
 import { ScopeId, type StoredMessage } from "../../src/Domain/Message.js"
 import { SearchRequest, type SearchRequestInput } from "../../src/Domain/SearchRequest.js"
 import { Search } from "../../src/Search/Search.js"
 import { DerivedRepo, episodeIdOf } from "../../src/Extraction/DerivedRepo.js"
+import { memcellOf } from "../support/Memcells.js"
 import { keywordSearchTestLayer } from "../support/SearchTestLayer.js"
 import { vi } from "vitest"
 import { WEEKEND_CHAT } from "../fixtures/weekendChat.js"
@@ -32,17 +32,6 @@ const message = (cell: string, i: number, sender: string, content: string, app =
   memcell_id: cell
 })
 
-const cellOf = (id: string, messages: ReadonlyArray<StoredMessage>): Memcell => ({
-  memcell_id: id,
-  app_id: messages[0]!.app_id,
-  project_id: ScopeId.make("default"),
-  session_id: messages[0]!.session_id,
-  message_ids: messages.map((m) => m.message_id),
-  sender_ids: [...new Set(messages.map((m) => m.sender_id))],
-  timestamp: messages.at(-1)!.timestamp,
-  created_at: messages.at(-1)!.timestamp
-})
-
 /** A long conversation where one line (index 5) is about the query and the rest is filler. */
 const aliceMessages = WEEKEND_CHAT.map((text, i) => message("mc-a", i, i % 2 === 0 ? "assistant" : "alice", text))
 
@@ -63,7 +52,7 @@ const write = (messages: ReadonlyArray<StoredMessage>, users: ReadonlyArray<stri
   Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
     const derived = yield* DerivedRepo
-    const cell = cellOf(messages[0]!.memcell_id!, messages)
+    const cell = memcellOf(messages[0]!.memcell_id!, messages)
     const transcript = messages.map((m) => `${m.sender_id}: ${m.content}`).join("\n")
     yield* sql.withTransaction(
       derived.replaceEpisodes(cell, users.map((u) => episode(u, transcript)), "test", T0, messages)
@@ -172,7 +161,7 @@ describe("passages: query-focused excerpts", () => {
       Effect.gen(function*() {
         const sql = yield* SqlClient.SqlClient
         const derived = yield* DerivedRepo
-        const cell = cellOf("mc-a", aliceMessages)
+        const cell = memcellOf("mc-a", aliceMessages)
         const failed = yield* sql.withTransaction(
           Effect.zipRight(derived.replaceEpisodes(cell, [episode("alice", "x")], "test", T0, aliceMessages), Effect.fail("boom"))
         ).pipe(Effect.flip)
