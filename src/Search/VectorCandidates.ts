@@ -64,10 +64,11 @@ export const makeVectorCandidates = (repo: SearchRepo, vectors: VectorStoreApi, 
           retryable: false
         })
       }
+      // At once: on SQLite files both reads queue on the reader thread while the first one's items load here.
       const lists = yield* Effect.all({
         episodes: vectorList("episode", vector, scope, request, filters, depth),
         facts: vectorList("fact", vector, scope, request, filters, depth)
-      })
+      }, { concurrency: 2 })
       const candidates: Candidates = { ...lists, passages: noPassages, queryVector: vector }
       return candidates
     })

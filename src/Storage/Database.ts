@@ -51,10 +51,15 @@ const opened = <E>(setup: Effect.Effect<void, E, SqlClient.SqlClient | SqliteCli
     setup.pipe(Effect.mapError((cause) => new StorageError({ operation: "open database", reason: String(cause) })))
   )
 
+/**
+ * Also provides the SqliteClient itself (not in the type: read with `Effect.serviceOption` by what
+ * needs the file name, the vector store's reader thread).
+ */
 const migrated = (client: Layer.Layer<SqliteClient.SqliteClient | SqlClient.SqlClient, unknown>): Layer.Layer<SqlLayerServices> =>
-  Layer.merge(
+  Layer.mergeAll(
     opened(Effect.zipRight(Effect.zipRight(pragmas, loadVectorExtension), runMigrations)),
-    Layer.effect(SqlClient.SqlClient, SqlClient.SqlClient)
+    Layer.effect(SqlClient.SqlClient, SqlClient.SqlClient),
+    Layer.effect(SqliteClient.SqliteClient, SqliteClient.SqliteClient)
   ).pipe(Layer.provide(client), Layer.orDie)
 
 /** A database file at `filename` (created with its directory). */
@@ -67,6 +72,24 @@ export const layerFile = (filename: string): Layer.Layer<SqlLayerServices> =>
       })
     )
   )
+
+/**
+ * A read-only connection to the database file at `filename`, with sqlite-vec, for a reader
+ * thread beside the process that opened (and migrated) it; WAL lets it read while that one writes.
+ */
+export const layerReadOnlyFile = (filename: string): Layer.Layer<SqlLayerServices, StorageError> =>
+  Layer.merge(
+    opened(Effect.zipRight(Effect.flatMap(SqlClient.SqlClient, (sql) => sql.unsafe("PRAGMA busy_timeout = 5000")), loadVectorExtension)),
+    Layer.effect(SqlClient.SqlClient, SqlClient.SqlClient)
+  ).pipe(Layer.provide(Layer.orDie(SqliteClient.layer({ filename, readonly: true }))))
+
+/** The file behind a SQLite connection, if it has one (not in memory, not a temporary database). */
+export const fileOf = (client: SqliteClient.SqliteClient): Option.Option<string> => {
+  const { filename, readonly } = client.config
+  return filename === "" || filename === ":memory:" || filename.startsWith("file:") || readonly === true
+    ? Option.none()
+    : Option.some(Path.resolve(filename))
+}
 
 /** A private in-memory database: for tests and throwaway runs. */
 export const layerMemory: Layer.Layer<SqlLayerServices> = migrated(
