@@ -3,10 +3,11 @@ import { SqliteClient } from "@effect/sql-sqlite-node"
 import { Effect, Either, Layer, Option } from "effect"
 import { fileOf, withBusyRetry } from "../Storage/Database.js"
 import { CODE_TABLE, hasCodes, readNearest, toBlob } from "./SqliteNearest.js"
-import { makeVectorReader, type VectorReader, type VectorReaderOptions } from "./VectorReader.js"
+import { makeVectorReader, type VectorReader, type VectorReaderOptions, VectorReaderUnavailable } from "./VectorReader.js"
 import {
   type EmbeddingModel,
   EXACT_SCAN_LIMIT,
+  type NearestQuery,
   prepareStore,
   readStoredModel,
   recordModel,
@@ -123,13 +124,26 @@ const make = (options: SqliteVectorStoreOptions) =>
       return yield* readNearest(sql, owner, vector, k, dimensions, exactScanLimit)
     })
 
+    const nearestEach = Effect.fn("VectorStore.nearestEach")(function*(
+      queries: ReadonlyArray<NearestQuery>,
+      vector: Float32Array,
+      dimensions: number
+    ) {
+      // Every read is sent before any answer is awaited; what the thread cannot answer is read here.
+      const sent = Option.isSome(reader)
+        ? yield* Effect.forEach(queries, ({ k, owner }) => reader.value.send(owner, vector, k, dimensions, EXACT_SCAN_LIMIT))
+        : queries.map(() => Effect.fail(new VectorReaderUnavailable({ reason: "no reader thread" })))
+      return yield* Effect.forEach(queries, ({ k, owner }, i) =>
+        Effect.catchAll(sent[i]!, () => readNearest(sql, owner, vector, k, dimensions, EXACT_SCAN_LIMIT)))
+    })
+
     /** Vectors stored (for reembed progress and tests). */
     const count = sql<{ n: number }>`SELECT COUNT(*) AS n FROM item_embeddings`.pipe(
       Effect.map((rows) => rows[0]?.n ?? 0),
       withBusyRetry("count vectors")
     )
 
-    const store: VectorStoreApi = { store: "sqlite-vec", extension, state, prepare, reset, replace, purgeGarbage, nearest, count }
+    const store: VectorStoreApi = { store: "sqlite-vec", extension, state, prepare, reset, replace, purgeGarbage, nearest, nearestEach, count }
     return store
   })
 

@@ -37,7 +37,18 @@ export interface VectorReaderOptions {
 }
 
 export interface VectorReader {
-  /** `readNearest` on the thread. */
+  /**
+   * Sends one `readNearest` to the thread now and gives its answer to await (which fails, as
+   * sending did, when the thread cannot answer). The bound on the answer starts at that await.
+   */
+  readonly send: (
+    owner: string,
+    vector: Float32Array,
+    k: number,
+    dimensions: number,
+    exactScanLimit: number
+  ) => Effect.Effect<Effect.Effect<ReadonlyArray<Neighbour>, VectorReaderUnavailable>>
+  /** `readNearest` on the thread: `send`, then its answer. */
   readonly nearest: (
     owner: string,
     vector: Float32Array,
@@ -153,20 +164,20 @@ export const makeVectorReader = (filename: string, options: VectorReaderOptions 
       return yield* spawn
     })
 
-    const nearest: VectorReader["nearest"] = (owner, vector, k, dimensions, exactScanLimit) =>
+    const send: VectorReader["send"] = (owner, vector, k, dimensions, exactScanLimit) =>
       Effect.gen(function*() {
         const running = yield* current
         if (!(yield* Deferred.isDone(running.started))) return yield* unavailable("the vector reader thread is starting")
         const id = nextId++
         const answer = yield* Deferred.make<ReadonlyArray<Neighbour>, VectorReaderUnavailable>()
         running.pending.set(id, answer)
+        // A copy of the vector (cloned again by postMessage, never transferred): the query cache keeps the original.
         const request: ReaderRequest = { _tag: "Nearest", id, owner, vector: Float32Array.from(vector), k, dimensions, exactScanLimit }
         yield* Effect.try({
-          // A copy goes: the query vector itself is shared (the query cache keeps it).
           try: () => running.worker.postMessage(request),
           catch: (cause) => unavailable(`cannot reach the vector reader thread: ${describe(cause)}`)
         }).pipe(Effect.tapError((error) => Effect.sync(() => stop(running, error.reason))))
-        return yield* Deferred.await(answer).pipe(
+        return Deferred.await(answer).pipe(
           Effect.timeout(readTimeout),
           Effect.catchTag("TimeoutException", () => {
             const reason = `no answer from the vector reader thread within ${Duration.toMillis(readTimeout)} ms`
@@ -175,7 +186,10 @@ export const makeVectorReader = (filename: string, options: VectorReaderOptions 
           }),
           Effect.ensuring(Effect.sync(() => running.pending.delete(id)))
         )
-      })
+      }).pipe(Effect.catchAll((error) => Effect.succeed(Effect.fail(error))))
+
+    const nearest: VectorReader["nearest"] = (owner, vector, k, dimensions, exactScanLimit) =>
+      Effect.flatten(send(owner, vector, k, dimensions, exactScanLimit))
 
     const ready = Effect.gen(function*() {
       const running = yield* current
@@ -184,6 +198,6 @@ export const makeVectorReader = (filename: string, options: VectorReaderOptions 
 
     yield* Effect.addFinalizer(() => Effect.sync(() => thread !== undefined && stop(thread, "closed", false)))
 
-    const reader: VectorReader = { nearest, ready }
+    const reader: VectorReader = { send, nearest, ready }
     return reader
   })

@@ -7,7 +7,7 @@ import * as Path from "node:path"
 import { readNearest } from "../../src/Indexing/SqliteNearest.js"
 import { sqliteVectorStoreWith } from "../../src/Indexing/SqliteVectorStore.js"
 import { makeVectorReader, MAX_FAILURES, READ_TIMEOUT, RESTART_BACKOFF } from "../../src/Indexing/VectorReader.js"
-import { vectorOwner, VectorStore } from "../../src/Indexing/VectorStore.js"
+import { EXACT_SCAN_LIMIT, vectorOwner, VectorStore } from "../../src/Indexing/VectorStore.js"
 import * as Database from "../../src/Storage/Database.js"
 import { fakeEmbedding } from "../support/FakeEmbedder.js"
 
@@ -67,13 +67,20 @@ describe("the vector reader thread", { timeout: 60_000 }, () => {
             expect(yield* reader.nearest(owner, query, k, DIMENSIONS, exactScanLimit)).toEqual(inProcess)
           }
         }
+        // The store's reads of several owners at once, on the thread (ready above), answer the same.
+        const store = yield* VectorStore
+        const query = fakeEmbedding("berlin robotics note1", DIMENSIONS)
+        expect(yield* store.nearestEach([{ owner: alice, k: 20 }, { owner: bob, k: 40 }], query, DIMENSIONS)).toEqual([
+          yield* readNearest(sql, alice, query, 20, DIMENSIONS, EXACT_SCAN_LIMIT),
+          yield* readNearest(sql, bob, query, 40, DIMENSIONS, EXACT_SCAN_LIMIT)
+        ])
         // Written after the thread opened its connection: its next read sees them.
         const carol = vectorOwner("default", "default", "carol", "fact")
         yield* seed([carol], 20, 600)
-        const query = fakeEmbedding("lisbon trip friday note4 word2", DIMENSIONS)
-        const fresh = yield* reader.nearest(carol, query, 5, DIMENSIONS, 0)
+        const later = fakeEmbedding("lisbon trip friday note4 word2", DIMENSIONS)
+        const fresh = yield* reader.nearest(carol, later, 5, DIMENSIONS, 0)
         expect(fresh).toHaveLength(5)
-        expect(fresh).toEqual(yield* readNearest(sql, carol, query, 5, DIMENSIONS, 0))
+        expect(fresh).toEqual(yield* readNearest(sql, carol, later, 5, DIMENSIONS, 0))
       })
     ))
 })
