@@ -5,21 +5,27 @@ import type { Neighbour } from "./VectorStore.js"
 import { ReaderAnswer, type ReaderRequest } from "./VectorReaderProtocol.js"
 
 /**
- * SqliteVectorStore's nearest-neighbour reads off the event loop: one worker thread
- * (VectorReaderWorker.ts) with its own read-only connection to the database file answers them, so
- * a search's binary KNN and exact re-scoring run while the main thread does the keyword side.
- * An implementation detail of the store (it stays the only reader of the vector tables).
+ * SqliteVectorStore's nearest-neighbour reads off the event loop: a pool of `READER_THREADS`
+ * worker threads (VectorReaderWorker.ts), each with its own read-only connection to the database
+ * file, answers them, so a search's binary KNN and exact re-scoring run while the main thread does
+ * the keyword side. A read goes to the started thread with the fewest reads waiting. An
+ * implementation detail of the store (it stays the only reader of the vector tables).
  *
- * The thread starts at the first read, which (like every read the thread cannot answer: starting,
+ * The threads start at the first read, which (like every read no thread can answer: starting,
  * crashed, past `readTimeout`, a failed query) fails with `VectorReaderUnavailable` so that the
- * store reads in-process instead: a search never waits for the thread to start. A thread that
+ * store reads in-process instead: a search never waits for a thread to start. A thread that
  * crashes, exits, does not start within `startTimeout` or does not answer within `readTimeout`
  * is terminated and started again at a later read, after a backoff doubling from
- * `RESTART_BACKOFF`; after `MAX_FAILURES` failures in a row it is not started again.
+ * `RESTART_BACKOFF`; after `MAX_FAILURES` failures in a row none is started again.
  */
 
 export class VectorReaderUnavailable extends Data.TaggedError("VectorReaderUnavailable")<{ readonly reason: string }> {}
 
+/**
+ * Reader threads: a hybrid search reads its episode and fact neighbours at once, one per thread,
+ * while the main thread runs the keyword side.
+ */
+export const READER_THREADS = 2
 /** Bound on the thread's start (loading its modules and opening the file; seconds on a busy machine). */
 export const READER_START_TIMEOUT = Duration.seconds(30)
 /** Bound on one read on the thread, queue included; past it the thread is replaced. */
@@ -30,6 +36,8 @@ export const RESTART_BACKOFF = Duration.seconds(1)
 export const MAX_FAILURES = 5
 
 export interface VectorReaderOptions {
+  /** Threads in the pool (default READER_THREADS). */
+  readonly threads?: number
   /** The thread's entry module; tests pass a scripted one. Default: VectorReaderWorker next to this file. */
   readonly workerEntry?: URL
   readonly startTimeout?: Duration.DurationInput
@@ -56,11 +64,13 @@ export interface VectorReader {
     dimensions: number,
     exactScanLimit: number
   ) => Effect.Effect<ReadonlyArray<Neighbour>, VectorReaderUnavailable>
-  /** Starts the thread if it is not running and waits (bounded) until it answers: for tests and benchmarks. */
+  /** Starts the threads that are not running and waits (bounded) until they answer: for tests and benchmarks. */
   readonly ready: Effect.Effect<void, VectorReaderUnavailable>
 }
 
 interface Thread {
+  /** Its place in the pool. */
+  readonly slot: number
   readonly worker: Worker
   readonly started: Deferred.Deferred<void, VectorReaderUnavailable>
   readonly pending: Map<number, Deferred.Deferred<ReadonlyArray<Neighbour>, VectorReaderUnavailable>>
@@ -78,8 +88,9 @@ export const makeVectorReader = (filename: string, options: VectorReaderOptions 
     const readTimeout = Duration.decode(options.readTimeout ?? READ_TIMEOUT)
     const runtime = yield* Effect.runtime<never>()
     const scope = yield* Effect.scope
+    const size = Math.max(1, options.threads ?? READER_THREADS)
     // Touched only on the main thread (node callbacks and fibers never run at once).
-    let thread: Thread | undefined
+    const threads: Array<Thread | undefined> = Array.from({ length: size }, () => undefined)
     let failures = 0
     let restartAt = 0
     let nextId = 0
@@ -88,7 +99,7 @@ export const makeVectorReader = (filename: string, options: VectorReaderOptions 
     const stop = (current: Thread, reason: string, counts = true) => {
       if (!current.alive) return
       current.alive = false
-      if (thread === current) thread = undefined
+      if (threads[current.slot] === current) threads[current.slot] = undefined
       const error = unavailable(reason)
       Deferred.unsafeDone(current.started, Exit.fail(error))
       for (const waiting of current.pending.values()) Deferred.unsafeDone(waiting, Exit.fail(error))
@@ -130,13 +141,13 @@ export const makeVectorReader = (filename: string, options: VectorReaderOptions 
     }
 
     /** Spawns the thread with every listener attached in the same synchronous step; its start is bounded in the reader's scope. */
-    const spawn = Effect.gen(function*() {
+    const spawn = (slot: number) => Effect.gen(function*() {
       const started = yield* Deferred.make<void, VectorReaderUnavailable>()
       const spawned = yield* Effect.try({
         try: (): Thread => {
           const worker = spawnThread(entry, { filename })
           worker.unref()
-          const current: Thread = { worker, started, pending: new Map(), alive: true }
+          const current: Thread = { slot, worker, started, pending: new Map(), alive: true }
           worker.on("message", (message: unknown) => onAnswer(current, message))
           worker.on("messageerror", (error) => stop(current, `unreadable answer from the vector reader thread: ${error.message}`))
           worker.on("error", (error) => stop(current, `the vector reader thread crashed: ${error.message}`))
@@ -145,7 +156,7 @@ export const makeVectorReader = (filename: string, options: VectorReaderOptions 
         },
         catch: (cause) => unavailable(`cannot start the vector reader thread: ${describe(cause)}`)
       })
-      thread = spawned
+      threads[slot] = spawned
       yield* Deferred.await(started).pipe(
         Effect.timeout(startTimeout),
         Effect.catchTag("TimeoutException", () =>
@@ -156,18 +167,30 @@ export const makeVectorReader = (filename: string, options: VectorReaderOptions 
       return spawned
     }).pipe(Effect.tapError((error) => Effect.sync(() => countFailure(error.reason))))
 
-    /** The running thread, or one started now if a restart is due. */
-    const current = Effect.gen(function*() {
-      if (thread !== undefined) return thread
+    /** The pool's threads, missing ones started now if a restart is due. */
+    const pool = Effect.gen(function*() {
+      if (threads.every((thread) => thread !== undefined)) return threads
       if (failures >= MAX_FAILURES) return yield* unavailable("the vector reader thread failed too often")
       if ((yield* Clock.currentTimeMillis) < restartAt) return yield* unavailable("the vector reader thread is waiting to restart")
-      return yield* spawn
+      for (const [slot, thread] of threads.entries()) if (thread === undefined) yield* spawn(slot)
+      return threads
+    })
+
+    /** The started thread with the fewest reads waiting (a started one may still answer while another restarts). */
+    const current = Effect.gen(function*() {
+      const all = yield* pool.pipe(Effect.orElseSucceed(() => threads))
+      let best: Thread | undefined
+      for (const thread of all) {
+        if (thread === undefined || !(yield* Deferred.isDone(thread.started))) continue
+        if (best === undefined || thread.pending.size < best.pending.size) best = thread
+      }
+      if (best !== undefined) return best
+      return yield* pool.pipe(Effect.zipRight(unavailable("the vector reader thread is starting")))
     })
 
     const send: VectorReader["send"] = (owner, vector, k, dimensions, exactScanLimit) =>
       Effect.gen(function*() {
         const running = yield* current
-        if (!(yield* Deferred.isDone(running.started))) return yield* unavailable("the vector reader thread is starting")
         const id = nextId++
         const answer = yield* Deferred.make<ReadonlyArray<Neighbour>, VectorReaderUnavailable>()
         running.pending.set(id, answer)
@@ -192,11 +215,10 @@ export const makeVectorReader = (filename: string, options: VectorReaderOptions 
       Effect.flatten(send(owner, vector, k, dimensions, exactScanLimit))
 
     const ready = Effect.gen(function*() {
-      const running = yield* current
-      yield* Deferred.await(running.started)
+      for (const thread of yield* pool) if (thread !== undefined) yield* Deferred.await(thread.started)
     })
 
-    yield* Effect.addFinalizer(() => Effect.sync(() => thread !== undefined && stop(thread, "closed", false)))
+    yield* Effect.addFinalizer(() => Effect.sync(() => threads.forEach((thread) => thread !== undefined && stop(thread, "closed", false))))
 
     const reader: VectorReader = { send, nearest, ready }
     return reader

@@ -92,7 +92,7 @@ const threadOf = (neighbours: ReadonlyArray<{ item_key: number }>) => neighbours
 describe("a failing vector reader thread", { timeout: 60_000 }, () => {
   it.scoped("a crash fails the read in flight with a typed error; after the backoff a new thread answers", () =>
     Effect.gen(function*() {
-      const reader = yield* makeVectorReader("unused.db", { workerEntry: scripted })
+      const reader = yield* makeVectorReader("unused.db", { workerEntry: scripted, threads: 1 })
       yield* reader.ready
       const first = threadOf(yield* reader.nearest("a", new Float32Array(8), 1, 8, 0))
       const error = yield* Effect.flip(reader.nearest("crash", new Float32Array(8), 1, 8, 0))
@@ -107,9 +107,18 @@ describe("a failing vector reader thread", { timeout: 60_000 }, () => {
       expect(second).not.toBe(first)
     }))
 
+  it.scoped("reads sent at once go to different threads of the pool", () =>
+    Effect.gen(function*() {
+      const reader = yield* makeVectorReader("unused.db", { workerEntry: scripted, threads: 2 })
+      yield* reader.ready
+      const first = yield* reader.send("a", new Float32Array(8), 1, 8, 0)
+      const second = yield* reader.send("b", new Float32Array(8), 1, 8, 0)
+      expect(threadOf(yield* first)).not.toBe(threadOf(yield* second))
+    }))
+
   it.scoped("a read without an answer within the timeout fails, and its thread is replaced; a failed read keeps the thread", () =>
     Effect.gen(function*() {
-      const reader = yield* makeVectorReader("unused.db", { workerEntry: scripted })
+      const reader = yield* makeVectorReader("unused.db", { workerEntry: scripted, threads: 1 })
       yield* reader.ready
       const first = threadOf(yield* reader.nearest("a", new Float32Array(8), 1, 8, 0))
       expect((yield* Effect.flip(reader.nearest("throw", new Float32Array(8), 1, 8, 0))).reason).toContain("scripted failure")
@@ -125,7 +134,7 @@ describe("a failing vector reader thread", { timeout: 60_000 }, () => {
 
   it.scoped("after MAX_FAILURES crashes in a row the thread is not started again", () =>
     Effect.gen(function*() {
-      const reader = yield* makeVectorReader("unused.db", { workerEntry: scripted })
+      const reader = yield* makeVectorReader("unused.db", { workerEntry: scripted, threads: 1 })
       for (let failure = 0; failure < MAX_FAILURES; failure++) {
         yield* reader.ready
         yield* Effect.flip(reader.nearest("crash", new Float32Array(8), 1, 8, 0))
@@ -151,5 +160,5 @@ describe("a failing vector reader thread", { timeout: 60_000 }, () => {
         )
         expect(onThread).toHaveLength(1)
         expect(yield* store.nearest("crash", query, 5, DIMENSIONS, 0)).toEqual(inProcess)
-      }), { reader: { workerEntry: scripted } }))
+      }), { reader: { workerEntry: scripted, threads: 1 } }))
 })
