@@ -3,7 +3,7 @@ import { SqliteClient } from "@effect/sql-sqlite-node"
 import { Effect, Either, Layer, Option } from "effect"
 import { fileOf, withBusyRetry } from "../Storage/Database.js"
 import { CODE_TABLE, hasCodes, readNearest, toBlob } from "./SqliteNearest.js"
-import { makeVectorReader, type VectorReader, type VectorReaderOptions, VectorReaderUnavailable } from "./VectorReader.js"
+import { makeVectorReader, type VectorReader, type VectorReaderOptions } from "./VectorReader.js"
 import {
   type EmbeddingModel,
   EXACT_SCAN_LIMIT,
@@ -129,12 +129,11 @@ const make = (options: SqliteVectorStoreOptions) =>
       vector: Float32Array,
       dimensions: number
     ) {
-      // Every read is sent before any answer is awaited; what the thread cannot answer is read here.
-      const sent = Option.isSome(reader)
-        ? yield* Effect.forEach(queries, ({ k, owner }) => reader.value.send(owner, vector, k, dimensions, EXACT_SCAN_LIMIT))
-        : queries.map(() => Effect.fail(new VectorReaderUnavailable({ reason: "no reader thread" })))
-      return yield* Effect.forEach(queries, ({ k, owner }, i) =>
-        Effect.catchAll(sent[i]!, () => readNearest(sql, owner, vector, k, dimensions, EXACT_SCAN_LIMIT)))
+      const here = ({ k, owner }: NearestQuery) => readNearest(sql, owner, vector, k, dimensions, EXACT_SCAN_LIMIT)
+      if (Option.isNone(reader)) return yield* Effect.forEach(queries, here)
+      // Every read is sent before any answer is awaited; what the threads cannot answer is read here.
+      const sent = yield* Effect.forEach(queries, ({ k, owner }) => reader.value.send(owner, vector, k, dimensions, EXACT_SCAN_LIMIT))
+      return yield* Effect.forEach(queries, (query, i) => Effect.catchAll(sent[i]!, () => here(query)))
     })
 
     /** Vectors stored (for reembed progress and tests). */
