@@ -19,10 +19,10 @@ export interface PermitBudget {
 }
 
 /** No bound at all (the no-op lock has no timeout). */
-export const unboundedBudget: PermitBudget = { within: (step) => step }
+const unboundedBudget: PermitBudget = { within: (step) => step }
 
 /** The budget of a section whose lock timeout runs out at `deadline` (epoch ms on the Effect clock). */
-export const budgetUntil = (deadline: number, onTimeout: () => SessionLockTimeout): PermitBudget => ({
+const budgetUntil = (deadline: number, onTimeout: () => SessionLockTimeout): PermitBudget => ({
   within: (step) =>
     Effect.flatMap(Clock.currentTimeMillis, (now) =>
       now >= deadline ? Effect.fail(onTimeout()) : Effect.timeoutFail(step, { duration: Duration.millis(deadline - now), onTimeout }))
