@@ -1,86 +1,67 @@
-import { Deferred, type Duration, Effect, Exit, FiberId } from "effect"
+import { Effect, Option } from "effect"
 
 /**
- * One permit per key, handed over first come, first served. A key's entry exists only while its
- * permit is held (its queue of waiters with it), so the map does not grow with every key ever seen.
+ * One `Effect.makeSemaphore(1)` per key. A key's entry lives while someone holds or waits for its
+ * permit, so the map does not grow with every key ever seen.
  *
- * Built on a plain Map rather than `Effect.makeSemaphore` in an RcMap: taking a free permit is then
- * a map lookup (no scope, no reference count, no fiber), which matters on the memorize hot path,
- * and a waiter that gives up can tell, from the queue alone, whether the permit was handed to it
- * meanwhile (it then passes it on), so a timeout can never leak the permit.
+ * The entries are reference-counted in a plain Map rather than an RcMap: taking a free permit is
+ * then a map lookup and a counter (no scope, no idle timer, no fiber), which matters on the
+ * memorize hot path, where nearly every add finds its session's permit free.
  */
 export interface KeyedSemaphore {
   /** Runs `effect` holding `key`'s permit, waiting as long as it takes. */
   readonly withPermit: <A, E, R>(key: string, effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
   /**
-   * Runs `effect` holding `key`'s permit if it comes within `maxWait`; fails with `onTimeout()`
-   * (and `effect` never runs) if it does not. Only the wait is bounded: once `effect` runs, it
-   * runs to its end.
+   * Runs `effect` holding `key`'s permit if it is free now (Some of its result); None, without
+   * running `effect` or waiting at all, if someone holds it.
    */
-  readonly withPermitWaitingAtMost: <A, E, R, T>(
-    key: string,
-    wait: { readonly maxWait: Duration.Duration; readonly onTimeout: () => T },
-    effect: Effect.Effect<A, E, R>
-  ) => Effect.Effect<A, E | T, R>
-  /** Keys whose permit is held now (for tests and metrics). */
+  readonly withFreePermit: <A, E, R>(key: string, effect: Effect.Effect<A, E, R>) => Effect.Effect<Option.Option<A>, E, R>
+  /** Keys whose permit is held or awaited now (for tests and metrics). */
   readonly size: Effect.Effect<number>
 }
 
-/** The holder is implicit (whoever was let in); `waiters` queue behind it in arrival order. */
-interface HeldPermit {
-  readonly waiters: Array<Deferred.Deferred<void>>
+interface Entry {
+  readonly semaphore: Effect.Semaphore
+  /** Fibers holding or waiting for the permit. */
+  users: number
 }
 
 export const makeKeyedSemaphore = (): Effect.Effect<KeyedSemaphore> =>
   Effect.sync(() => {
-    const held = new Map<string, HeldPermit>()
+    const entries = new Map<string, Entry>()
 
-    /** Hands the permit to the first waiter, or frees the key when nobody waits. */
-    const releaseUnsafe = (key: string) => {
-      const permit = held.get(key)!
-      const next = permit.waiters.shift()
-      if (next === undefined) held.delete(key)
-      else Deferred.unsafeDone(next, Exit.void)
-    }
-    const release = (key: string) => Effect.sync(() => releaseUnsafe(key))
-
-    /** A waiter that stopped waiting: out of the queue, or, if the permit reached it meanwhile, passes it on. */
-    const abandon = (key: string, waiter: Deferred.Deferred<void>) =>
-      Effect.sync(() => {
-        const waiters = held.get(key)!.waiters
-        const position = waiters.indexOf(waiter)
-        if (position >= 0) waiters.splice(position, 1)
-        else releaseUnsafe(key)
+    /** Counts one more user of `key`'s entry, made with `Effect.makeSemaphore` if there is none. */
+    const enter = (key: string): Effect.Effect<Entry> =>
+      Effect.suspend(() => {
+        const existing = entries.get(key)
+        if (existing !== undefined) {
+          existing.users++
+          return Effect.succeed(existing)
+        }
+        return Effect.map(Effect.makeSemaphore(1), (semaphore) => {
+          // Looked up again: another fiber may have made the entry while this one made its semaphore.
+          const entry = entries.get(key) ?? { semaphore, users: 0 }
+          entries.set(key, entry)
+          entry.users++
+          return entry
+        })
       })
 
-    const run = <A, E, R, T = never>(
-      key: string,
-      wait: { readonly maxWait: Duration.Duration; readonly onTimeout: () => T } | undefined,
-      effect: Effect.Effect<A, E, R>
-    ) =>
+    const leave = (key: string, entry: Entry) =>
+      Effect.sync(() => {
+        entry.users--
+        if (entry.users === 0) entries.delete(key)
+      })
+
+    /** `use` of `key`'s semaphore, the entry counted as used until `use` ends (however it ends). */
+    const using = <A, E, R>(key: string, use: (semaphore: Effect.Semaphore) => Effect.Effect<A, E, R>) =>
       Effect.uninterruptibleMask((restore) =>
-        Effect.suspend((): Effect.Effect<A, E | T, R> => {
-          const permit = held.get(key)
-          if (permit === undefined) {
-            held.set(key, { waiters: [] })
-            return Effect.ensuring(restore(effect), release(key))
-          }
-          const waiter = Deferred.unsafeMake<void>(FiberId.none)
-          permit.waiters.push(waiter)
-          const handed: Effect.Effect<void, T> = wait === undefined
-            ? Deferred.await(waiter)
-            : Effect.timeoutFail(Deferred.await(waiter), { duration: wait.maxWait, onTimeout: wait.onTimeout })
-          return Effect.flatMap(Effect.exit(restore(handed)), (exit): Effect.Effect<A, E | T, R> =>
-            Exit.isSuccess(exit)
-              ? Effect.ensuring(restore(effect), release(key))
-              // Timed out, or interrupted while waiting: the failure goes on after the clean-up.
-              : Effect.zipRight(abandon(key, waiter), Effect.failCause(exit.cause)))
-        })
+        Effect.flatMap(enter(key), (entry) => Effect.ensuring(restore(use(entry.semaphore)), leave(key, entry)))
       )
 
     return {
-      withPermit: <A, E, R>(key: string, effect: Effect.Effect<A, E, R>) => run(key, undefined, effect),
-      withPermitWaitingAtMost: run,
-      size: Effect.sync(() => held.size)
+      withPermit: (key, effect) => using(key, (semaphore) => semaphore.withPermits(1)(effect)),
+      withFreePermit: (key, effect) => using(key, (semaphore) => semaphore.withPermitsIfAvailable(1)(effect)),
+      size: Effect.sync(() => entries.size)
     }
   })

@@ -1,4 +1,4 @@
-import { Clock, Duration, Effect, Layer } from "effect"
+import { Clock, Duration, Effect, Layer, Option } from "effect"
 import { MemorizeSettingsConfig } from "../Config/EngramConfig.js"
 import type { StorageError } from "../Domain/Errors.js"
 import { SessionLockTimeout } from "../Domain/Errors.js"
@@ -30,12 +30,15 @@ const budgetUntil = (deadline: number, onTimeout: () => SessionLockTimeout): Per
 
 export interface SessionLockShape {
   /**
-   * Runs `section` holding the session's permit. The lock timeout bounds waiting for the permit
-   * (SessionLockTimeout, and `section` never runs) and, through the `PermitBudget` handed to the
-   * section, its long steps: what waiting took is no longer available to them. The database
-   * statements of the section are not under this bound (busy timeouts and their retries bound
-   * them), so a timeout never interrupts a commit. StorageError: the cross-node lease
-   * (SessionLease.ts) could not be read or written.
+   * Runs `section` holding the session's permit, within the lock timeout counted from the call:
+   * - the permit is free (the usual case): `section` runs at once, with no timer around it; the
+   *   `PermitBudget` it is handed bounds its long steps (the boundary model call), and its
+   *   database statements are bounded by busy timeouts and their retries, so a commit is never
+   *   cut short by the lock timeout;
+   * - someone holds it: waiting plus `section` are bounded as a whole, as one timeout; on timeout
+   *   the call is interrupted (a transaction it was in rolls back).
+   * Either way the call fails with SessionLockTimeout past the timeout. StorageError: the
+   * cross-node lease (SessionLease.ts) could not be read or written.
    */
   readonly withPermit: <A, E, R>(
     key: SessionKey,
@@ -54,7 +57,7 @@ export interface SessionLockShape {
  * layers the cross-node lease on it instead (SessionLease.ts).
  *
  * A free permit is taken with no timer and no extra fiber (the usual case: one agent per
- * session); only a caller that has to wait pays for a timeout.
+ * session); only a caller that has to wait pays for a timeout (a fiber racing a sleep).
  */
 export class SessionLock extends Effect.Tag("engram/SessionLock")<SessionLock, SessionLockShape>() {
   static readonly make = (timeout: Duration.DurationInput) =>
@@ -66,8 +69,14 @@ export class SessionLock extends Effect.Tag("engram/SessionLock")<SessionLock, S
         withPermit: (key, section) =>
           Effect.flatMap(Clock.currentTimeMillis, (start) => {
             const onTimeout = () => new SessionLockTimeout({ session_id: key.session_id, timeout_ms: timeoutMs })
-            const budget = budgetUntil(start + timeoutMs, onTimeout)
-            return semaphores.withPermitWaitingAtMost(sessionKeyString(key), { maxWait, onTimeout }, section(budget))
+            const guarded = section(budgetUntil(start + timeoutMs, onTimeout))
+            const sessionKey = sessionKeyString(key)
+            return Effect.flatMap(semaphores.withFreePermit(sessionKey, guarded), Option.match({
+              onSome: Effect.succeed,
+              // Someone holds the session: the timeout bounds this caller's wait and section as a
+              // whole (a timeout interrupts a permit it was being handed, which then goes back).
+              onNone: () => Effect.timeoutFail(semaphores.withPermit(sessionKey, guarded), { duration: maxWait, onTimeout })
+            }))
           }),
         activeKeys: semaphores.size
       })
