@@ -1,12 +1,22 @@
 import { createHash } from "node:crypto"
 import type { IncomingMessage, SessionKey } from "../Domain/Message.js"
 
-/** JSON with object keys sorted, so equal values always serialise to equal text. */
+const sortingKeys = (_key: string, v: unknown): unknown =>
+  v !== null && typeof v === "object" && !Array.isArray(v)
+    ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+    : v
+
+/** Whether `value` holds an object that is not an array (only those have keys to sort). */
+const holdsKeyedObject = (value: unknown): boolean =>
+  value !== null && typeof value === "object" && (!Array.isArray(value) || value.some(holdsKeyedObject))
+
+/**
+ * JSON with object keys sorted, so equal values always serialise to equal text. Without keyed
+ * objects (a plain-text message) there is nothing to sort, and JSON.stringify without a replacer
+ * is several times faster.
+ */
 export const canonicalJson = (value: unknown): string =>
-  JSON.stringify(value, (_key, v: unknown) =>
-    v !== null && typeof v === "object" && !Array.isArray(v)
-      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
-      : v)
+  holdsKeyedObject(value) ? JSON.stringify(value, sortingKeys) : JSON.stringify(value)
 
 const sha256Hex = (text: string) => createHash("sha256").update(text).digest("hex")
 

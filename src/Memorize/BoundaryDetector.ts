@@ -46,6 +46,12 @@ export class BoundaryDetector extends Context.Tag("engram/BoundaryDetector")<
   {
     readonly name: string
     /**
+     * Whether a call may wait on a language model (seconds, or as long as the model hangs): the
+     * memorize section then bounds it by what is left of ENGRAM_LOCK_TIMEOUT. One that only
+     * computes (the local detector) runs without that timer.
+     */
+    readonly asksModel: boolean
+    /**
      * `stream` names the conversation (a session's buffer) when the caller has one: a detector
      * may keep what it computed for it and, if the next call continues it, analyze only the new
      * messages. The answer must not depend on it.

@@ -95,6 +95,7 @@ export const makeLlmBoundaryDetector = (options: LlmBoundaryDetectorOptions = {}
   Effect.map(makeLlmBoundaryJudge(options), (judge) =>
     BoundaryDetector.of({
       name: "llm",
+      asksModel: true,
       detect: (messages) => Effect.map(judge(messages), (judgement) => judgement.boundaries)
     }))
 
@@ -108,6 +109,7 @@ export const makeSelectiveLlmBoundaryDetector = (options: LlmBoundaryDetectorOpt
     const lexicon = yield* Lexicon
     return BoundaryDetector.of({
       name: "llm-selective",
+      asksModel: true,
       detect: (messages) => Effect.map(judge(messages), (judgement) => judgement.boundaries),
       decide: makeSelectiveDecide({ judge, terms: lexicon.terms, askAfterTokens: options.askAfterTokens })
     })

@@ -501,7 +501,7 @@ export const makeLocalBoundaryDetector = (options: LocalBoundaryDetectorOptions 
       return boundaries
     })
 
-    return BoundaryDetector.of({ name: "local", detect })
+    return BoundaryDetector.of({ name: "local", asksModel: false, detect })
   })
 
 const clipped = (text: string) => text.length > MAX_ANALYZED_CHARS ? text.slice(0, MAX_ANALYZED_CHARS) : text

@@ -15,8 +15,9 @@ import { makeZonedCalendar } from "../Text/Calendar.js"
 import { TokenCounter } from "../Text/TokenCounter.js"
 import { BoundaryDetector } from "./BoundaryDetector.js"
 import { derivedMessageId, memcellIdOf, messageFingerprint } from "../Ledger/MessageIdentity.js"
+import type { SeenMark } from "../Ledger/SeenMark.js"
 import { planSegments } from "./Segmenter.js"
-import { SessionLock } from "./SessionLock.js"
+import { type PermitBudget, SessionLock } from "./SessionLock.js"
 
 const sessionKeyOf = (request: { app_id: SessionKey["app_id"]; project_id: SessionKey["project_id"]; session_id: string }): SessionKey => ({
   app_id: request.app_id,
@@ -80,6 +81,15 @@ export class Memory extends Effect.Service<Memory>()("engram/Memory", {
     const rules = { maxCellTokens: settings.maxCellTokens, maxCellMessages: settings.maxCellMessages, calendar: makeZonedCalendar(settings.timeZone) }
 
     /**
+     * The plan of a buffer. With a model it may wait on the boundary call: that wait counts against
+     * the lock timeout (what is left of it once the permit is held).
+     */
+    const plan = (buffer: ReadonlyArray<StoredMessage>, final: boolean, marks: ReadonlyMap<string, SeenMark>, budget: PermitBudget) => {
+      const planned = planSegments(buffer, detector, { ...rules, final }, marks)
+      return detector.asksModel ? budget.within(planned) : planned
+    }
+
+    /**
      * Ids, fingerprints and token counts of a batch. Counting megabytes of text takes a while,
      * so it yields to the event loop between slices (see `TokenCounter.countYielding`).
      */
@@ -93,13 +103,13 @@ export class Memory extends Effect.Service<Memory>()("engram/Memory", {
         }))
 
     /** One read → plan → commit pass; a lost compare-and-set is retried from a fresh read. */
-    const cycle = (key: SessionKey, final: boolean) =>
+    const cycle = (key: SessionKey, final: boolean, budget: PermitBudget) =>
       Effect.gen(function*() {
         const { marks, messages: buffered } = yield* buffers.bufferAndMarks(key)
         if (buffered.length === 0) return []
-        const plan = yield* planSegments(buffered, detector, { ...rules, final }, marks)
-        const cells = plan.closed.map((segment) => toNewMemcell(key, segment))
-        yield* memcells.commit(key, cells, { jobKinds, seen: plan.seen })
+        const planned = yield* plan(buffered, final, marks, budget)
+        const cells = planned.closed.map((segment) => toNewMemcell(key, segment))
+        yield* memcells.commit(key, cells, { jobKinds, seen: planned.seen })
         if (cells.length > 0) yield* signal.notify
         return cells.map((cell) => cell.memcell_id)
       }).pipe(
@@ -123,7 +133,7 @@ export class Memory extends Effect.Service<Memory>()("engram/Memory", {
      * ledger must say what each one is) or the buffer moved under the plan: the caller then takes
      * the two-step way.
      */
-    const storeAndCycle = (key: SessionKey, prepared: ReadonlyArray<PreparedMessage>) =>
+    const storeAndCycle = (key: SessionKey, prepared: ReadonlyArray<PreparedMessage>, budget: PermitBudget) =>
       Effect.gen(function*() {
         const ids = new Set(prepared.map((p) => p.message_id))
         if (ids.size !== prepared.length) return Option.none()
@@ -132,13 +142,13 @@ export class Memory extends Effect.Service<Memory>()("engram/Memory", {
         // In (timestamp, seq) order, as the buffer will read: new rows get the highest seqs, in request order.
         const incoming = prepared.map((p) => toStoredMessage(key, p))
         const combined = [...buffered, ...incoming].sort((a, b) => a.timestamp - b.timestamp)
-        const plan = yield* planSegments(combined, detector, { ...rules, final: false }, marks)
-        const cells = plan.closed.map((segment) => toNewMemcell(key, segment))
+        const planned = yield* plan(combined, false, marks, budget)
+        const cells = planned.closed.map((segment) => toNewMemcell(key, segment))
         const now = yield* Clock.currentTimeMillis
         const write = Effect.gen(function*() {
           const stored = yield* buffers.storeBatch(key, prepared, now)
           if (stored !== prepared.length) return yield* new NotAllNew()
-          yield* memcells.commitStatements(key, cells, { jobKinds, seen: plan.seen }, now)
+          yield* memcells.commitStatements(key, cells, { jobKinds, seen: planned.seen }, now)
         })
         const committed = yield* groupCommit.run("store and commit messages", write).pipe(
           Effect.as(true),
@@ -161,14 +171,14 @@ export class Memory extends Effect.Service<Memory>()("engram/Memory", {
       if (request.defer_extraction === true || prepared.length === 0) {
         return resultOf(yield* buffers.ingest(key, prepared), [])
       }
-      const combined = yield* lock.withPermit(key, storeAndCycle(key, prepared)).pipe(
+      const combined = yield* lock.withPermit(key, (budget) => storeAndCycle(key, prepared, budget)).pipe(
         // Whatever stopped it (the model failed, the permit timed out, a defect), the messages are
         // stored before the caller hears of it, as when they were stored first (a retry is a no-op).
         Effect.tapErrorCause((cause) => Cause.isInterruptedOnly(cause) ? Effect.void : buffers.ingest(key, prepared))
       )
       if (Option.isSome(combined)) return resultOf(prepared.length, combined.value)
       const message_count = yield* buffers.ingest(key, prepared)
-      return resultOf(message_count, yield* lock.withPermit(key, cycle(key, false)))
+      return resultOf(message_count, yield* lock.withPermit(key, (budget) => cycle(key, false, budget)))
     })
 
     /** Resolves once no extraction job of the session is queued or running, or after `limit`. */
@@ -186,7 +196,7 @@ export class Memory extends Effect.Service<Memory>()("engram/Memory", {
      */
     const flush = Effect.fn("Memory.flush")(function*(request: FlushRequest, options: { readonly wait?: Duration.DurationInput } = {}) {
       const key = sessionKeyOf(request)
-      const memcell_ids = yield* lock.withPermit(key, cycle(key, true))
+      const memcell_ids = yield* lock.withPermit(key, (budget) => cycle(key, true, budget))
       const status = memcell_ids.length > 0 ? "extracted" as const : "no_extraction" as const
       if (options.wait === undefined) return { status, memcell_ids } satisfies FlushResult
       const limit = Duration.min(Duration.decode(options.wait), extraction.flushWaitMax)

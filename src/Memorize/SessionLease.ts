@@ -4,10 +4,13 @@ import * as Os from "node:os"
 import { MemorizeSettingsConfig } from "../Config/EngramConfig.js"
 import type { SessionKey } from "../Domain/Message.js"
 import { SessionLeaseRepo } from "./SessionLeaseRepo.js"
-import { SessionLock } from "./SessionLock.js"
+import { type PermitBudget, SessionLock } from "./SessionLock.js"
 
 export interface SessionLeaseOptions {
-  /** Bound on waiting for plus holding a session (ENGRAM_LOCK_TIMEOUT), as for the in-process lock. */
+  /**
+   * Bound on waiting for a session, in this process and then for the lease, plus its boundary model
+   * call (ENGRAM_LOCK_TIMEOUT), as for the in-process lock.
+   */
   readonly timeout: Duration.DurationInput
   /** How long a lease outlives its last renewal (ENGRAM_SESSION_LEASE). */
   readonly ttl: Duration.DurationInput
@@ -46,7 +49,7 @@ export const makeSessionLease = (options: SessionLeaseOptions) =>
     const ttlMs = Duration.toMillis(options.ttl)
     const renewEvery = options.renewEvery ?? Duration.millis(Math.max(1, Math.floor(ttlMs / 3)))
 
-    /** Polls until the lease is ours; the caller's timeout bounds the wait. */
+    /** Polls until the lease is ours; the section's budget bounds the wait. */
     const acquire = (key: SessionKey) =>
       repo.tryAcquire(key, owner, ttlMs).pipe(
         Effect.repeat({ schedule: waitSchedule, until: (acquired) => acquired }),
@@ -73,11 +76,12 @@ export const makeSessionLease = (options: SessionLeaseOptions) =>
         Effect.catchAll((error) => Effect.logWarning("session lease not released; it expires on its own", error))
       )
 
-    const leased = <A, E, R>(key: SessionKey, effect: Effect.Effect<A, E, R>) =>
+    const leased = <A, E, R>(key: SessionKey, budget: PermitBudget, section: (budget: PermitBudget) => Effect.Effect<A, E, R>) =>
       Effect.zipRight(
-        acquire(key),
+        budget.within(acquire(key)),
         // The renewer is forked where interruption is off (acquire): it must be interruptible itself.
-        Effect.acquireUseRelease(Effect.fork(Effect.interruptible(renewing(key))), () => effect, Fiber.interrupt)
+        // The section gets what is left of the budget after waiting for the lease.
+        Effect.acquireUseRelease(Effect.fork(Effect.interruptible(renewing(key))), () => section(budget), Fiber.interrupt)
       ).pipe(
         // Also when interrupted while waiting or mid-acquire: the upsert may have taken the lease. No
         // other fiber of this node can hold it meanwhile (the in-process lock is ours).
@@ -85,13 +89,13 @@ export const makeSessionLease = (options: SessionLeaseOptions) =>
       )
 
     return SessionLock.of({
-      withPermit: (key, effect) => local.withPermit(key, leased(key, effect)),
+      withPermit: (key, section) => local.withPermit(key, (budget) => leased(key, budget, section)),
       activeKeys: local.activeKeys
     })
   })
 
 const layer = (options: SessionLeaseOptions) =>
-  Layer.scoped(SessionLock, makeSessionLease(options)).pipe(Layer.provide(SessionLeaseRepo.Default))
+  Layer.effect(SessionLock, makeSessionLease(options)).pipe(Layer.provide(SessionLeaseRepo.Default))
 
 export const SessionLease = {
   layer,

@@ -47,18 +47,45 @@ const loadRanks = (): Map<string, number> => {
   return ranks
 }
 
+const twoByteRanks = (ranks: Map<string, number>): Float64Array => {
+  const table = new Float64Array(256 * 256).fill(Infinity)
+  for (const [token, rank] of ranks) {
+    if (token.length === 2) table[token.charCodeAt(0) * 256 + token.charCodeAt(1)] = rank
+  }
+  return table
+}
+
 /**
- * Tokens of `bytes` (a `byteString`) under byte-pair merging: repeatedly merge the adjacent pair
- * whose merged bytes have the lowest rank. O(n²) in the length, which `MAX_MERGE_BYTES` bounds.
+ * Working arrays of `mergeCount`, sized for the longest pre-token it merges and reused for every
+ * piece: a random string (base64, hashes) has a fresh pre-token every few bytes, and allocating
+ * three typed arrays per pre-token cost more than the merging itself.
  */
-const mergeCount = (ranks: Map<string, number>, bytes: string): number => {
+interface MergeScratch {
+  /** Rank of every two-byte token by `first * 256 + second` (Infinity: not a token): the first pass's lookups. */
+  readonly pairRanks: Float64Array
+  readonly next: Int32Array
+  readonly previous: Int32Array
+  readonly pairRank: Float64Array
+}
+
+const makeMergeScratch = (ranks: Map<string, number>): MergeScratch => ({
+  pairRanks: twoByteRanks(ranks),
+  next: new Int32Array(MAX_MERGE_BYTES + 2),
+  previous: new Int32Array(MAX_MERGE_BYTES + 2),
+  pairRank: new Float64Array(MAX_MERGE_BYTES + 2)
+})
+
+/**
+ * Tokens of `bytes` (a `byteString` of at most MAX_MERGE_BYTES) under byte-pair merging:
+ * repeatedly merge the adjacent pair whose merged bytes have the lowest rank. O(n²) in the
+ * length, which `MAX_MERGE_BYTES` bounds.
+ */
+const mergeCount = (ranks: Map<string, number>, bytes: string, scratch: MergeScratch): number => {
   const n = bytes.length
   if (n <= 1) return n
   // Parts as a linked list over byte offsets: part i spans [i, next[i]).
   // pairRank[i] is the rank of part i merged with the part after it (Infinity: no such token).
-  const next = new Int32Array(n + 1)
-  const previous = new Int32Array(n + 1)
-  const pairRank = new Float64Array(n + 1)
+  const { next, pairRank, previous } = scratch
   for (let i = 0; i <= n; i++) {
     next[i] = i + 1
     previous[i] = i - 1
@@ -67,7 +94,8 @@ const mergeCount = (ranks: Map<string, number>, bytes: string): number => {
     const after = next[i]!
     return after >= n ? Infinity : ranks.get(bytes.slice(i, next[after]!)) ?? Infinity
   }
-  for (let i = 0; i < n; i++) pairRank[i] = rankAt(i)
+  for (let i = 0; i < n - 1; i++) pairRank[i] = scratch.pairRanks[bytes.charCodeAt(i) * 256 + bytes.charCodeAt(i + 1)]!
+  pairRank[n - 1] = Infinity
   let parts = n
   while (parts > 1) {
     let best = Infinity
@@ -99,12 +127,13 @@ export class TokenCounter extends Effect.Service<TokenCounter>()("engram/TokenCo
   sync: () => {
     const ranks = loadRanks()
     const memo = new Map<string, number>()
+    const scratch = makeMergeScratch(ranks)
 
     const pieceCount = (piece: string): number => {
       const remembered = memo.get(piece)
       if (remembered !== undefined) return remembered
       const bytes = byteString(piece)
-      const count = bytes.length > MAX_MERGE_BYTES ? bytes.length : ranks.has(bytes) ? 1 : mergeCount(ranks, bytes)
+      const count = bytes.length > MAX_MERGE_BYTES ? bytes.length : ranks.has(bytes) ? 1 : mergeCount(ranks, bytes, scratch)
       if (piece.length <= PIECE_MEMO_MAX_LENGTH) {
         if (memo.size >= PIECE_MEMO_LIMIT) memo.clear()
         memo.set(piece, count)

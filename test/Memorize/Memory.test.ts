@@ -311,6 +311,24 @@ layer(textServices)("Memory", (it) => {
         env: { ENGRAM_LOCK_TIMEOUT: "15 seconds" }
       }))))
 
+    it.effect("time spent waiting for the permit is taken from the model call that follows", () =>
+      Effect.gen(function*() {
+        const memory = yield* Memory
+        const first = yield* Effect.fork(memory.add(addRequest("s", batch(0, 2))))
+        const second = yield* Effect.fork(memory.add(addRequest("s", batch(2, 2))))
+        // The first holds the session for its 10 s model call; the second waits those 10 s, and
+        // its own 10 s call gets the 5 s left of the 15 s timeout.
+        yield* TestClock.adjust("10 seconds")
+        expect((yield* Fiber.join(first)).message_count).toBe(2)
+        yield* TestClock.adjust("4 seconds")
+        expect(yield* Fiber.poll(second)).toMatchObject({ _tag: "None" })
+        // Past the 20 s where a fresh budget would have let it finish.
+        yield* TestClock.adjust("10 seconds")
+        const refused = yield* Effect.flip(Fiber.join(second))
+        expect(refused._tag).toBe("SessionLockTimeout")
+        expect((yield* locateIds(memory, "s")).buffered).toEqual(["m0", "m1", "m2", "m3"])
+      }).pipe(Effect.provide(everyAddLayer({ llm: tenSecondModel, env: { ENGRAM_LOCK_TIMEOUT: "15 seconds" } }))))
+
     it.effect("lock entries disappear once sessions go quiet", () =>
       Effect.gen(function*() {
         const memory = yield* Memory
