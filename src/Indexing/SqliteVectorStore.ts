@@ -1,7 +1,6 @@
 import { SqlClient } from "@effect/sql"
-import { SqliteClient } from "@effect/sql-sqlite-node"
 import { Effect, Either, Layer, Option } from "effect"
-import { fileOf, withBusyRetry } from "../Storage/Database.js"
+import { DatabaseFile, withBusyRetry } from "../Storage/Database.js"
 import { CODE_TABLE, hasCodes, readNearest, toBlob } from "./SqliteNearest.js"
 import { makeVectorReader, type VectorReader, type VectorReaderOptions } from "./VectorReader.js"
 import {
@@ -39,7 +38,7 @@ const make = (options: SqliteVectorStoreOptions) =>
     )
     const storedModel = readStoredModel(sql)
     // Nearest-neighbour reads on their own thread, when there is a file it can open and sqlite-vec to read with.
-    const file = Option.isSome(extension) ? Option.none() : Option.flatMap(yield* Effect.serviceOption(SqliteClient.SqliteClient), fileOf)
+    const file = Option.isSome(extension) ? Option.none() : yield* Effect.serviceOption(DatabaseFile)
     const reader = options.readerThread === false || Option.isNone(file)
       ? Option.none<VectorReader>()
       : Option.some(yield* makeVectorReader(file.value, options.reader))

@@ -1,7 +1,7 @@
 import { SqlClient, type SqlError } from "@effect/sql"
 import type { PgClient } from "@effect/sql-pg"
 import { SqliteClient } from "@effect/sql-sqlite-node"
-import { Effect, Layer, Option, type Redacted, Schedule } from "effect"
+import { Context, Effect, Layer, Option, type Redacted, Schedule } from "effect"
 import * as Fs from "node:fs"
 import * as Path from "node:path"
 import * as SqliteVec from "sqlite-vec"
@@ -9,6 +9,13 @@ import { DatabaseMaxConnectionsConfig, DatabaseUrlConfig, DataDirConfig } from "
 import { StorageError } from "../Domain/Errors.js"
 import { runMigrations } from "./Migrations.js"
 import * as Postgres from "./Postgres.js"
+
+/**
+ * The SQLite file behind a database layer's connection, as an absolute path. Provided only by
+ * `layerFile` and read as optional (`Effect.serviceOption`), like PgClient: what only a database
+ * file has, a reader thread opening it beside the main connection.
+ */
+export class DatabaseFile extends Context.Tag("engram/DatabaseFile")<DatabaseFile, string>() {}
 
 /** What a database layer provides: repos depend on the engine-neutral client only. */
 export type SqlLayerServices = SqlClient.SqlClient
@@ -51,27 +58,22 @@ const opened = <E>(setup: Effect.Effect<void, E, SqlClient.SqlClient | SqliteCli
     setup.pipe(Effect.mapError((cause) => new StorageError({ operation: "open database", reason: String(cause) })))
   )
 
-/**
- * Also provides the SqliteClient itself (not in the type: read with `Effect.serviceOption` by what
- * needs the file name, the vector store's reader thread).
- */
 const migrated = (client: Layer.Layer<SqliteClient.SqliteClient | SqlClient.SqlClient, unknown>): Layer.Layer<SqlLayerServices> =>
-  Layer.mergeAll(
+  Layer.merge(
     opened(Effect.zipRight(Effect.zipRight(pragmas, loadVectorExtension), runMigrations)),
-    Layer.effect(SqlClient.SqlClient, SqlClient.SqlClient),
-    Layer.effect(SqliteClient.SqliteClient, SqliteClient.SqliteClient)
+    Layer.effect(SqlClient.SqlClient, SqlClient.SqlClient)
   ).pipe(Layer.provide(client), Layer.orDie)
 
-/** A database file at `filename` (created with its directory). */
+/** A database file at `filename` (created with its directory). Also provides DatabaseFile. */
 export const layerFile = (filename: string): Layer.Layer<SqlLayerServices> =>
-  migrated(
+  Layer.merge(migrated(
     Layer.unwrapEffect(
       Effect.sync(() => {
         Fs.mkdirSync(Path.dirname(Path.resolve(filename)), { recursive: true })
         return SqliteClient.layer({ filename })
       })
     )
-  )
+  ), Layer.succeed(DatabaseFile, Path.resolve(filename)))
 
 /**
  * A read-only connection to the database file at `filename`, with sqlite-vec, for a reader
@@ -82,14 +84,6 @@ export const layerReadOnlyFile = (filename: string): Layer.Layer<SqlLayerService
     opened(Effect.zipRight(Effect.flatMap(SqlClient.SqlClient, (sql) => sql.unsafe("PRAGMA busy_timeout = 5000")), loadVectorExtension)),
     Layer.effect(SqlClient.SqlClient, SqlClient.SqlClient)
   ).pipe(Layer.provide(Layer.orDie(SqliteClient.layer({ filename, readonly: true }))))
-
-/** The file behind a SQLite connection, if it has one (not in memory, not a temporary database). */
-export const fileOf = (client: SqliteClient.SqliteClient): Option.Option<string> => {
-  const { filename, readonly } = client.config
-  return filename === "" || filename === ":memory:" || filename.startsWith("file:") || readonly === true
-    ? Option.none()
-    : Option.some(Path.resolve(filename))
-}
 
 /** A private in-memory database: for tests and throwaway runs. */
 export const layerMemory: Layer.Layer<SqlLayerServices> = migrated(
