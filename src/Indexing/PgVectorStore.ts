@@ -211,7 +211,10 @@ const make = Effect.gen(function*() {
       withBusyRetry("count vectors")
     )
 
-  const store: VectorStoreApi = { store: "pgvector", extension, state, prepare, reset, replace, purgeGarbage, nearest, count }
+  const nearestEach: VectorStoreApi["nearestEach"] = (queries, vector, dimensions) =>
+    Effect.forEach(queries, ({ k, owner }) => nearest(owner, vector, k, dimensions), { concurrency: "unbounded" })
+
+  const store: VectorStoreApi = { store: "pgvector", extension, state, prepare, reset, replace, purgeGarbage, nearest, nearestEach, count }
   return store
 })
 

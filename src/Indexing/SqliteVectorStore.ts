@@ -1,10 +1,12 @@
 import { SqlClient } from "@effect/sql"
-import { Effect, Layer, Option, Schema } from "effect"
-import { withBusyRetry } from "../Storage/Database.js"
+import { Effect, Either, Layer, Option } from "effect"
+import { DatabaseFile, withBusyRetry } from "../Storage/Database.js"
+import { CODE_TABLE, hasCodes, readNearest, toBlob } from "./SqliteNearest.js"
+import { makeVectorReader, type VectorReader, type VectorReaderOptions } from "./VectorReader.js"
 import {
   type EmbeddingModel,
   EXACT_SCAN_LIMIT,
-  type Neighbour,
+  type NearestQuery,
   prepareStore,
   readStoredModel,
   recordModel,
@@ -26,21 +28,8 @@ import {
  * never by a migration.
  */
 
-export const CODE_TABLE = "item_vectors"
-
-/** Binary candidates re-scored per wanted neighbour (vec0's top-k cost grows with k, so modest). */
-export const CANDIDATES_PER_NEIGHBOUR = 2
-/** vec0 answers at most this many neighbours per query. */
-const MAX_VEC0_K = 4096
-
-/** Binary codes need a width divisible by 8; other widths are always scored exactly. */
-const hasCodes = (dimensions: number) => dimensions % 8 === 0
-
-const toBlob = (vector: Float32Array) => new Uint8Array(vector.buffer, vector.byteOffset, vector.byteLength)
-
-const NeighbourRows = Schema.Array(Schema.Struct({ item_key: Schema.Number, distance: Schema.Number }))
-
-const make = Effect.gen(function*() {
+const make = (options: SqliteVectorStoreOptions) =>
+  Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
     // Whether this connection has sqlite-vec (Database loads it when it can); fixed per process.
     const extension = yield* sql`SELECT vec_version() AS version`.pipe(
@@ -48,6 +37,11 @@ const make = Effect.gen(function*() {
       Effect.catchAll((error) => Effect.succeed(Option.some(`the sqlite-vec extension is not loaded (${error.message})`)))
     )
     const storedModel = readStoredModel(sql)
+    // Nearest-neighbour reads on their own thread, when there is a file it can open and sqlite-vec to read with.
+    const file = Option.isSome(extension) ? Option.none() : yield* Effect.serviceOption(DatabaseFile)
+    const reader = options.readerThread === false || Option.isNone(file)
+      ? Option.none<VectorReader>()
+      : Option.some(yield* makeVectorReader(file.value, options.reader))
 
     const createCodeTable = (dimensions: number) =>
       hasCodes(dimensions)
@@ -110,12 +104,10 @@ const make = Effect.gen(function*() {
         return keys.length
       })
 
-    const decodeNeighbours = (rows: ReadonlyArray<unknown>) =>
-      Effect.map(Schema.decodeUnknown(NeighbourRows)(rows).pipe(Effect.orDie), (n): ReadonlyArray<Neighbour> => n)
-
     /**
      * The `k` vectors of `owner` (from `vectorOwner`) nearest to `vector` by cosine, nearest first:
-     * exact for owners up to EXACT_SCAN_LIMIT items, else binary candidates re-scored exactly.
+     * exact for owners up to EXACT_SCAN_LIMIT items, else binary candidates re-scored exactly. On a
+     * database file, read on the reader thread when it can answer, else here.
      */
     const nearest = Effect.fn("VectorStore.nearest")(function*(
       owner: string,
@@ -124,28 +116,23 @@ const make = Effect.gen(function*() {
       dimensions: number,
       exactScanLimit: number = EXACT_SCAN_LIMIT
     ) {
-      const limit = Math.max(1, Math.min(MAX_VEC0_K, k))
-      const blob = toBlob(vector)
-      const size = (yield* sql<{ n: number }>`
-        SELECT COUNT(*) AS n FROM (SELECT 1 FROM item_embeddings WHERE owner = ${owner} LIMIT ${exactScanLimit + 1}) AS n`.pipe(
-        withBusyRetry("count vectors")
-      ))[0]?.n ?? 0
-      if (size <= exactScanLimit || !hasCodes(dimensions)) {
-        return yield* decodeNeighbours(
-          yield* sql`
-            SELECT item_key, vec_distance_cosine(embedding, ${blob}) AS distance FROM item_embeddings
-            WHERE owner = ${owner} ORDER BY distance LIMIT ${limit}`.pipe(withBusyRetry("nearest vectors"))
-        )
+      if (Option.isSome(reader)) {
+        const onThread = yield* Effect.either(reader.value.nearest(owner, vector, k, dimensions, exactScanLimit))
+        if (Either.isRight(onThread)) return onThread.right
       }
-      return yield* decodeNeighbours(
-        yield* sql`
-          SELECT e.item_key AS item_key, vec_distance_cosine(e.embedding, ${blob}) AS distance
-          FROM (SELECT rowid AS item_key FROM ${sql.literal(CODE_TABLE)}
-                WHERE embedding MATCH vec_quantize_binary(${blob}) AND k = ${Math.min(MAX_VEC0_K, limit * CANDIDATES_PER_NEIGHBOUR)}
-                  AND owner = ${owner}) AS c
-          CROSS JOIN item_embeddings e ON e.item_key = c.item_key
-          ORDER BY distance LIMIT ${limit}`.pipe(withBusyRetry("nearest vectors"))
-      )
+      return yield* readNearest(sql, owner, vector, k, dimensions, exactScanLimit)
+    })
+
+    const nearestEach = Effect.fn("VectorStore.nearestEach")(function*(
+      queries: ReadonlyArray<NearestQuery>,
+      vector: Float32Array,
+      dimensions: number
+    ) {
+      const here = ({ k, owner }: NearestQuery) => readNearest(sql, owner, vector, k, dimensions, EXACT_SCAN_LIMIT)
+      if (Option.isNone(reader)) return yield* Effect.forEach(queries, here)
+      // Every read is sent before any answer is awaited; what the threads cannot answer is read here.
+      const sent = yield* Effect.forEach(queries, ({ k, owner }) => reader.value.send(owner, vector, k, dimensions, EXACT_SCAN_LIMIT))
+      return yield* Effect.forEach(queries, (query, i) => Effect.catchAll(sent[i]!, () => here(query)))
     })
 
     /** Vectors stored (for reembed progress and tests). */
@@ -154,9 +141,18 @@ const make = Effect.gen(function*() {
       withBusyRetry("count vectors")
     )
 
-    const store: VectorStoreApi = { store: "sqlite-vec", extension, state, prepare, reset, replace, purgeGarbage, nearest, count }
+    const store: VectorStoreApi = { store: "sqlite-vec", extension, state, prepare, reset, replace, purgeGarbage, nearest, nearestEach, count }
     return store
   })
 
+export interface SqliteVectorStoreOptions {
+  /** Read nearest neighbours of a database file on a thread (default true; in-memory databases always read in-process). */
+  readonly readerThread?: boolean
+  readonly reader?: VectorReaderOptions
+}
+
 /** VectorStore on SQLite (sqlite-vec). */
-export const SqliteVectorStore = Layer.effect(VectorStore, make)
+export const SqliteVectorStore = Layer.scoped(VectorStore, make({}))
+
+/** The same with its reader thread configured (tests, benchmarks). */
+export const sqliteVectorStoreWith = (options: SqliteVectorStoreOptions) => Layer.scoped(VectorStore, make(options))

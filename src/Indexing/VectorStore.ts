@@ -74,8 +74,24 @@ export interface VectorStoreApi {
     dimensions: number,
     exactScanLimit?: number
   ) => Effect.Effect<ReadonlyArray<Neighbour>, StorageError>
+  /**
+   * `nearest` for several owners and one query vector, one answer per query in order, read at
+   * once: on a SQLite file every read is sent to the reader thread in one step (so none waits for
+   * the caller's next turn on the event loop), on Postgres concurrently.
+   */
+  readonly nearestEach: (
+    queries: ReadonlyArray<NearestQuery>,
+    vector: Float32Array,
+    dimensions: number
+  ) => Effect.Effect<ReadonlyArray<ReadonlyArray<Neighbour>>, StorageError>
   /** Vectors stored (for reembed progress and tests). */
   readonly count: Effect.Effect<number, StorageError>
+}
+
+/** One owner's read in `nearestEach`. */
+export interface NearestQuery {
+  readonly owner: string
+  readonly k: number
 }
 
 export class VectorStore extends Context.Tag("engram/VectorStore")<VectorStore, VectorStoreApi>() {}

@@ -1,9 +1,10 @@
 import { Deferred, Duration, Effect, Either, Layer, Order, Queue, Runtime, Schema, STM, TPriorityQueue } from "effect"
-import { Worker } from "node:worker_threads"
+import type { Worker } from "node:worker_threads"
 import type { LocalEmbedderSettings } from "../Config/EngramConfig.js"
 import { Embedder, EmbedderUnavailable } from "./Embedder.js"
 import { formatParseIssues } from "./JsonAnswer.js"
 import { cachedQueries } from "./QueryCache.js"
+import { siblingEntry, spawnThread } from "./WorkerThread.js"
 
 /**
  * The default `Embedder`: the Universal Sentence Encoder (lite, English, 512 dimensions, Apache-2.0)
@@ -51,16 +52,7 @@ export interface LocalEmbedderOptions {
   readonly startTimeout?: Duration.DurationInput
 }
 
-const defaultEntry = () => new URL(`./LocalEmbedderWorker${import.meta.url.endsWith(".ts") ? ".ts" : ".js"}`, import.meta.url)
-
-/**
- * Engram runs from TypeScript sources through tsx, and Node 20 does not apply a parent's
- * `--import tsx` to a worker's entry module: a `.ts` entry is loaded by TsWorkerBoot.mjs.
- */
-const spawnThread = (entry: URL): Worker =>
-  entry.pathname.endsWith(".ts")
-    ? new Worker(new URL("./TsWorkerBoot.mjs", import.meta.url), { workerData: { entry: entry.href } })
-    : new Worker(entry)
+const defaultEntry = () => siblingEntry("LocalEmbedderWorker", import.meta.url)
 
 const unavailable = (reason: string, retryable = true) => new EmbedderUnavailable({ reason, retryable })
 

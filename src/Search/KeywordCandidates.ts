@@ -6,6 +6,7 @@
 import { Effect } from "effect"
 import type { FilterTree } from "../Domain/Filters.js"
 import type { VectorKind } from "../Indexing/VectorStore.js"
+import { yieldToEventLoop } from "../Observability/EventLoop.js"
 import type { Lexicon } from "../Text/Lexicon.js"
 import { type Candidates, noCandidates, noPassages } from "./Candidates.js"
 import { fusedOrder } from "./Fusion.js"
@@ -161,10 +162,12 @@ export const makeKeywordCandidates = (repo: SearchRepo, lexicon: Lexicon) => {
       if (terms.words.length + terms.trigrams.length + terms.shortCjk.length === 0) return noCandidates
       const sizes = yield* repo.ownerSizes(scope, BIG_OWNER_ITEMS)
       const big = sizes.episode > BIG_OWNER_ITEMS
+      // A turn of the event loop between lists: what a hybrid search's vector side awaits (the
+      // query's embedding) gets in, so its reads start on their threads while these run.
       const lists = yield* Effect.all({
         episodes: keywordList("episode", terms, scope, big, filters, depth),
-        facts: keywordList("fact", terms, scope, sizes.fact > BIG_OWNER_ITEMS, filters, depth),
-        passages: passageList(terms, scope, big, filters, depth)
+        facts: Effect.zipRight(yieldToEventLoop, keywordList("fact", terms, scope, sizes.fact > BIG_OWNER_ITEMS, filters, depth)),
+        passages: Effect.zipRight(yieldToEventLoop, passageList(terms, scope, big, filters, depth))
       })
       const candidates: Candidates = { ...lists, passages: withEpisodeContext(lists.passages, lists.episodes) }
       return candidates

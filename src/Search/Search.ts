@@ -71,14 +71,17 @@ export class Search extends Effect.Service<Search>()("engram/Search", {
       const limit = request.top_k === -1 ? TOP_K_ALL_CAP : request.top_k
       const depth = candidateDepth(request.top_k)
 
-      let vector = noCandidates
-      if (method !== "keyword") {
-        if (Either.isLeft(readiness)) {
-          return yield* new CapabilityUnavailable({ capability: `${method} search`, hint: readiness.left })
-        }
-        vector = yield* vectorCandidates(readiness.right, request, scope, filters, vectorDepth(request.top_k))
+      if (method !== "keyword" && Either.isLeft(readiness)) {
+        return yield* new CapabilityUnavailable({ capability: `${method} search`, hint: readiness.left })
       }
-      const keyword = method === "vector" ? noCandidates : yield* keywordCandidates(request.query, scope, filters, depth)
+      // Both sides at once: the query's embedding (a worker thread or an endpoint) and the
+      // nearest-neighbour reads (a reader thread, or Postgres) wait while the keyword side runs.
+      const [vector, keyword] = yield* Effect.all([
+        method === "keyword" || Either.isLeft(readiness)
+          ? Effect.succeed(noCandidates)
+          : vectorCandidates(readiness.right, request, scope, filters, vectorDepth(request.top_k)),
+        method === "vector" ? Effect.succeed(noCandidates) : keywordCandidates(request.query, scope, filters, depth)
+      ], { concurrency: 2 })
       const { context, episodes } = yield* assemble(
         method,
         request.query,

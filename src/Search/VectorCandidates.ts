@@ -5,7 +5,7 @@
 import { Effect, Either, Option } from "effect"
 import type { FilterTree } from "../Domain/Filters.js"
 import type { SearchRequest } from "../Domain/SearchRequest.js"
-import { type VectorKind, vectorOwner, type VectorStoreApi, vectorStateHint } from "../Indexing/VectorStore.js"
+import { type Neighbour, type VectorKind, vectorOwner, type VectorStoreApi, vectorStateHint } from "../Indexing/VectorStore.js"
 import { type Embedder, EmbedderUnavailable } from "../Llm/Embedder.js"
 import { type Candidates, noPassages } from "./Candidates.js"
 import type { Hit, OwnerScope, SearchRepo } from "./SearchRepo.js"
@@ -23,18 +23,16 @@ export const makeVectorCandidates = (repo: SearchRepo, vectors: VectorStoreApi, 
     return state._tag === "Ready" ? Either.right(embedder.value) : Either.left(vectorStateHint(state, wanted))
   })
 
+  /** The neighbours of one kind resolved to in-scope items that pass the filters, nearest first. */
   const vectorList = (
     kind: VectorKind,
-    vector: Float32Array,
+    neighbours: ReadonlyArray<Neighbour>,
     scope: OwnerScope,
     request: SearchRequest,
     filters: FilterTree | undefined,
     depth: number
   ) =>
     Effect.gen(function*() {
-      const k = filters === undefined ? depth : depth * FILTERED_OVERSAMPLING
-      const owner = vectorOwner(scope.app_id, scope.project_id, scope.owner, kind)
-      const neighbours = yield* vectors.nearest(owner, vector, k, vector.length)
       const items = new Map(
         (yield* repo.vectorItems(kind, neighbours.map((n) => n.item_key), scope, filters)).map((item) => [item.item_key, item])
       )
@@ -64,11 +62,16 @@ export const makeVectorCandidates = (repo: SearchRepo, vectors: VectorStoreApi, 
           retryable: false
         })
       }
-      const lists = yield* Effect.all({
-        episodes: vectorList("episode", vector, scope, request, filters, depth),
-        facts: vectorList("fact", vector, scope, request, filters, depth)
-      })
-      const candidates: Candidates = { ...lists, passages: noPassages, queryVector: vector }
+      const k = filters === undefined ? depth : depth * FILTERED_OVERSAMPLING
+      const ownerOf = (kind: VectorKind) => vectorOwner(scope.app_id, scope.project_id, scope.owner, kind)
+      // Both reads at once (see `nearestEach`), sent before this fiber yields to the keyword side.
+      const [episodes, facts] = yield* vectors.nearestEach([{ owner: ownerOf("episode"), k }, { owner: ownerOf("fact"), k }], vector, vector.length)
+      const candidates: Candidates = {
+        episodes: yield* vectorList("episode", episodes!, scope, request, filters, depth),
+        facts: yield* vectorList("fact", facts!, scope, request, filters, depth),
+        passages: noPassages,
+        queryVector: vector
+      }
       return candidates
     })
 

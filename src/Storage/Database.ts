@@ -1,7 +1,7 @@
 import { SqlClient, type SqlError } from "@effect/sql"
 import type { PgClient } from "@effect/sql-pg"
 import { SqliteClient } from "@effect/sql-sqlite-node"
-import { Effect, Layer, Option, type Redacted, Schedule } from "effect"
+import { Context, Effect, Layer, Option, type Redacted, Schedule } from "effect"
 import * as Fs from "node:fs"
 import * as Path from "node:path"
 import * as SqliteVec from "sqlite-vec"
@@ -9,6 +9,13 @@ import { DatabaseMaxConnectionsConfig, DatabaseUrlConfig, DataDirConfig } from "
 import { StorageError } from "../Domain/Errors.js"
 import { runMigrations } from "./Migrations.js"
 import * as Postgres from "./Postgres.js"
+
+/**
+ * The SQLite file behind a database layer's connection, as an absolute path. Provided only by
+ * `layerFile` and read as optional (`Effect.serviceOption`), like PgClient: what only a database
+ * file has, a reader thread opening it beside the main connection.
+ */
+export class DatabaseFile extends Context.Tag("engram/DatabaseFile")<DatabaseFile, string>() {}
 
 /** What a database layer provides: repos depend on the engine-neutral client only. */
 export type SqlLayerServices = SqlClient.SqlClient
@@ -57,16 +64,26 @@ const migrated = (client: Layer.Layer<SqliteClient.SqliteClient | SqlClient.SqlC
     Layer.effect(SqlClient.SqlClient, SqlClient.SqlClient)
   ).pipe(Layer.provide(client), Layer.orDie)
 
-/** A database file at `filename` (created with its directory). */
+/** A database file at `filename` (created with its directory). Also provides DatabaseFile. */
 export const layerFile = (filename: string): Layer.Layer<SqlLayerServices> =>
-  migrated(
+  Layer.merge(migrated(
     Layer.unwrapEffect(
       Effect.sync(() => {
         Fs.mkdirSync(Path.dirname(Path.resolve(filename)), { recursive: true })
         return SqliteClient.layer({ filename })
       })
     )
-  )
+  ), Layer.succeed(DatabaseFile, Path.resolve(filename)))
+
+/**
+ * A read-only connection to the database file at `filename`, with sqlite-vec, for a reader
+ * thread beside the process that opened (and migrated) it; WAL lets it read while that one writes.
+ */
+export const layerReadOnlyFile = (filename: string): Layer.Layer<SqlLayerServices, StorageError> =>
+  Layer.merge(
+    opened(Effect.zipRight(Effect.flatMap(SqlClient.SqlClient, (sql) => sql.unsafe("PRAGMA busy_timeout = 5000")), loadVectorExtension)),
+    Layer.effect(SqlClient.SqlClient, SqlClient.SqlClient)
+  ).pipe(Layer.provide(Layer.orDie(SqliteClient.layer({ filename, readonly: true }))))
 
 /** A private in-memory database: for tests and throwaway runs. */
 export const layerMemory: Layer.Layer<SqlLayerServices> = migrated(

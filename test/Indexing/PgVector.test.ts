@@ -202,6 +202,11 @@ layer(serverOn(pgliteDatabase, true), { excludeTestServices: true, timeout: "180
       expect(texts.get(exact[0]!.item_key)).toBe("cat named miso note3 word8")
       expect(approximate[0]).toEqual(exact[0])
       expect(approximate.every((n) => texts.has(n.item_key))).toBe(true)
+      // Several owners at once: each answer is that owner's own read.
+      expect(yield* store.nearestEach(owners.map((owner) => ({ owner, k: 10 })), query, DIMENSIONS)).toEqual([
+        exact,
+        yield* store.nearest(owners[1]!, query, 10, DIMENSIONS)
+      ])
       const distances = approximate.map((n) => n.distance)
       expect(distances).toEqual([...distances].sort((a, b) => a - b))
       // With the settings of that path (no sort), the planner serves the query from the HNSW index.
