@@ -1,5 +1,5 @@
 import { SqlClient } from "@effect/sql"
-import { Effect, Either, Layer, Option } from "effect"
+import { Effect, Layer, Option } from "effect"
 import { DatabaseFile, withBusyRetry } from "../Storage/Database.js"
 import { CODE_TABLE, hasCodes, readNearest, toBlob } from "./SqliteNearest.js"
 import { makeVectorReader, type VectorReader, type VectorReaderOptions } from "./VectorReader.js"
@@ -105,6 +105,17 @@ const make = (options: SqliteVectorStoreOptions) =>
       })
 
     /**
+     * Sends one nearest-neighbour read to a reader thread now, when there is one, and gives its
+     * answer to await; what no thread can answer is read here instead, by the same SQL.
+     */
+    const sendRead = (owner: string, vector: Float32Array, k: number, dimensions: number, exactScanLimit: number) => {
+      const here = readNearest(sql, owner, vector, k, dimensions, exactScanLimit)
+      return Option.isNone(reader)
+        ? Effect.succeed(here)
+        : Effect.map(reader.value.send(owner, vector, k, dimensions, exactScanLimit), (answer) => Effect.catchAll(answer, () => here))
+    }
+
+    /**
      * The `k` vectors of `owner` (from `vectorOwner`) nearest to `vector` by cosine, nearest first:
      * exact for owners up to EXACT_SCAN_LIMIT items, else binary candidates re-scored exactly. On a
      * database file, read on the reader thread when it can answer, else here.
@@ -116,11 +127,7 @@ const make = (options: SqliteVectorStoreOptions) =>
       dimensions: number,
       exactScanLimit: number = EXACT_SCAN_LIMIT
     ) {
-      if (Option.isSome(reader)) {
-        const onThread = yield* Effect.either(reader.value.nearest(owner, vector, k, dimensions, exactScanLimit))
-        if (Either.isRight(onThread)) return onThread.right
-      }
-      return yield* readNearest(sql, owner, vector, k, dimensions, exactScanLimit)
+      return yield* yield* sendRead(owner, vector, k, dimensions, exactScanLimit)
     })
 
     const nearestEach = Effect.fn("VectorStore.nearestEach")(function*(
@@ -128,11 +135,9 @@ const make = (options: SqliteVectorStoreOptions) =>
       vector: Float32Array,
       dimensions: number
     ) {
-      const here = ({ k, owner }: NearestQuery) => readNearest(sql, owner, vector, k, dimensions, EXACT_SCAN_LIMIT)
-      if (Option.isNone(reader)) return yield* Effect.forEach(queries, here)
-      // Every read is sent before any answer is awaited; what the threads cannot answer is read here.
-      const sent = yield* Effect.forEach(queries, ({ k, owner }) => reader.value.send(owner, vector, k, dimensions, EXACT_SCAN_LIMIT))
-      return yield* Effect.forEach(queries, (query, i) => Effect.catchAll(sent[i]!, () => here(query)))
+      // Every read is sent before any answer is awaited.
+      const answers = yield* Effect.forEach(queries, ({ k, owner }) => sendRead(owner, vector, k, dimensions, EXACT_SCAN_LIMIT))
+      return yield* Effect.all(answers)
     })
 
     /** Vectors stored (for reembed progress and tests). */

@@ -65,10 +65,14 @@ export const makeVectorCandidates = (repo: SearchRepo, vectors: VectorStoreApi, 
       const k = filters === undefined ? depth : depth * FILTERED_OVERSAMPLING
       const ownerOf = (kind: VectorKind) => vectorOwner(scope.app_id, scope.project_id, scope.owner, kind)
       // Both reads at once (see `nearestEach`), sent before this fiber yields to the keyword side.
-      const [episodes, facts] = yield* vectors.nearestEach([{ owner: ownerOf("episode"), k }, { owner: ownerOf("fact"), k }], vector, vector.length)
+      const [episodes = [], facts = []] = yield* vectors.nearestEach(
+        [{ owner: ownerOf("episode"), k }, { owner: ownerOf("fact"), k }],
+        vector,
+        vector.length
+      )
       const candidates: Candidates = {
-        episodes: yield* vectorList("episode", episodes!, scope, request, filters, depth),
-        facts: yield* vectorList("fact", facts!, scope, request, filters, depth),
+        episodes: yield* vectorList("episode", episodes, scope, request, filters, depth),
+        facts: yield* vectorList("fact", facts, scope, request, filters, depth),
         passages: noPassages,
         queryVector: vector
       }
