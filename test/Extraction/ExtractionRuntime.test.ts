@@ -47,6 +47,22 @@ const jobStatesOnce = (settled: (states: ReadonlyArray<{ kind: string; status: s
   )
 const allDone = (states: ReadonlyArray<{ status: string }>) => states.every((j) => j.status === "done")
 
+/**
+ * Adds the conversation to `session`, flushes it and starts the workers in a scope of their own
+ * (closed by the caller), until the episode job is running on them.
+ */
+const episodeJobRunning = (session: string) =>
+  Effect.gen(function*() {
+    const memory = yield* Memory
+    yield* memory.add(addRequest(session, conversation))
+    yield* memory.flush(keyOf(session))
+    const scope = yield* Scope.make()
+    yield* Layer.buildWithScope(ExtractionWorkersLive, scope)
+    yield* TestClock.adjust("10 millis")
+    expect((yield* jobStates).find((j) => j.kind === "episode")!.status).toBe("running")
+    return scope
+  })
+
 /** Answers boundary prompts with "no cut" and extraction prompts well-formed, unless `override` says otherwise. */
 const modelWith = (override: (request: ChatRequest) => string | Effect.Effect<string> | undefined = () => undefined) =>
 (request: ChatRequest) => {
@@ -181,14 +197,8 @@ forEachEngine((engine) => describe("extraction runtime", () => {
   // TestClock steps run the background workers to completion only over SQLite's synchronous driver.
   it.effect.skipIf(engine.name === "postgres")("a job running longer than its lease keeps it: nobody takes it over, it finishes once", () =>
     Effect.gen(function*() {
-      const memory = yield* Memory
       const jobs = yield* JobQueue
-      yield* memory.add(addRequest("long", conversation))
-      yield* memory.flush(keyOf("long"))
-      const scope = yield* Scope.make()
-      yield* Layer.buildWithScope(ExtractionWorkersLive, scope)
-      yield* TestClock.adjust("10 millis")
-      expect((yield* jobStates).find((j) => j.kind === "episode")!.status).toBe("running")
+      const scope = yield* episodeJobRunning("long")
       // Past the 3 s lease the worker claimed with: renewed, so it is not claimable.
       yield* TestClock.adjust("5 seconds")
       expect(yield* jobs.claim("intruder", yield* TestClock.currentTimeMillis, 3_000, 10)).toEqual([])
@@ -211,13 +221,7 @@ forEachEngine((engine) => describe("extraction runtime", () => {
   it.effect.skipIf(engine.name === "postgres")("a run whose job was taken from it stops at the next renewal instead of waiting for an answer that cannot land", () => {
     let interrupted = false
     return Effect.gen(function*() {
-      const memory = yield* Memory
-      yield* memory.add(addRequest("taken", conversation))
-      yield* memory.flush(keyOf("taken"))
-      const scope = yield* Scope.make()
-      yield* Layer.buildWithScope(ExtractionWorkersLive, scope)
-      yield* TestClock.adjust("10 millis")
-      expect((yield* jobStates).find((j) => j.kind === "episode")!.status).toBe("running")
+      const scope = yield* episodeJobRunning("taken")
       // Another node holds it now (as after an expired lease and its claim).
       yield* rows("UPDATE extraction_jobs SET lease_owner = 'other-node' WHERE kind = 'episode'")
       yield* TestClock.adjust("1 second")
