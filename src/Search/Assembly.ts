@@ -1,12 +1,14 @@
 /**
  * Assembly: the candidates of every method fused into one episode ranking (weighted reciprocal
- * ranks, see `SEARCH_TUNING`), the best `limit` loaded with their best facts and excerpts.
+ * ranks, see `SEARCH_TUNING`), the best `limit` loaded with their best facts and excerpts; with a
+ * token budget, also the evidence spans and fact lines the context is packed from.
  */
 import { Effect } from "effect"
 import type { RanSearchMethod, SearchEpisode } from "../Domain/SearchRequest.js"
 import { episodeView } from "../Extraction/DerivedRows.js"
 import type { Lexicon } from "../Text/Lexicon.js"
 import type { Candidates } from "./Candidates.js"
+import { factLines } from "./FactLines.js"
 import { normalizedFusion, weightedFusion } from "./Fusion.js"
 import { episodeContextOf } from "./KeywordCandidates.js"
 import type { SearchRepo } from "./SearchRepo.js"
@@ -39,7 +41,9 @@ export const makeAssembly = (repo: SearchRepo, lexicon: Lexicon, { shownEvidence
       const fused = weightedFusion(lists.filter((list) => list.ids.length > 0 && list.weight > 0), totalWeight)
       const episodeScores = fused.scores
       const chosen = fused.order.filter((id) => episodeScores.get(id)! >= minScore).slice(0, limit)
-      if (chosen.length === 0) return { episodes: [] as ReadonlyArray<SearchEpisode>, context: maxTokens === undefined ? undefined : [] }
+      if (chosen.length === 0) {
+        return { episodes: [] as ReadonlyArray<SearchEpisode>, context: maxTokens === undefined ? undefined : { spans: [], facts: [] } }
+      }
 
       const listsPerKind = method === "hybrid" ? 2 : 1
       const factHits = [keyword.facts, vector.facts]
@@ -94,7 +98,10 @@ export const makeAssembly = (repo: SearchRepo, lexicon: Lexicon, { shownEvidence
           atomic_facts: nestedFacts(id)
         }]
       })
-      return { episodes, context: shown.context }
+      const context = shown.context === undefined
+        ? undefined
+        : { spans: shown.context, facts: factLines(factRows, keyword.facts, vector.facts) }
+      return { episodes, context }
     })
 
   return { assemble } as const

@@ -101,7 +101,7 @@ export class Search extends Effect.Service<Search>()("engram/Search", {
       }
       return context === undefined || request.max_tokens === undefined
         ? result
-        : { ...result, ...packContext(tokens.count, context, unprocessed_messages, request.max_tokens) }
+        : { ...result, ...packContext(tokens.count, context.spans, context.facts, unprocessed_messages, request.max_tokens) }
     }) as (request: SearchRequest) => Effect.Effect<SearchResult, SearchError>
 
     return { search } as const

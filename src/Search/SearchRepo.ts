@@ -20,6 +20,8 @@ export interface OwnerScope {
 export interface Hit {
   readonly id: string
   readonly episode_id: string
+  /** Cosine similarity to the query's vector (vector hits only). */
+  readonly similarity?: number
 }
 
 /** A keyword candidate with its bm25 (lower is better). */
@@ -81,6 +83,7 @@ export const FactRecord = Schema.Struct({
   fact_id: Schema.String,
   episode_id: Schema.String,
   content: Schema.String,
+  timestamp: Schema.Number,
   message_ids: StringArray
 })
 export type FactRecord = typeof FactRecord.Type
@@ -441,7 +444,7 @@ export class SearchRepo extends Effect.Service<SearchRepo>()("engram/SearchRepo"
     const facts = Effect.fn("SearchRepo.facts")(function*(ids: ReadonlyArray<string>) {
       if (ids.length === 0) return noFacts
       const rows = yield* sql`
-        SELECT fact_id, episode_id, content, message_ids FROM atomic_facts WHERE ${sql.in("fact_id", ids)}`.pipe(
+        SELECT fact_id, episode_id, content, timestamp, message_ids FROM atomic_facts WHERE ${sql.in("fact_id", ids)}`.pipe(
         withBusyRetry("read facts")
       )
       return yield* decodeFacts(rows)

@@ -48,6 +48,8 @@ export const PASSAGE_POSTINGS_BUDGET = KEYWORD_POSTINGS_BUDGET * 4
  * - `factWindowWeight`: share of a matching fact's fused score added to the windows of its sources.
  * - `passageVectorWeight`: weight of a window's meaning (its vector's cosine to the query, rescaled
  *   to [0, 1] over the chosen episodes' windows) beside its words (normalised bm25, at most 1).
+ * - `factLineWeight`: weight of a matching fact of few sources as a line of the packed context (see
+ *   `FactLines`), against the windows' scores; 0 keeps facts out of the context.
  * - `nestedFacts` / `dropQuotedFacts`: facts nested per episode at most (best first), leaving out
  *   those whose source lines the excerpt already quotes (restatements cost words, add nothing).
  */
@@ -65,6 +67,7 @@ export const SEARCH_TUNING = {
   contextEpisodeWeight: 0,
   factWindowWeight: 0,
   passageVectorWeight: 1,
+  factLineWeight: 1.5,
   nestedFacts: 2,
   dropQuotedFacts: true
 }

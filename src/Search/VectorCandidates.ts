@@ -41,7 +41,7 @@ export const makeVectorCandidates = (repo: SearchRepo, vectors: VectorStoreApi, 
       for (const neighbour of neighbours) {
         const item = items.get(neighbour.item_key)
         if (item === undefined || 1 - neighbour.distance < radius) continue
-        hits.push(item)
+        hits.push({ ...item, similarity: 1 - neighbour.distance })
         if (hits.length >= depth) break
       }
       return hits

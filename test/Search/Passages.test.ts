@@ -201,6 +201,31 @@ describe("context: the best evidence within max_tokens", () => {
       expect(result.context_tokens).toBeGreaterThan(0)
     })))
 
+  it.effect("shows a matching fact of few sources as a line of its own, with its sources, unless the lines above show them", () =>
+    withSeed(Effect.gen(function*() {
+      const sql = yield* SqlClient.SqlClient
+      const derived = yield* DerivedRepo
+      // Said in other words than the query's, so no window matches: only the fact says it.
+      const puppy = [message("mc-p", 0, "alice", "We collected the new puppy from the shelter today."), message("mc-p", 1, "assistant", "How lovely!")]
+      const cell = yield* write(puppy, ["alice"])
+      yield* sql.withTransaction(derived.replaceFacts(cell, [
+        { user_id: "alice", content: "Alice's sister's greyhound is named Biscuit.", message_ids: ["mc-p-0"] },
+        { user_id: "alice", content: "Alice talked about a greyhound called Biscuit for a long time.", message_ids: ["mc-p-0", "mc-p-1", "mc-a-5", "mc-a-4"] }
+      ], "test", T0))
+      const mcA = memcellOf("mc-a", aliceMessages)
+      yield* sql.withTransaction(derived.replaceFacts(mcA, [
+        { user_id: "alice", content: "Biscuit came home with the sister.", message_ids: ["mc-a-5"] }
+      ], "test", T0))
+      const result = yield* search({ user_id: "alice", query: "greyhound Biscuit", max_tokens: 300 })
+      const facts = result.context_lines!.filter((l) => l.kind === "fact")
+      // The fact restating mc-a-5 ranks below the window showing that line, so it is left out; the
+      // one of four sources is a summary, never a line.
+      expect(facts.map((f) => [f.text, f.message_ids])).toEqual([["[2024-05-06] Alice's sister's greyhound is named Biscuit.", ["mc-p-0"]]])
+      expect(result.context).toContain("[2024-05-06] Alice's sister's greyhound is named Biscuit.")
+      expect(result.context).toContain("Alice: Also my sister finally adopted a greyhound called Biscuit.")
+      expect(result.context_tokens).toBeLessThanOrEqual(300)
+    })))
+
   it.effect("never exceeds a small budget, and refuses a max_tokens out of range naming the field", () =>
     withSeed(Effect.gen(function*() {
       const small = yield* search({ user_id: "alice", query: "greyhound Biscuit", max_tokens: 25 })

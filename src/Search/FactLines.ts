@@ -1,0 +1,61 @@
+/**
+ * Atomic facts as lines of the packed context. A fact made from a few messages restates them in
+ * a dozen words, where the window that shows one of them verbatim spends sixty on it and its
+ * neighbours: for questions whose evidence is spread over many sessions, facts fit more of it in
+ * the budget. Each matching fact of the chosen episodes is scored the way windows are (its share
+ * of the best keyword fact's bm25, plus `passageVectorWeight` times its cosine to the query
+ * rescaled to [0, 1] over the vector's fact neighbours), times `factLineWeight`, so the packing
+ * can rank facts and windows together. Facts of more than `FACT_LINE_MAX_SOURCES` messages are
+ * summaries of a stretch of conversation, not restatements of lines, and stay out.
+ */
+import type { Hit } from "./SearchRepo.js"
+import type { FactRecord } from "./SearchRepo.js"
+import { SEARCH_TUNING } from "./SearchTuning.js"
+
+/** Sources a fact may have and still be shown as a context line. */
+export const FACT_LINE_MAX_SOURCES = 3
+
+/** A fact as a context line: `[date] content`, the messages it was made from, its score. */
+export interface FactLine {
+  readonly text: string
+  readonly message_ids: ReadonlyArray<string>
+  readonly score: number
+}
+
+/** Each hit's value as a share of the best one's (bm25 ranks: lower is better; 0 when none ranks). */
+const bm25Shares = (hits: ReadonlyArray<Hit>): ReadonlyMap<string, number> => {
+  const values = hits.map((hit) => ("rank" in hit && typeof hit.rank === "number" ? -hit.rank : 0))
+  const best = Math.max(0, ...values)
+  return new Map(hits.map((hit, i) => [hit.id, best > 0 ? values[i]! / best : 0]))
+}
+
+/** Each hit's cosine rescaled to [0, 1] over the hits (0 when they are all alike). */
+const similarityShares = (hits: ReadonlyArray<Hit>): ReadonlyMap<string, number> => {
+  const values = hits.map((hit) => hit.similarity ?? 0)
+  const low = Math.min(...values)
+  const high = Math.max(...values)
+  return new Map(hits.map((hit, i) => [hit.id, high > low ? (values[i]! - low) / (high - low) : 0]))
+}
+
+/** The day of a timestamp as context lines show it. */
+export const dayOf = (timestamp: number) => new Date(timestamp).toISOString().slice(0, 10)
+
+/** The context lines of `facts` (read for the chosen episodes), best first; pure. */
+export const factLines = (
+  facts: ReadonlyArray<FactRecord>,
+  keywordFacts: ReadonlyArray<Hit>,
+  vectorFacts: ReadonlyArray<Hit>
+): ReadonlyArray<FactLine> => {
+  if (SEARCH_TUNING.factLineWeight <= 0) return []
+  const words = bm25Shares(keywordFacts)
+  const meaning = similarityShares(vectorFacts)
+  return facts
+    .filter((fact) => fact.message_ids.length > 0 && fact.message_ids.length <= FACT_LINE_MAX_SOURCES)
+    .map((fact) => ({
+      text: `[${dayOf(fact.timestamp)}] ${fact.content.replace(/\s+/g, " ").trim()}`,
+      message_ids: fact.message_ids,
+      score: SEARCH_TUNING.factLineWeight *
+        ((words.get(fact.fact_id) ?? 0) + SEARCH_TUNING.passageVectorWeight * (meaning.get(fact.fact_id) ?? 0))
+    }))
+    .sort((a, b) => b.score - a.score)
+}

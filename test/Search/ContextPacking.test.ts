@@ -1,0 +1,62 @@
+import { describe, expect, it } from "@effect/vitest"
+import type { EvidenceSpan } from "../../src/Search/Evidence.js"
+import { FACT_LINE_MAX_SOURCES, factLines } from "../../src/Search/FactLines.js"
+import { packContext } from "../../src/Search/ContextPacking.js"
+import type { FactRecord } from "../../src/Search/SearchRepo.js"
+import { SEARCH_TUNING } from "../../src/Search/SearchTuning.js"
+
+/** One token per word: enough to check the budget arithmetic. */
+const words = (text: string) => text.split(/\s+/).filter((w) => w.length > 0).length
+
+const span = (score: number, ...ids: ReadonlyArray<string>): EvidenceSpan => ({
+  episode_id: "e1",
+  score,
+  lines: ids.map((id, position) => ({ episode_id: "e1", position, message_id: id, line: `[2024-05-06] Alice: line ${id} here` }))
+})
+const fact = (text: string, score: number, ...message_ids: ReadonlyArray<string>) => ({ text, score, message_ids })
+
+describe("packing the context: spans and fact lines", () => {
+  it("ranks spans and facts together by score, leaves out a fact repeating shown lines, and keeps to the budget", () => {
+    const spans = [span(2, "m1", "m2"), span(0.5, "m7")]
+    const facts = [
+      fact("[2024-05-06] Alice moved to Lisbon.", 1.5, "m5"),
+      fact("[2024-05-06] Alice said line m1.", 1.2, "m1"),
+      fact("[2024-05-06] Alice owns a cat.", 0.2, "m9")
+    ]
+    const packed = packContext(words, spans, facts, [], 1000)
+    expect(packed.context_lines.map((l) => [l.kind, l.message_ids.join(",")])).toEqual([
+      ["message", "m1"],
+      ["message", "m2"],
+      ["fact", "m5"],
+      ["message", "m7"],
+      ["fact", "m9"]
+    ])
+    expect(packed.context.split("\n\n")[1]).toBe("[2024-05-06] Alice moved to Lisbon.")
+    // A budget too small for the second block skips it and keeps what still fits further down.
+    const small = packContext(words, spans, facts, [], 16)
+    expect(small.context_tokens).toBeLessThanOrEqual(16)
+    expect(small.context_lines.map((l) => l.message_ids.join(","))).toEqual(["m1", "m2", "m5"])
+    for (const budget of [1, 5, 9, 12, 20, 30]) expect(packContext(words, spans, facts, [], budget).context_tokens).toBeLessThanOrEqual(budget)
+  })
+
+  it("scores facts by their share of the best bm25 plus their rescaled cosine, and keeps out facts of many sources", () => {
+    const record = (fact_id: string, sources: number): FactRecord => ({
+      fact_id,
+      episode_id: "e1",
+      content: `Fact  ${fact_id}\n text`,
+      timestamp: Date.UTC(2024, 4, 6, 12),
+      message_ids: Array.from({ length: sources }, (_, i) => `${fact_id}-m${i}`)
+    })
+    const records = [record("f1", 1), record("f2", 2), record("f3", FACT_LINE_MAX_SOURCES), record("f4", FACT_LINE_MAX_SOURCES + 1)]
+    const keyword = [{ id: "f1", episode_id: "e1", rank: -4 }, { id: "f2", episode_id: "e1", rank: -2 }, { id: "f4", episode_id: "e1", rank: -1 }]
+    const vector = [{ id: "f3", episode_id: "e1", similarity: 0.9 }, { id: "f2", episode_id: "e1", similarity: 0.5 }]
+    const lines = factLines(records, keyword, vector)
+    const { factLineWeight: w, passageVectorWeight: v } = SEARCH_TUNING
+    expect(lines.map((l) => [l.text, l.score])).toEqual([
+      ["[2024-05-06] Fact f1 text", w * 1],
+      ["[2024-05-06] Fact f3 text", w * v * 1],
+      ["[2024-05-06] Fact f2 text", w * 0.5]
+    ].sort((a, b) => (b[1] as number) - (a[1] as number)))
+    expect(lines.find((l) => l.message_ids.includes("f4-m0"))).toBeUndefined()
+  })
+})
