@@ -6,9 +6,12 @@ import { clipLongText } from "../Text/Clip.js"
 /** Neighbours on each side a passage's indexed window spans (within its memcell). */
 export const PASSAGE_RADIUS = 1
 
+/** The day a line is dated with: `2024-05-06` (UTC). */
+export const lineDay = (timestamp: number) => new Date(timestamp).toISOString().slice(0, 10)
+
 /** A message as one excerpt line: `[2024-05-06] Alice: text` (UTC date; name, else sender id; long text clipped). */
 export const passageLine = (message: StoredMessage): string =>
-  `[${new Date(message.timestamp).toISOString().slice(0, 10)}] ${message.sender_name ?? message.sender_id}: ${
+  `[${lineDay(message.timestamp)}] ${message.sender_name ?? message.sender_id}: ${
     clipLongText(messageText(message.content)).replace(/\s+/g, " ").trim()
   }`
 

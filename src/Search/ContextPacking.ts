@@ -1,6 +1,7 @@
 import type { ContextLine, UnprocessedMessage } from "../Domain/SearchRequest.js"
 import type { EvidenceSpan } from "./Evidence.js"
-import { dayOf, type FactLine } from "./FactLines.js"
+import { lineDay } from "../Indexing/PassageIndex.js"
+import type { FactLine } from "./FactLines.js"
 
 /** Tokens between two blocks of the context (a blank line). */
 const SEPARATOR_TOKENS = 1
@@ -30,26 +31,29 @@ export const packContext = (
   ranked.sort((a, b) => b.score - a.score)
   const lines: Array<ContextLine> = []
   const blocks: Array<string> = []
+  // How many of `lines` each block holds, so a block trimmed at the end takes exactly its lines.
+  const blockLines: Array<number> = []
   const shownIds = new Set<string>()
   let used = 0
-  const fits = (text: string) => {
+  const fits = (text: string, lineCount: number) => {
     const cost = count(text) + (blocks.length > 0 ? SEPARATOR_TOKENS : 0)
     if (used + cost > maxTokens) return false
     used += cost
     blocks.push(text)
+    blockLines.push(lineCount)
     return true
   }
   for (const block of ranked) {
     if (block.kind === "span") {
       const { span } = block
-      if (!fits(span.lines.map((l) => l.line).join("\n"))) continue
+      if (!fits(span.lines.map((l) => l.line).join("\n"), span.lines.length)) continue
       for (const line of span.lines) {
         lines.push({ kind: "message", text: line.line, message_ids: [line.message_id], score: span.score })
         shownIds.add(line.message_id)
       }
     } else {
       const { fact } = block
-      if (fact.message_ids.every((id) => shownIds.has(id)) || !fits(fact.text)) continue
+      if (fact.message_ids.every((id) => shownIds.has(id)) || !fits(fact.text, 1)) continue
       lines.push({ kind: "fact", text: fact.text, message_ids: fact.message_ids, score: fact.score })
       for (const id of fact.message_ids) shownIds.add(id)
     }
@@ -57,19 +61,21 @@ export const packContext = (
   const recent: Array<string> = []
   for (const message of buffered) {
     if (shownIds.has(message.message_id)) continue
-    const text = `[${dayOf(message.timestamp)}] ${message.sender_id}: ${message.content.replace(/\s+/g, " ").trim()}`
+    const text = `[${lineDay(message.timestamp)}] ${message.sender_id}: ${message.content.replace(/\s+/g, " ").trim()}`
     const cost = count(text) + 1
     if (used + cost > maxTokens) continue
     used += cost
     recent.push(text)
     lines.push({ kind: "message", text, message_ids: [message.message_id], score: 0 })
   }
-  if (recent.length > 0) blocks.push(recent.join("\n"))
+  if (recent.length > 0) {
+    blocks.push(recent.join("\n"))
+    blockLines.push(recent.length)
+  }
   // Counted pieces can tokenize apart a little differently than the whole: trim to the budget.
   while (blocks.length > 0 && count(blocks.join("\n\n")) > maxTokens) {
-    const dropped = blocks.pop()!
-    const droppedLines = new Set(dropped.split("\n"))
-    for (let i = lines.length - 1; i >= 0 && droppedLines.has(lines[i]!.text); i--) lines.pop()
+    blocks.pop()
+    lines.length -= blockLines.pop()!
   }
   const context = blocks.join("\n\n")
   return { context, context_tokens: count(context), context_lines: lines }

@@ -8,8 +8,10 @@
  * can rank facts and windows together. Facts of more than `FACT_LINE_MAX_SOURCES` messages are
  * summaries of a stretch of conversation, not restatements of lines, and stay out.
  */
-import type { Hit } from "./SearchRepo.js"
-import type { FactRecord } from "./SearchRepo.js"
+import { lineDay } from "../Indexing/PassageIndex.js"
+import { rescaleToUnit } from "./Fusion.js"
+import { bm25Of } from "./KeywordCandidates.js"
+import type { FactRecord, Hit } from "./SearchRepo.js"
 import { SEARCH_TUNING } from "./SearchTuning.js"
 
 /** Sources a fact may have and still be shown as a context line. */
@@ -22,23 +24,18 @@ export interface FactLine {
   readonly score: number
 }
 
-/** Each hit's value as a share of the best one's (bm25 ranks: lower is better; 0 when none ranks). */
+/** Each hit's bm25 as a share of the best one's (0 when none has one). */
 const bm25Shares = (hits: ReadonlyArray<Hit>): ReadonlyMap<string, number> => {
-  const values = hits.map((hit) => ("rank" in hit && typeof hit.rank === "number" ? -hit.rank : 0))
+  const values = hits.map(bm25Of)
   const best = Math.max(0, ...values)
   return new Map(hits.map((hit, i) => [hit.id, best > 0 ? values[i]! / best : 0]))
 }
 
-/** Each hit's cosine rescaled to [0, 1] over the hits (0 when they are all alike). */
+/** Each hit's cosine rescaled to [0, 1] over the hits. */
 const similarityShares = (hits: ReadonlyArray<Hit>): ReadonlyMap<string, number> => {
-  const values = hits.map((hit) => hit.similarity ?? 0)
-  const low = Math.min(...values)
-  const high = Math.max(...values)
-  return new Map(hits.map((hit, i) => [hit.id, high > low ? (values[i]! - low) / (high - low) : 0]))
+  const shares = rescaleToUnit(hits.map((hit) => hit.similarity ?? 0))
+  return new Map(hits.map((hit, i) => [hit.id, shares[i]!]))
 }
-
-/** The day of a timestamp as context lines show it. */
-export const dayOf = (timestamp: number) => new Date(timestamp).toISOString().slice(0, 10)
 
 /** The context lines of `facts` (read for the chosen episodes), best first; pure. */
 export const factLines = (
@@ -52,7 +49,7 @@ export const factLines = (
   return facts
     .filter((fact) => fact.message_ids.length > 0 && fact.message_ids.length <= FACT_LINE_MAX_SOURCES)
     .map((fact) => ({
-      text: `[${dayOf(fact.timestamp)}] ${fact.content.replace(/\s+/g, " ").trim()}`,
+      text: `[${lineDay(fact.timestamp)}] ${fact.content.replace(/\s+/g, " ").trim()}`,
       message_ids: fact.message_ids,
       score: SEARCH_TUNING.factLineWeight *
         ((words.get(fact.fact_id) ?? 0) + SEARCH_TUNING.passageVectorWeight * (meaning.get(fact.fact_id) ?? 0))

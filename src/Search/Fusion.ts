@@ -42,6 +42,17 @@ export const fusedOrder = (lists: ReadonlyArray<ReadonlyArray<string>>, k: numbe
   return [...scores.keys()].sort((a, b) => scores.get(b)! - scores.get(a)! || firstSeen.get(a)! - firstSeen.get(b)!)
 }
 
+/** `values` rescaled linearly to [0, 1] (lowest 0, highest 1); all 0 when they are all alike. */
+export const rescaleToUnit = (values: ReadonlyArray<number>): Array<number> => {
+  let low = Number.POSITIVE_INFINITY
+  let high = Number.NEGATIVE_INFINITY
+  for (const value of values) {
+    low = Math.min(low, value)
+    high = Math.max(high, value)
+  }
+  return values.map((value) => (high > low ? (value - low) / (high - low) : 0))
+}
+
 /** A ranked list (best first) and how much its ranks count. */
 export interface WeightedList {
   readonly ids: ReadonlyArray<string>

@@ -21,12 +21,15 @@ import {
   SEARCH_TUNING
 } from "./SearchTuning.js"
 
+/** A keyword hit's bm25 as a positive value (higher is better); 0 for a hit without one (fused CJK lists). */
+export const bm25Of = (hit: Hit): number => ("rank" in hit && typeof hit.rank === "number" ? -hit.rank : 0)
+
 /**
  * Each keyword-matched episode's bm25 as a share of the best one's (without bm25 values, fused
  * CJK lists, by list position): how much the episode is about the query.
  */
 export const episodeContextOf = (episodes: ReadonlyArray<Hit>): ReadonlyMap<string, number> => {
-  const episodeRanks = episodes.map((hit) => ("rank" in hit && typeof hit.rank === "number" ? -hit.rank : 0))
+  const episodeRanks = episodes.map(bm25Of)
   const bestEpisode = Math.max(0, ...episodeRanks)
   return new Map(episodes.map((hit, i) => [
     hit.episode_id,

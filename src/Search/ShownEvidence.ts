@@ -8,6 +8,7 @@ import { cosine } from "../Indexing/Cosine.js"
 import type { PassageVectors } from "../Indexing/PassageVectors.js"
 import type { Lexicon } from "../Text/Lexicon.js"
 import type { TokenCounter } from "../Text/TokenCounter.js"
+import { rescaleToUnit } from "./Fusion.js"
 import { collectEvidence, evidenceSpans, type LineSource, type NeighbourRule, type RankedWindow, windowPositions } from "./Evidence.js"
 import type { PassageHit, SearchRepo } from "./SearchRepo.js"
 import { SEARCH_TUNING } from "./SearchTuning.js"
@@ -67,18 +68,12 @@ export const makeShownEvidence = (repo: SearchRepo, passageVectors: PassageVecto
       }
       if (meaning !== undefined && SEARCH_TUNING.passageVectorWeight > 0) {
         const stored = yield* passageVectors.vectorsOf(chosen)
-        const similarity = stored.map((p) => cosine(meaning.queryVector, p.vector))
-        let low = Number.POSITIVE_INFINITY
-        let high = Number.NEGATIVE_INFINITY
-        for (const value of similarity) {
-          low = Math.min(low, value)
-          high = Math.max(high, value)
-        }
+        const similarity = rescaleToUnit(stored.map((p) => cosine(meaning.queryVector, p.vector)))
         stored.forEach((p, i) => {
           const key = `${p.episode_id}#${p.position}`
           const window = byKey.get(key) ??
             { episode_id: p.episode_id, position: p.position, score: SEARCH_TUNING.episodeContext * (meaning.episodeContext.get(p.episode_id) ?? 0) }
-          window.score += SEARCH_TUNING.passageVectorWeight * (high > low ? (similarity[i]! - low) / (high - low) : 0)
+          window.score += SEARCH_TUNING.passageVectorWeight * similarity[i]!
           byKey.set(key, window)
         })
       }

@@ -39,6 +39,18 @@ describe("packing the context: spans and fact lines", () => {
     for (const budget of [1, 5, 9, 12, 20, 30]) expect(packContext(words, spans, facts, [], budget).context_tokens).toBeLessThanOrEqual(budget)
   })
 
+  it("trims whole blocks, with exactly their lines, when the whole counts more than its pieces", () => {
+    // Each blank line between blocks costs 3 more than the packing reserves for it.
+    const costly = (text: string) => words(text) + 3 * (text.split("\n\n").length - 1)
+    // The last span repeats the line text of the one before it (same day, speaker and words).
+    const repeated: EvidenceSpan = { ...span(0.5, "m1"), lines: [{ ...span(0.5, "m1").lines[0]!, message_id: "m8" }] }
+    // The pieces fit 17 (5 + 6 + 6); the whole counts 21, so the last block goes.
+    const packed = packContext(costly, [span(2, "m3"), span(1, "m1"), repeated], [], [], 17)
+    expect(packed.context_tokens).toBeLessThanOrEqual(17)
+    expect(packed.context_lines.map((l) => l.message_ids.join(","))).toEqual(["m3", "m1"])
+    expect(packed.context.split("\n\n")).toHaveLength(2)
+  })
+
   it("scores facts by their share of the best bm25 plus their rescaled cosine, and keeps out facts of many sources", () => {
     const record = (fact_id: string, sources: number): FactRecord => ({
       fact_id,
