@@ -100,7 +100,10 @@ export const makeAssembly = (repo: SearchRepo, lexicon: Lexicon, { shownEvidence
       })
       const context = shown.context === undefined
         ? undefined
-        : { spans: shown.context, facts: factLines(factRows, keyword.facts, vector.facts) }
+        : {
+          spans: shown.context,
+          facts: factLines(factRows, keyword.facts, vector.facts, { bestBm25: keyword.passageBm25Best ?? 0, cosines: shown.windowCosines })
+        }
       return { episodes, context }
     })
 

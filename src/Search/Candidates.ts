@@ -6,6 +6,8 @@ export interface Candidates {
   readonly facts: ReadonlyArray<Hit>
   /** Message windows, best first by their own bm25 plus their episode's (keyword only). */
   readonly passages: ReadonlyArray<PassageHit>
+  /** The best window's own bm25 (keyword only; 0 when none matched): the scale fact lines are scored on. */
+  readonly passageBm25Best?: number | undefined
   /** The query's embedding, when vectors ran: the chosen episodes' windows are ranked by it too. */
   readonly queryVector?: Float32Array | undefined
 }

@@ -42,14 +42,29 @@ export const fusedOrder = (lists: ReadonlyArray<ReadonlyArray<string>>, k: numbe
   return [...scores.keys()].sort((a, b) => scores.get(b)! - scores.get(a)! || firstSeen.get(a)! - firstSeen.get(b)!)
 }
 
-/** `values` rescaled linearly to [0, 1] (lowest 0, highest 1); all 0 when they are all alike. */
-export const rescaleToUnit = (values: ReadonlyArray<number>): Array<number> => {
-  let low = Number.POSITIVE_INFINITY
-  let high = Number.NEGATIVE_INFINITY
+/** The lowest and highest of some values (empty: low +Infinity, high -Infinity). */
+export interface ValueRange {
+  readonly low: number
+  readonly high: number
+}
+
+/** The range of `values`, widened to hold `within` too when given. */
+export const valueRange = (values: ReadonlyArray<number>, within?: ValueRange): ValueRange => {
+  let low = within?.low ?? Number.POSITIVE_INFINITY
+  let high = within?.high ?? Number.NEGATIVE_INFINITY
   for (const value of values) {
     low = Math.min(low, value)
     high = Math.max(high, value)
   }
+  return { low, high }
+}
+
+/**
+ * `values` rescaled linearly to [0, 1] over their range, or over it widened to hold `within` (so
+ * they land on another list's scale); all 0 when the range is a single value.
+ */
+export const rescaleToUnit = (values: ReadonlyArray<number>, within?: ValueRange): Array<number> => {
+  const { high, low } = valueRange(values, within)
   return values.map((value) => (high > low ? (value - low) / (high - low) : 0))
 }
 

@@ -172,7 +172,11 @@ export const makeKeywordCandidates = (repo: SearchRepo, lexicon: Lexicon) => {
         facts: Effect.zipRight(yieldToEventLoop, keywordList("fact", terms, scope, sizes.fact > BIG_OWNER_ITEMS, filters, depth)),
         passages: Effect.zipRight(yieldToEventLoop, passageList(terms, scope, big, filters, depth))
       })
-      const candidates: Candidates = { ...lists, passages: withEpisodeContext(lists.passages, lists.episodes) }
+      const candidates: Candidates = {
+        ...lists,
+        passages: withEpisodeContext(lists.passages, lists.episodes),
+        passageBm25Best: lists.passages.reduce((best, p) => Math.max(best, -p.rank), 0)
+      }
       return candidates
     })
 

@@ -8,7 +8,7 @@ import { cosine } from "../Indexing/Cosine.js"
 import type { PassageVectors } from "../Indexing/PassageVectors.js"
 import type { Lexicon } from "../Text/Lexicon.js"
 import type { TokenCounter } from "../Text/TokenCounter.js"
-import { rescaleToUnit } from "./Fusion.js"
+import { rescaleToUnit, valueRange, type ValueRange } from "./Fusion.js"
 import { collectEvidence, evidenceSpans, type LineSource, type NeighbourRule, type RankedWindow, windowPositions } from "./Evidence.js"
 import type { PassageHit, SearchRepo } from "./SearchRepo.js"
 import { SEARCH_TUNING } from "./SearchTuning.js"
@@ -42,7 +42,8 @@ export const makeShownEvidence = (repo: SearchRepo, passageVectors: PassageVecto
    * window; one without passages (written before the passage index) keeps its full content.
    * With `meaning` (vector and hybrid), every embedded window of the chosen episodes also gets
    * `passageVectorWeight` times its cosine to the query, rescaled to [0, 1] over those windows, so
-   * a window that says what was asked in other words is shown too (see `SEARCH_TUNING`).
+   * a window that says what was asked in other words is shown too (see `SEARCH_TUNING`); the
+   * range of those cosines is returned for fact lines to be scored on.
    */
   const shownEvidence = (
     chosen: ReadonlyArray<string>,
@@ -66,9 +67,13 @@ export const makeShownEvidence = (repo: SearchRepo, passageVectors: PassageVecto
           score: -p.rank + SEARCH_TUNING.contextEpisodeWeight * (episodeScores.get(p.episode_id) ?? 0)
         })
       }
+      // The windows' cosines to the query, lowest to highest: fact lines are scored on this scale.
+      let windowCosines: ValueRange | undefined
       if (meaning !== undefined && SEARCH_TUNING.passageVectorWeight > 0) {
         const stored = yield* passageVectors.vectorsOf(chosen)
-        const similarity = rescaleToUnit(stored.map((p) => cosine(meaning.queryVector, p.vector)))
+        const cosines = stored.map((p) => cosine(meaning.queryVector, p.vector))
+        windowCosines = valueRange(cosines)
+        const similarity = rescaleToUnit(cosines)
         stored.forEach((p, i) => {
           const key = `${p.episode_id}#${p.position}`
           const window = byKey.get(key) ??
@@ -155,7 +160,7 @@ export const makeShownEvidence = (repo: SearchRepo, passageVectors: PassageVecto
       const context = maxTokens === undefined
         ? undefined
         : evidenceSpans(collectEvidence(contextWindows, positionsOf(SEARCH_TUNING.contextNeighbours), source, { maxTokens, count: tokens.count }))
-      return { excerptOf, context }
+      return { excerptOf, context, windowCosines }
     })
 
   return { shownEvidence } as const

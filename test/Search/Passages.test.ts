@@ -226,6 +226,25 @@ describe("context: the best evidence within max_tokens", () => {
       expect(result.context_tokens).toBeLessThanOrEqual(300)
     })))
 
+  it.effect("a fact matching one word of the question ranks below the window that quotes all of it", () =>
+    withSeed(Effect.gen(function*() {
+      const sql = yield* SqlClient.SqlClient
+      const derived = yield* DerivedRepo
+      yield* write([
+        message("mc-c", 0, "alice", "What would you say is the toughest part of car restoration?"),
+        message("mc-c", 1, "assistant", "Patience: the payoff is worth it, but the details are hard.")
+      ], ["alice"])
+      const car = yield* write([message("mc-d", 0, "alice", "I love my red car."), message("mc-d", 1, "assistant", "Nice!")], ["alice"])
+      yield* sql.withTransaction(derived.replaceFacts(car, [
+        { user_id: "alice", content: "Alice loves Alice's red car.", message_ids: ["mc-d-0"] }
+      ], "test", T0))
+      const result = yield* search({ user_id: "alice", query: "toughest part of car restoration", max_tokens: 300 })
+      const lines = result.context_lines!.map((l) => l.message_ids.join(","))
+      // Scored on a scale of its own (the best fact's bm25), the only matching fact came first.
+      expect(lines[0]).toBe("mc-c-0")
+      expect(lines.indexOf("mc-d-0")).toBeGreaterThan(lines.indexOf("mc-c-1"))
+    })))
+
   it.effect("never exceeds a small budget, and refuses a max_tokens out of range naming the field", () =>
     withSeed(Effect.gen(function*() {
       const small = yield* search({ user_id: "alice", query: "greyhound Biscuit", max_tokens: 25 })
