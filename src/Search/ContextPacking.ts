@@ -13,8 +13,9 @@ type Block =
 /**
  * The context block: evidence spans and fact lines by score, best first (a blank line between
  * blocks), each kept when it fits what is left of `maxTokens`; a fact whose messages the lines
- * above already show is left out (it would repeat them). Then buffered messages (said since the
- * last memcell) while they fit. Ties keep spans first, each list in its own order.
+ * above already show is left out, and so is a span's line whose message a fact above stated
+ * (either would repeat what was shown). Then buffered messages (said since the last memcell) while
+ * they fit. Ties keep spans first, each list in its own order.
  */
 export const packContext = (
   count: (text: string) => number,
@@ -45,9 +46,11 @@ export const packContext = (
   }
   for (const block of ranked) {
     if (block.kind === "span") {
+      // A line whose message a fact above already stated is left out of its span (it would repeat it).
+      const fresh = block.span.lines.filter((line) => !shownIds.has(line.message_id))
+      if (fresh.length === 0 || !fits(fresh.map((l) => l.line).join("\n"), fresh.length)) continue
       const { span } = block
-      if (!fits(span.lines.map((l) => l.line).join("\n"), span.lines.length)) continue
-      for (const line of span.lines) {
+      for (const line of fresh) {
         lines.push({ kind: "message", text: line.line, message_ids: [line.message_id], score: span.score })
         shownIds.add(line.message_id)
       }

@@ -39,6 +39,23 @@ describe("packing the context: spans and fact lines", () => {
     for (const budget of [1, 5, 9, 12, 20, 30]) expect(packContext(words, spans, facts, [], budget).context_tokens).toBeLessThanOrEqual(budget)
   })
 
+  it("leaves out a span's lines that a fact above already stated, and a span of only such lines", () => {
+    const facts = [fact("[2024-05-06] Alice restored a car.", 3, "m2"), fact("[2024-05-06] Alice sold it.", 2.5, "m7")]
+    const packed = packContext(words, [span(2, "m1", "m2", "m3"), span(1, "m7")], facts, [], 1000)
+    expect(packed.context_lines.map((l) => [l.kind, l.message_ids.join(",")])).toEqual([
+      ["fact", "m2"],
+      ["fact", "m7"],
+      ["message", "m1"],
+      ["message", "m3"]
+    ])
+    expect(packed.context).toBe([
+      "[2024-05-06] Alice restored a car.",
+      "[2024-05-06] Alice sold it.",
+      "[2024-05-06] Alice: line m1 here\n[2024-05-06] Alice: line m3 here"
+    ].join("\n\n"))
+    expect(packed.context_tokens).toBe(words(packed.context))
+  })
+
   it("trims whole blocks, with exactly their lines, when the whole counts more than its pieces", () => {
     // Each blank line between blocks costs 3 more than the packing reserves for it.
     const costly = (text: string) => words(text) + 3 * (text.split("\n\n").length - 1)
