@@ -46,10 +46,10 @@ export const packContext = (
   }
   for (const block of ranked) {
     if (block.kind === "span") {
-      // A line whose message a fact above already stated is left out of its span (it would repeat it).
-      const fresh = block.span.lines.filter((line) => !shownIds.has(line.message_id))
-      if (fresh.length === 0 || !fits(fresh.map((l) => l.line).join("\n"), fresh.length)) continue
       const { span } = block
+      // A line whose message a fact above already stated is left out of its span (it would repeat it).
+      const fresh = span.lines.filter((line) => !shownIds.has(line.message_id))
+      if (fresh.length === 0 || !fits(fresh.map((l) => l.line).join("\n"), fresh.length)) continue
       for (const line of fresh) {
         lines.push({ kind: "message", text: line.line, message_ids: [line.message_id], score: span.score })
         shownIds.add(line.message_id)

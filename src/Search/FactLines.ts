@@ -7,8 +7,8 @@
  * times its cosine to the query rescaled to [0, 1] over the range of the windows' and the fact
  * neighbours' cosines, times `factLineWeight`, so the packing can rank facts and windows together.
  * (On a scale of their own, facts that match weakly, e.g. only by a name, scored like the window
- * that answers the question and came before it.) Facts of more than `FACT_LINE_MAX_SOURCES` messages are
- * summaries of a stretch of conversation, not restatements of lines, and stay out.
+ * that answers the question and came before it.) Facts of more than `FACT_LINE_MAX_SOURCES`
+ * messages are summaries of a stretch of conversation, not restatements of lines, and stay out.
  */
 import { lineDay } from "../Indexing/PassageIndex.js"
 import { rescaleToUnit, type ValueRange } from "./Fusion.js"

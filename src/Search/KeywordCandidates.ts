@@ -37,15 +37,21 @@ export const episodeContextOf = (episodes: ReadonlyArray<Hit>): ReadonlyMap<stri
   ]))
 }
 
+/** The best bm25 (as a positive value) of some bm25-ranked passages; 0 when none has one. */
+const bestBm25 = (passages: ReadonlyArray<PassageHit>): number => passages.reduce((best, p) => Math.max(best, -p.rank), 0)
+
 /**
- * Re-ranks passages by their normalised bm25 plus `episodeContext` times their
- * episode's (a window quoting one word of the question ranks higher inside an episode about
- * the question). `rank` becomes that score, negated (lower is better, like bm25).
+ * Re-ranks passages by their bm25 as a share of `bestPassage` (the best of them) plus
+ * `episodeContext` times their episode's (a window quoting one word of the question ranks higher
+ * inside an episode about the question). `rank` becomes that score, negated (lower is better, like bm25).
  */
-export const withEpisodeContext = (passages: ReadonlyArray<PassageHit>, episodes: ReadonlyArray<Hit>): ReadonlyArray<PassageHit> => {
+const withEpisodeContext = (
+  passages: ReadonlyArray<PassageHit>,
+  episodes: ReadonlyArray<Hit>,
+  bestPassage: number
+): ReadonlyArray<PassageHit> => {
   if (passages.length === 0) return passages
   const context = episodeContextOf(episodes)
-  const bestPassage = Math.max(...passages.map((p) => -p.rank))
   return passages
     .map((p) => ({
       ...p,
@@ -172,10 +178,11 @@ export const makeKeywordCandidates = (repo: SearchRepo, lexicon: Lexicon) => {
         facts: Effect.zipRight(yieldToEventLoop, keywordList("fact", terms, scope, sizes.fact > BIG_OWNER_ITEMS, filters, depth)),
         passages: Effect.zipRight(yieldToEventLoop, passageList(terms, scope, big, filters, depth))
       })
+      const passageBm25Best = bestBm25(lists.passages)
       const candidates: Candidates = {
         ...lists,
-        passages: withEpisodeContext(lists.passages, lists.episodes),
-        passageBm25Best: lists.passages.reduce((best, p) => Math.max(best, -p.rank), 0)
+        passages: withEpisodeContext(lists.passages, lists.episodes, passageBm25Best),
+        passageBm25Best
       }
       return candidates
     })

@@ -3,6 +3,7 @@ import { Duration, Effect, Fiber } from "effect"
 import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
+import { yieldToEventLoop } from "../../src/Observability/EventLoop.js"
 import { postgresEngine } from "../support/Engines.js"
 import { FakeReply, makeFakeLlmServer, type RecordedRequest } from "../support/FakeLlmServer.js"
 import { call } from "../support/HttpCall.js"
@@ -53,15 +54,6 @@ interface Attempt {
   readonly ids: ReadonlyArray<string>
   outcome: "pending" | "accepted" | "refused" | "unknown"
 }
-
-/** `n` turns of the event loop: sockets with data waiting are read in each turn's poll phase. */
-const eventLoopTurns = (n: number) =>
-  Effect.promise(() =>
-    new Promise<void>((resolve) => {
-      const turn = (left: number) => (left === 0 ? resolve() : setImmediate(() => turn(left - 1)))
-      turn(n)
-    })
-  )
 
 /** The incarnation a request came from (its bearer token). */
 const incarnationOf = (request: RecordedRequest) => String(request.headers["authorization"] ?? "").replace(/^Bearer /, "")
@@ -155,7 +147,8 @@ describe.skipIf(engine.skipped !== undefined)(`postgres${engine.skipped === unde
         // it asked in its last moments (between this line and the signal, or read by the fake model
         // only after it) was asked before the kill, and its repeat by the node that takes the lease
         // over is the recovery, not a double ask. Stamped before the kill, such a repeat failed CI.
-        yield* eventLoopTurns(3)
+        // Three turns of the event loop: each one's poll phase reads the sockets with data waiting.
+        yield* yieldToEventLoop.pipe(Effect.repeatN(2))
         killedAt.set(`node${slot}-life${lives[slot]}`, Date.now())
         lives[slot]!++
         nodes[slot] = yield* start(slot)
