@@ -49,18 +49,23 @@ export type EvalSearch<E> = (request: EvalSearchRequest) => Effect.Effect<EvalSe
 
 /**
  * Reads the packed contexts of one question's answers (one per speaker) as ranked results, one
- * line each: lines of all answers by score (ties: the first speaker's first, then line order), a
- * line already shown (the speakers' episodes of one memcell share their messages) left out; pure.
+ * line each: lines of all answers by score (ties: the first speaker's first, then line order). A
+ * line is left out when it repeats what is shown, by the rule each context is packed with: the
+ * same text, or every message it stands for already shown (the speakers' episodes of one memcell
+ * share their messages, and one speaker's fact may state a turn the other's context quotes); pure.
  */
 export const mergeContexts = (answers: ReadonlyArray<EvalSearchAnswer>): ReadonlyArray<ReturnedResult> => {
   const lines = answers
     .flatMap((answer, speaker) => (answer.context_lines ?? []).map((line, rank) => ({ line, speaker, rank })))
     .sort((a, b) => b.line.score - a.line.score || a.speaker - b.speaker || a.rank - b.rank)
-  const shown = new Set<string>()
+  const shownTexts = new Set<string>()
+  const shownMessages = new Set<string>()
   const results: Array<ReturnedResult> = []
   for (const { line } of lines) {
-    if (shown.has(line.text)) continue
-    shown.add(line.text)
+    const repeats = shownTexts.has(line.text) || (line.message_ids.length > 0 && line.message_ids.every((id) => shownMessages.has(id)))
+    if (repeats) continue
+    shownTexts.add(line.text)
+    for (const id of line.message_ids) shownMessages.add(id)
     results.push({ parts: [{ text: line.text, message_ids: line.message_ids, kind: line.kind === "fact" ? "fact" : "text" }] })
   }
   return results

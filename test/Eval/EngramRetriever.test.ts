@@ -64,4 +64,22 @@ describe("mergeContexts", () => {
     ])
     expect(merged.map((r) => r.parts.map((p) => [p.text, p.kind]))).toEqual([[["a", "text"]], [["c", "text"]], [["b", "text"]], [["f", "fact"]]])
   })
+  it("leaves out a line whose messages are all shown already, as each context is packed", () => {
+    const withIds = (text: string, score: number, kind: "message" | "fact", message_ids: ReadonlyArray<string>) => ({ kind, text, message_ids, score })
+    const merged = mergeContexts([
+      { episodes: [], unprocessed_messages: [], context_lines: [withIds("[d] A: I adopted a cat.", 0.9, "message", ["m1"]), withIds("A met B.", 0.3, "fact", ["m2", "m3"])] },
+      {
+        episodes: [],
+        unprocessed_messages: [],
+        context_lines: [
+          // The other speaker's fact about the quoted turn, and that speaker's line of a message a fact above stated.
+          withIds("A adopted a cat.", 0.8, "fact", ["m1"]),
+          withIds("B helped A.", 0.7, "fact", ["m2"]),
+          withIds("[d] B: Glad I could help!", 0.6, "message", ["m2"]),
+          withIds("[d] B: See you.", 0.5, "message", ["m4"])
+        ]
+      }
+    ])
+    expect(merged.map((r) => r.parts[0]!.text)).toEqual(["[d] A: I adopted a cat.", "B helped A.", "[d] B: See you.", "A met B."])
+  })
 })
