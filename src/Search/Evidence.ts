@@ -37,7 +37,11 @@ export interface RankedWindow {
 export type NeighbourRule = "all" | "matching" | "question-answer"
 
 export interface LineSource {
-  /** The line at `position` of `episode`, if stored. */
+  /**
+   * The line at `position` of `episode`, if stored; just outside the episode (position -1, or the
+   * one after its last), the session's adjacent message when known, which a memcell boundary put
+   * in another episode.
+   */
   readonly lineAt: (episodeId: string, position: number) => EvidenceLine | undefined
   /** Whether a line's text (without its date and speaker) shares a query term. */
   readonly matches: (line: EvidenceLine) => boolean
@@ -49,7 +53,8 @@ const isQuestion = (line: EvidenceLine) => /\?\s*(\[[^\]]*\])?\s*$/.test(line.li
 export const windowPositions = (window: RankedWindow, radius: number, rule: NeighbourRule, source: LineSource): ReadonlyArray<number> => {
   const present: Array<EvidenceLine> = []
   for (let p = window.position - radius; p <= window.position + radius; p++) {
-    const line = p >= 0 ? source.lineAt(window.episode_id, p) : undefined
+    // Position -1 and the one after the last may be the neighbouring memcells' lines (see `LineSource`).
+    const line = source.lineAt(window.episode_id, p)
     if (line !== undefined) present.push(line)
   }
   if (rule === "all") return present.map((l) => l.position)

@@ -4,7 +4,7 @@ import type { FilterField, FilterTree } from "../Domain/Filters.js"
 import { MessageContent, messageText, Role } from "../Domain/Message.js"
 import { withBusyRetry } from "../Storage/Database.js"
 import { type FieldColumn, compileFilterTree } from "../Storage/FilterSql.js"
-import { jsonArrayElements, orderedJoin } from "../Storage/Dialect.js"
+import { indexedBy, jsonArrayElements, orderedJoin } from "../Storage/Dialect.js"
 import { porterMatch, trigramMatch } from "./KeywordQuery.js"
 import type { VectorKind } from "../Indexing/VectorStore.js"
 import { EPISODE_COLUMNS, EpisodeRow } from "../Extraction/DerivedRows.js"
@@ -45,6 +45,32 @@ const PassageLine = Schema.Struct({
   line: Schema.String
 })
 export type PassageLine = typeof PassageLine.Type
+
+/**
+ * The lines just outside an episode: the session's message before its first line and after its
+ * last one (in the neighbouring memcells), as the same owner's passages show them, and the
+ * episode's last position.
+ */
+const EdgeRow = Schema.Struct({
+  episode_id: Schema.String,
+  app_id: Schema.String,
+  project_id: Schema.String,
+  user_id: Schema.String,
+  last_position: Schema.NullOr(Schema.Number),
+  before_id: Schema.NullOr(Schema.String),
+  after_id: Schema.NullOr(Schema.String)
+})
+
+const NeighbourLine = Schema.Struct({ message_id: Schema.String, line: Schema.String })
+
+/** An episode's last position and the lines just before and after it in its session. */
+export interface EpisodeEdges {
+  readonly lastPosition: number
+  readonly before: string | undefined
+  readonly beforeId: string | undefined
+  readonly after: string | undefined
+  readonly afterId: string | undefined
+}
 
 /** Where a message sits in an episode's passages. */
 const PassagePosition = Schema.Struct({ episode_id: Schema.String, position: Schema.Number, message_id: Schema.String })
@@ -173,6 +199,8 @@ const decodeKeywordHits = decodeRows(KeywordHit)
 const decodePassageHits = decodeRows(PassageHit)
 const decodePassageLines = decodeRows(PassageLine)
 const decodePassagePositions = decodeRows(PassagePosition)
+const decodeEdgeRows = decodeRows(EdgeRow)
+const decodeNeighbourLines = decodeRows(NeighbourLine)
 const decodeVectorHits = decodeRows(VectorHit)
 const decodeEpisodes = decodeRows(EpisodeRow)
 const decodeFacts = decodeRows(FactRecord)
@@ -407,6 +435,73 @@ export class SearchRepo extends Effect.Service<SearchRepo>()("engram/SearchRepo"
       return yield* decodePassageLines(rows)
     })
 
+    /**
+     * For each of the owner's `episodeIds`: its last position and the session's messages just
+     * before its first and after its last message, which sit in the neighbouring memcells (a cut
+     * between a question and its reply leaves each in another episode), as lines of the owner's
+     * own episodes of those memcells (none when the owner has none, or it is not extracted yet).
+     * Memcells of a session are consecutive runs of its messages, ordered by their times. Callers
+     * already checked the episodes' scope; the neighbours are read in the same scope and owner.
+     */
+    const episodeEdges = Effect.fn("SearchRepo.episodeEdges")(function*(episodeIds: ReadonlyArray<string>) {
+      const edges = new Map<string, EpisodeEdges>()
+      if (episodeIds.length === 0) return edges
+      const rows = yield* sql`
+        SELECT e.episode_id AS episode_id, e.app_id AS app_id, e.project_id AS project_id, e.user_id AS user_id,
+          (SELECT MAX(x.position) FROM passages x WHERE x.episode_id = e.episode_id) AS last_position,
+          (SELECT b.message_id FROM messages b
+           WHERE b.memcell_id = (
+             SELECT c.memcell_id FROM memcells c
+             WHERE c.app_id = e.app_id AND c.project_id = e.project_id AND c.session_id = e.session_id
+               AND c.memcell_id <> e.memcell_id
+               AND c.timestamp <= (SELECT MIN(f.timestamp) FROM messages f WHERE f.memcell_id = e.memcell_id)
+             ORDER BY c.timestamp DESC LIMIT 1)
+           ORDER BY b.timestamp DESC, b.seq DESC LIMIT 1) AS before_id,
+          (SELECT a.message_id FROM messages a
+           WHERE a.memcell_id = (
+             SELECT c.memcell_id FROM memcells c
+             WHERE c.app_id = e.app_id AND c.project_id = e.project_id AND c.session_id = e.session_id
+               AND c.memcell_id <> e.memcell_id
+               AND c.timestamp > (SELECT MAX(l.timestamp) FROM messages l WHERE l.memcell_id = e.memcell_id)
+             ORDER BY c.timestamp ASC LIMIT 1)
+           ORDER BY a.timestamp, a.seq LIMIT 1) AS after_id
+        FROM episodes e
+        WHERE ${sql.in("e.episode_id", episodeIds)}`.pipe(withBusyRetry("read episode edges"), Effect.flatMap(decodeEdgeRows))
+      // Search reads one owner's episodes: one scope, read per scope all the same.
+      const lineOf = new Map<string, string>()
+      const scopes = new Map<string, { scope: OwnerScope; ids: Set<string> }>()
+      for (const row of rows) {
+        const key = JSON.stringify([row.app_id, row.project_id, row.user_id])
+        const entry = scopes.get(key) ?? { scope: { app_id: row.app_id, project_id: row.project_id, owner: row.user_id }, ids: new Set<string>() }
+        for (const id of [row.before_id, row.after_id]) if (id !== null) entry.ids.add(id)
+        scopes.set(key, entry)
+      }
+      for (const { ids, scope } of scopes.values()) {
+        if (ids.size === 0) continue
+        const lines = yield* sql`
+          SELECT m.message_id AS message_id, p.line AS line FROM messages m
+          CROSS JOIN episodes n ${indexedBy(sql, "episodes_by_memcell")} CROSS JOIN passages p
+          WHERE m.app_id = ${scope.app_id} AND m.project_id = ${scope.project_id} AND ${sql.in("m.message_id", [...ids])}
+            AND n.memcell_id = m.memcell_id AND n.app_id = m.app_id AND n.project_id = m.project_id AND n.user_id = ${scope.owner}
+            AND p.episode_id = n.episode_id AND p.message_id = m.message_id`.pipe(withBusyRetry("read episode edges"), Effect.flatMap(decodeNeighbourLines))
+        for (const row of lines) lineOf.set(JSON.stringify([scope.app_id, scope.project_id, row.message_id]), row.line)
+      }
+      for (const row of rows) {
+        if (row.last_position === null) continue
+        const lineFor = (id: string | null) => id === null ? undefined : lineOf.get(JSON.stringify([row.app_id, row.project_id, id]))
+        const before = lineFor(row.before_id)
+        const after = lineFor(row.after_id)
+        edges.set(row.episode_id, {
+          lastPosition: row.last_position,
+          before,
+          beforeId: before === undefined ? undefined : row.before_id ?? undefined,
+          after,
+          afterId: after === undefined ? undefined : row.after_id ?? undefined
+        })
+      }
+      return edges
+    })
+
     /** Which of `episodeIds` have passages at all, with the positions of `messageIds` in them. */
     const passagePositions = Effect.fn("SearchRepo.passagePositions")(function*(
       episodeIds: ReadonlyArray<string>,
@@ -540,6 +635,7 @@ export class SearchRepo extends Effect.Service<SearchRepo>()("engram/SearchRepo"
       keywordHits,
       passageHits,
       passageLines,
+      episodeEdges,
       passagePositions,
       substringHits,
       vectorItems,

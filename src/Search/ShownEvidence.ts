@@ -9,8 +9,16 @@ import type { PassageVectors } from "../Indexing/PassageVectors.js"
 import type { Lexicon } from "../Text/Lexicon.js"
 import type { TokenCounter } from "../Text/TokenCounter.js"
 import { rescaleToUnit, valueRange, type ValueRange } from "./Fusion.js"
-import { collectEvidence, evidenceSpans, type LineSource, type NeighbourRule, type RankedWindow, windowPositions } from "./Evidence.js"
-import type { PassageHit, SearchRepo } from "./SearchRepo.js"
+import {
+  collectEvidence,
+  type EvidenceLine,
+  evidenceSpans,
+  type LineSource,
+  type NeighbourRule,
+  type RankedWindow,
+  windowPositions
+} from "./Evidence.js"
+import type { EpisodeEdges, PassageHit, SearchRepo } from "./SearchRepo.js"
 import { SEARCH_TUNING } from "./SearchTuning.js"
 
 /** An episode's excerpt and the messages it quotes. */
@@ -30,6 +38,21 @@ export interface MatchingFact {
   readonly episode_id: string
   readonly message_ids: ReadonlyArray<string>
   readonly score: number
+}
+
+/**
+ * The line just outside an episode (a memcell boundary may fall between a question and its
+ * reply), placed at the position before its first line or after its last one.
+ */
+const edgeLine = (edges: EpisodeEdges | undefined, episode_id: string, position: number): EvidenceLine | undefined => {
+  if (edges === undefined) return undefined
+  if (position === -1 && edges.before !== undefined && edges.beforeId !== undefined) {
+    return { episode_id, position, message_id: edges.beforeId, line: edges.before }
+  }
+  if (position === edges.lastPosition + 1 && edges.after !== undefined && edges.afterId !== undefined) {
+    return { episode_id, position, message_id: edges.afterId, line: edges.after }
+  }
+  return undefined
 }
 
 export const makeShownEvidence = (repo: SearchRepo, passageVectors: PassageVectors, lexicon: Lexicon, tokens: TokenCounter) => {
@@ -136,10 +159,13 @@ export const makeShownEvidence = (repo: SearchRepo, passageVectors: PassageVecto
         for (let p = Math.max(0, window.position - reach); p <= window.position + reach; p++) positions.add(p)
         wanted.set(window.episode_id, positions)
       }
-      const lines = yield* repo.passageLines([...wanted].map(([episode_id, positions]) => ({ episode_id, positions: [...positions] })))
+      const [lines, edges] = yield* Effect.all([
+        repo.passageLines([...wanted].map(([episode_id, positions]) => ({ episode_id, positions: [...positions] }))),
+        repo.episodeEdges([...wanted.keys()])
+      ])
       const lineAt = new Map(lines.map((row) => [`${row.episode_id}#${row.position}`, row]))
       const source: LineSource = {
-        lineAt: (episodeId, position) => lineAt.get(`${episodeId}#${position}`),
+        lineAt: (episodeId, position) => lineAt.get(`${episodeId}#${position}`) ?? edgeLine(edges.get(episodeId), episodeId, position),
         // Content only: the speaker's name in the prefix would match every line of that speaker.
         matches: (line) => lexicon.terms(line.line.replace(/^\[[^\]]*\] [^:]*: /, "")).some((t) => queryTerms.has(t))
       }

@@ -10,6 +10,7 @@ import profiles from "./migrations/0007_profiles.js"
 import agentTrack from "./migrations/0008_agent_track.js"
 import sessionLeases from "./migrations/0009_session_leases.js"
 import passageVectors from "./migrations/0010_passage_vectors.js"
+import memcellsInSessionOrder from "./migrations/0011_memcells_in_session_order.js"
 import pgLedger from "./migrations/pg/0001_ledger.js"
 import pgExtraction from "./migrations/pg/0002_extraction.js"
 import pgSearch from "./migrations/pg/0003_search.js"
@@ -20,6 +21,7 @@ import pgProfiles from "./migrations/pg/0007_profiles.js"
 import pgAgentTrack from "./migrations/pg/0008_agent_track.js"
 import pgSessionLeases from "./migrations/pg/0009_session_leases.js"
 import pgPassageVectors from "./migrations/pg/0010_passage_vectors.js"
+import pgMemcellsInSessionOrder from "./migrations/pg/0011_memcells_in_session_order.js"
 
 /** Every schema change, in order. Add new ones at the end; never edit an applied one. */
 export const migrations = Migrator.fromRecord({
@@ -32,7 +34,8 @@ export const migrations = Migrator.fromRecord({
   "0007_profiles": profiles,
   "0008_agent_track": agentTrack,
   "0009_session_leases": sessionLeases,
-  "0010_passage_vectors": passageVectors
+  "0010_passage_vectors": passageVectors,
+  "0011_memcells_in_session_order": memcellsInSessionOrder
 })
 
 /**
@@ -49,7 +52,8 @@ export const pgMigrations = Migrator.fromRecord({
   "0007_profiles": pgProfiles,
   "0008_agent_track": pgAgentTrack,
   "0009_session_leases": pgSessionLeases,
-  "0010_passage_vectors": pgPassageVectors
+  "0010_passage_vectors": pgPassageVectors,
+  "0011_memcells_in_session_order": pgMemcellsInSessionOrder
 })
 
 /**
