@@ -9,11 +9,20 @@ import { episodeView } from "../Extraction/DerivedRows.js"
 import type { Lexicon } from "../Text/Lexicon.js"
 import type { Candidates } from "./Candidates.js"
 import { factLines } from "./FactLines.js"
+import { lineDay } from "../Indexing/PassageIndex.js"
+import { type DateMention, dayMatches } from "./QueryDates.js"
+import type { Hit } from "./SearchRepo.js"
 import { normalizedFusion, weightedFusion } from "./Fusion.js"
 import { episodeContextOf } from "./KeywordCandidates.js"
 import type { SearchRepo } from "./SearchRepo.js"
 import { SEARCH_TUNING } from "./SearchTuning.js"
 import type { makeShownEvidence } from "./ShownEvidence.js"
+
+/** The dates a query names and the owner's episodes of those days and months (oldest first). */
+export interface DatedCandidates {
+  readonly mentions: ReadonlyArray<DateMention>
+  readonly episodes: ReadonlyArray<Hit>
+}
 
 export const makeAssembly = (repo: SearchRepo, lexicon: Lexicon, { shownEvidence }: ReturnType<typeof makeShownEvidence>) => {
   /** Fuses the candidates, keeps the best `limit` episodes above `minScore`, and loads them with their facts. */
@@ -22,6 +31,7 @@ export const makeAssembly = (repo: SearchRepo, lexicon: Lexicon, { shownEvidence
     query: string,
     keyword: Candidates,
     vector: Candidates,
+    dated: DatedCandidates,
     limit: number,
     minScore: number,
     maxTokens: number | undefined
@@ -34,10 +44,13 @@ export const makeAssembly = (repo: SearchRepo, lexicon: Lexicon, { shownEvidence
         { ids: keyword.episodes.map((hit) => hit.episode_id), weight: SEARCH_TUNING.episodeWeight },
         { ids: vector.episodes.map((hit) => hit.episode_id), weight: SEARCH_TUNING.episodeWeight },
         { ids: keyword.facts.map((hit) => hit.episode_id), weight: SEARCH_TUNING.factWeight },
-        { ids: vector.facts.map((hit) => hit.episode_id), weight: SEARCH_TUNING.factWeight }
+        { ids: vector.facts.map((hit) => hit.episode_id), weight: SEARCH_TUNING.factWeight },
+        { ids: dated.episodes.map((hit) => hit.episode_id), weight: SEARCH_TUNING.dateWeight }
       ]
+      // A query that names a date runs the dated list too (so 1 is still first in every list run).
       const totalWeight = (keywordRuns ? SEARCH_TUNING.passageWeight + SEARCH_TUNING.episodeWeight + SEARCH_TUNING.factWeight : 0) +
-        (vectorRuns ? SEARCH_TUNING.episodeWeight + SEARCH_TUNING.factWeight : 0)
+        (vectorRuns ? SEARCH_TUNING.episodeWeight + SEARCH_TUNING.factWeight : 0) +
+        (dated.mentions.length > 0 ? SEARCH_TUNING.dateWeight : 0)
       const fused = weightedFusion(lists.filter((list) => list.ids.length > 0 && list.weight > 0), totalWeight)
       const episodeScores = fused.scores
       const chosen = fused.order.filter((id) => episodeScores.get(id)! >= minScore).slice(0, limit)
@@ -75,8 +88,18 @@ export const makeAssembly = (repo: SearchRepo, lexicon: Lexicon, { shownEvidence
           .slice(0, SEARCH_TUNING.nestedFacts)
       const factSources = new Map(chosen.map((id) => [id, factsOf(id).flatMap((fact) => fact.message_ids)]))
       const matchingFacts = factRows.map((row) => ({ episode_id: row.episode_id, message_ids: row.message_ids, score: factScores.get(row.fact_id) ?? 0 }))
+      // Chosen episodes of a day or month the query names (by the day their lines show).
+      const onNamedDates = new Set(
+        dated.mentions.length === 0
+          ? []
+          : chosen.filter((id) => {
+            const row = episodeById.get(id)
+            return row !== undefined && dayMatches(dated.mentions, lineDay(row.timestamp))
+          })
+      )
       const shown = yield* shownEvidence(chosen, episodeScores, keyword.passages, matchingFacts, factSources, new Set(lexicon.terms(query)), maxTokens,
-        vector.queryVector === undefined ? undefined : { queryVector: vector.queryVector, episodeContext: episodeContextOf(keyword.episodes) }
+        vector.queryVector === undefined ? undefined : { queryVector: vector.queryVector, episodeContext: episodeContextOf(keyword.episodes) },
+        onNamedDates
       )
       const excerptOf = shown.excerptOf
       // A fact restating only lines the excerpt already quotes adds words, not information.

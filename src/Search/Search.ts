@@ -11,6 +11,7 @@ import { makeAssembly } from "./Assembly.js"
 import { noCandidates } from "./Candidates.js"
 import { packContext } from "./ContextPacking.js"
 import { makeKeywordCandidates } from "./KeywordCandidates.js"
+import { mentionRanges, queryDates } from "./QueryDates.js"
 import { type OwnerScope, SearchRepo } from "./SearchRepo.js"
 import { candidateDepth, vectorDepth } from "./SearchTuning.js"
 import { makeShownEvidence } from "./ShownEvidence.js"
@@ -82,11 +83,15 @@ export class Search extends Effect.Service<Search>()("engram/Search", {
           : vectorCandidates(readiness.right, request, scope, filters, vectorDepth(request.top_k)),
         method === "vector" ? Effect.succeed(noCandidates) : keywordCandidates(request.query, scope, filters, depth)
       ], { concurrency: 2 })
+      // Days and months the query names: their episodes are candidates, their windows rank higher.
+      const dates = queryDates(request.query)
+      const dated = yield* repo.episodesInRanges(scope, filters, mentionRanges(dates), depth)
       const { context, episodes } = yield* assemble(
         method,
         request.query,
         keyword,
         vector,
+        { mentions: dates, episodes: dated },
         limit,
         request.min_score ?? Number.NEGATIVE_INFINITY,
         request.max_tokens

@@ -200,6 +200,7 @@ const decodePassageHits = decodeRows(PassageHit)
 const decodePassageLines = decodeRows(PassageLine)
 const decodePassagePositions = decodeRows(PassagePosition)
 const decodeEdgeRows = decodeRows(EdgeRow)
+const decodeDatedHits = decodeRows(Schema.Struct({ id: Schema.String, episode_id: Schema.String }))
 const decodeNeighbourLines = decodeRows(NeighbourLine)
 const decodeVectorHits = decodeRows(VectorHit)
 const decodeEpisodes = decodeRows(EpisodeRow)
@@ -216,6 +217,7 @@ const noVectorHits: ReadonlyArray<VectorHit> = []
 const noEpisodes: ReadonlyArray<EpisodeRow> = []
 const noFacts: ReadonlyArray<FactRecord> = []
 const noCounts: ReadonlyArray<number> = []
+const noDatedHits: ReadonlyArray<Hit> = []
 
 /** Read side of search: candidates, the rows to show, buffered messages, texts to embed. */
 export class SearchRepo extends Effect.Service<SearchRepo>()("engram/SearchRepo", {
@@ -529,6 +531,27 @@ export class SearchRepo extends Effect.Service<SearchRepo>()("engram/SearchRepo"
       return yield* decodeVectorHits(rows)
     })
 
+    /**
+     * The owner's episodes passing the filters whose time (their last message's) falls in one of
+     * `ranges` (epoch ms, [start, end)), oldest first, at most `limit`: the episodes of the days
+     * and months a query names (see `QueryDates`).
+     */
+    const episodesInRanges = Effect.fn("SearchRepo.episodesInRanges")(function*(
+      scope: OwnerScope,
+      filters: FilterTree | undefined,
+      ranges: ReadonlyArray<readonly [number, number]>,
+      limit: number
+    ) {
+      if (ranges.length === 0) return noDatedHits
+      const rows = yield* sql`
+        SELECT e.episode_id AS id, e.episode_id AS episode_id FROM episodes e
+        WHERE e.app_id = ${scope.app_id} AND e.project_id = ${scope.project_id} AND e.user_id = ${scope.owner}
+          AND ${sql.or(ranges.map(([start, end]) => sql`(e.timestamp >= ${start} AND e.timestamp < ${end})`))}
+          AND ${filterOf(filters, episodeColumns)}
+        ORDER BY e.timestamp LIMIT ${limit}`.pipe(withBusyRetry("read dated episodes"))
+      return yield* decodeDatedHits(rows)
+    })
+
     const episodes = Effect.fn("SearchRepo.episodes")(function*(ids: ReadonlyArray<string>) {
       if (ids.length === 0) return noEpisodes
       const rows = yield* sql`
@@ -636,6 +659,7 @@ export class SearchRepo extends Effect.Service<SearchRepo>()("engram/SearchRepo"
       passageHits,
       passageLines,
       episodeEdges,
+      episodesInRanges,
       passagePositions,
       substringHits,
       vectorItems,

@@ -52,6 +52,9 @@ export const PASSAGE_POSTINGS_BUDGET = KEYWORD_POSTINGS_BUDGET * 4
  *   `FactLines`), against the windows' scores; 0 keeps facts out of the context.
  * - `nestedFacts` / `dropQuotedFacts`: facts nested per episode at most (best first), leaving out
  *   those whose source lines the excerpt already quotes (restatements cost words, add nothing).
+ * - `dateWeight` / `dateWindowWeight`: when the query names a day or month (`QueryDates`), the
+ *   weight of the list of the owner's episodes of those dates in the fusion (counted in the total
+ *   only for such queries), and what a window of one of them adds to its score.
  */
 export const SEARCH_TUNING = {
   passageWeight: 1,
@@ -69,5 +72,7 @@ export const SEARCH_TUNING = {
   passageVectorWeight: 1,
   factLineWeight: 1.5,
   nestedFacts: 2,
-  dropQuotedFacts: true
+  dropQuotedFacts: true,
+  dateWeight: 0.5,
+  dateWindowWeight: 0.5
 }

@@ -76,7 +76,8 @@ export const makeShownEvidence = (repo: SearchRepo, passageVectors: PassageVecto
     factSources: ReadonlyMap<string, ReadonlyArray<string>>,
     queryTerms: ReadonlySet<string>,
     maxTokens: number | undefined,
-    meaning: WindowMeaning | undefined
+    meaning: WindowMeaning | undefined,
+    onNamedDates: ReadonlySet<string>
   ) =>
     Effect.gen(function*() {
       const chosenSet = new Set(chosen)
@@ -123,6 +124,10 @@ export const makeShownEvidence = (repo: SearchRepo, passageVectors: PassageVecto
             byKey.set(key, window)
           }
         }
+      }
+      // A window said on a day the query names: the date is its evidence too.
+      if (onNamedDates.size > 0) {
+        for (const window of byKey.values()) if (onNamedDates.has(window.episode_id)) window.score += SEARCH_TUNING.dateWindowWeight
       }
       const windows: Array<RankedWindow> = [...byKey.values()].sort((a, b) => b.score - a.score)
       const matched = new Set(windows.map((w) => w.episode_id))
