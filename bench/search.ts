@@ -36,6 +36,8 @@ import { EmbeddingIndexer } from "../src/Indexing/EmbeddingIndexer.js"
 import { Search } from "../src/Search/Search.js"
 import * as Database from "../src/Storage/Database.js"
 import { DerivedRepo } from "../src/Extraction/DerivedRepo.js"
+import { LedgerRepo } from "../src/Ledger/LedgerRepo.js"
+import { MemcellRepo } from "../src/Memorize/MemcellRepo.js"
 import { ProfileBuilder } from "../src/Profiles/ProfileBuilder.js"
 import { TrackSearch } from "../src/Search/TrackSearch.js"
 import { SearchRepo } from "../src/Search/SearchRepo.js"
@@ -137,6 +139,8 @@ const grow = (from: number, to: number) =>
     const vectors = yield* VectorStore
     const indexer = yield* EmbeddingIndexer
     const passageVectors = yield* PassageVectors
+    const ledger = yield* LedgerRepo
+    const memcells = yield* MemcellRepo
     let embedded = 0
     let embedSeconds = 0
     let embedCpuSeconds = 0
@@ -148,6 +152,10 @@ const grow = (from: number, to: number) =>
           const cell = cellOf(i)
           const episode = { user_id: USER, title: words(4), summary: words(25), content: words(120) }
           const facts = Array.from({ length: factsPerEpisode }, (_, f) => ({ user_id: USER, content: words(12), message_ids: [`m-${i}-${f}`] }))
+          // The ledger's rows too, as memorize leaves them: search reads them (the messages just
+          // across a memcell boundary), so an empty ledger would time less than a real search does.
+          yield* ledger.importMessages(messagesOf(cell).map(({ seq: _, ...m }) => ({ ...m, fingerprint: `f-${m.message_id}`, received_at: cell.created_at, boundary_seen: 0 as const })))
+          yield* memcells.importMemcells([{ ...cell, pending_jobs: [] }])
           yield* derived.replaceEpisodes(cell, [episode], "bench", cell.created_at, messagesOf(cell))
           yield* derived.replaceFacts(cell, facts, "bench", cell.created_at)
           texts.set(`mc-${i}`, `${episode.title}\n${episode.summary}\n${episode.content}`)
@@ -294,7 +302,7 @@ const syntheticEmbedder = Layer.scoped(
 
 const file = Path.join(dir, "engram.db")
 const embedderLayer = vectorsFrom === "local" ? LocalEmbedder.layer({ timeout: Duration.seconds(120) }) : syntheticEmbedder
-const layer = Layer.mergeAll(Search.Default, DerivedRepo.Default).pipe(
+const layer = Layer.mergeAll(Search.Default, DerivedRepo.Default, LedgerRepo.Default, MemcellRepo.Default).pipe(
   Layer.provideMerge(TrackSearch.Default.pipe(Layer.provide(ProfileBuilder.Default))),
   Layer.provideMerge(EmbeddingIndexer.Default.pipe(Layer.provideMerge(embedderLayer))),
   Layer.provideMerge(Layer.mergeAll(SearchRepo.Default, SqliteVectorStore, PassageVectors.Default, Lexicon.Default, TokenCounter.Default)),
