@@ -15,6 +15,7 @@
 import { Effect, ParseResult, Schema } from "effect"
 import * as Fs from "node:fs/promises"
 import { firstIssue } from "../Domain/Validation.js"
+import { englishMonth } from "../Text/EnglishMonths.js"
 
 export class LocomoDataError extends Schema.TaggedError<LocomoDataError>()("LocomoDataError", {
   path: Schema.String,
@@ -25,20 +26,6 @@ export class LocomoDataError extends Schema.TaggedError<LocomoDataError>()("Loco
   }
 }
 
-const MONTHS = [
-  "january",
-  "february",
-  "march",
-  "april",
-  "may",
-  "june",
-  "july",
-  "august",
-  "september",
-  "october",
-  "november",
-  "december"
-]
 
 /** `1:56 pm on 8 May, 2023` (the only form the data set uses), read as UTC wall-clock time. */
 const SESSION_DATE_TIME = /^\s*(\d{1,2}):(\d{2})\s*([ap])\.?m\.?\s+on\s+(\d{1,2})\s+([a-z]+),?\s+(\d{4})\s*$/i
@@ -54,7 +41,7 @@ export const parseSessionDateTime = (text: string): number | undefined => {
     match[5]!.toLowerCase(),
     Number(match[6])
   ]
-  const month = MONTHS.findIndex((m) => m === monthName || (monthName.length >= 3 && m.startsWith(monthName)))
+  const month = (englishMonth(monthName) ?? 0) - 1
   if (month < 0 || hour12 < 1 || hour12 > 12 || minute > 59) return undefined
   const hour = (hour12 % 12) + (meridiem === "p" ? 12 : 0)
   const epochMs = Date.UTC(year, month, day, hour, minute)

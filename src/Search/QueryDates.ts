@@ -5,6 +5,7 @@
  * April 10, 2022?"). English month names only; relative phrases ("last week") and seasons are not
  * read. "May" counts only with a day or a year next to it (it is also a verb). Pure.
  */
+import { englishMonth } from "../Text/EnglishMonths.js"
 
 /** A day (`day` set) or a whole month; without `year`, that day or month of any year. */
 export interface DateMention {
@@ -13,27 +14,14 @@ export interface DateMention {
   readonly day: number | undefined
 }
 
-const MONTHS = [
-  "january",
-  "february",
-  "march",
-  "april",
-  "may",
-  "june",
-  "july",
-  "august",
-  "september",
-  "october",
-  "november",
-  "december"
-]
 
 /** Full names and the usual abbreviations ("Sept", "Sep", "Aug"), longest first for the alternation. */
 const MONTH_NAME = "(january|february|march|april|may|june|july|august|september|october|november|december|jan|feb|mar|apr|jun|jul|aug|sept|sep|oct|nov|dec)"
 const DAY = String.raw`(\d{1,2})(?:st|nd|rd|th)?`
 const YEAR = String.raw`((?:19|20)\d{2})`
 
-const monthOf = (name: string): number => MONTHS.findIndex((m) => m.startsWith(name.toLowerCase().slice(0, 3))) + 1
+/** The patterns only match month names, so the lookup always answers. */
+const monthOf = (name: string): number => englishMonth(name) ?? 0
 
 const PATTERNS: ReadonlyArray<{ readonly re: RegExp; readonly read: (m: RegExpExecArray) => DateMention }> = [
   // 2023-05-08

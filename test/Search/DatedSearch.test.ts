@@ -1,14 +1,10 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Clock, Effect, Schema } from "effect"
+import { Effect } from "effect"
 import { vi } from "vitest"
-import { SearchRequest, type SearchRequestInput } from "../../src/Domain/SearchRequest.js"
-import { JobQueue } from "../../src/Jobs/JobQueue.js"
 import { Memory } from "../../src/Memorize/Memory.js"
-import { Search } from "../../src/Search/Search.js"
-import { JobRunner } from "../../src/Workers/JobRunner.js"
 import { forEachEngine } from "../support/Engines.js"
 import { addRequest, keyOf } from "../support/Messages.js"
-import { keywordSearchTestLayer } from "../support/SearchTestLayer.js"
+import { keywordSearchTestLayer, runQueuedJobs, searchAs } from "../support/SearchTestLayer.js"
 
 // Each test builds a database, the tokenizer and the lexicon: seconds on a busy 2-core machine.
 vi.setConfig({ testTimeout: 60_000 })
@@ -28,16 +24,6 @@ const evening = (day: number) => [
   "Get some rest then."
 ]
 
-/** Runs every queued extraction job (the tests drive jobs themselves). */
-const extractAll = Effect.gen(function*() {
-  const jobs = yield* JobQueue
-  const runner = yield* JobRunner
-  for (;;) {
-    const claimed = yield* jobs.claim("test", yield* Clock.currentTimeMillis, 30_000, 10)
-    if (claimed.length === 0) return
-    for (const job of claimed) yield* runner.run(job)
-  }
-})
 
 const seed = Effect.gen(function*() {
   const memory = yield* Memory
@@ -52,24 +38,21 @@ const seed = Effect.gen(function*() {
     }))))
     yield* memory.flush(keyOf(session))
   }
-  yield* extractAll
+  yield* runQueuedJobs
 })
-
-const search = (input: SearchRequestInput) =>
-  Effect.flatMap(Effect.orDie(Schema.decodeUnknown(SearchRequest)(input)), (request) => Effect.flatMap(Search, (s) => s.search(request)))
 
 forEachEngine((engine) =>
   describe("a query that names a date", () => {
     it.effect("brings that day's episode among the few asked for, and its lines first in the context", () =>
       Effect.gen(function*() {
         yield* seed
-        const result = yield* search({ user_id: "alice", query: "How did Alice feel on May 13th, 2024?", top_k: 3, max_tokens: 120 })
+        const result = yield* searchAs({ user_id: "alice", query: "How did Alice feel on May 13th, 2024?", top_k: 3, max_tokens: 120 })
         expect(result.episodes.map((e) => e.session_id)).toContain("evening-7")
         expect(result.context_lines?.[0]?.text.startsWith("[2024-05-13]")).toBe(true)
         expect(result.context?.split("\n\n")[0]).toContain("Honestly I feel exhausted")
         // The date is what picks the evening: another date, another evening. ("13th": SQLite's
         // index also holds the lines' "2024-05-13" as words, and a bare "13" would match those.)
-        const other = yield* search({ user_id: "alice", query: "How did Alice feel on May 23rd, 2024?", top_k: 3, max_tokens: 120 })
+        const other = yield* searchAs({ user_id: "alice", query: "How did Alice feel on May 23rd, 2024?", top_k: 3, max_tokens: 120 })
         expect(other.context_lines?.[0]?.text.startsWith("[2024-05-23]")).toBe(true)
         expect(other.context?.split("\n\n")[0]).not.toContain("exhausted")
       }).pipe(Effect.provide(keywordSearchTestLayer({ database: engine.fresh }))))
@@ -77,10 +60,10 @@ forEachEngine((engine) =>
     it.effect("a month without a day prefers that month's episodes; a date outside the filters stays out", () =>
       Effect.gen(function*() {
         yield* seed
-        const june = yield* search({ user_id: "alice", query: "What happened at work in June 2024?", top_k: 5 })
+        const june = yield* searchAs({ user_id: "alice", query: "What happened at work in June 2024?", top_k: 5 })
         expect(june.episodes).toHaveLength(5)
         expect(june.episodes.every((e) => new Date(e.timestamp).getUTCMonth() === 5)).toBe(true)
-        const filtered = yield* search({
+        const filtered = yield* searchAs({
           user_id: "alice",
           query: "How did Alice feel on May 13, 2024?",
           top_k: 3,

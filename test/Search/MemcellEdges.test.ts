@@ -1,14 +1,10 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Clock, Effect, Schema } from "effect"
+import { Effect } from "effect"
 import { vi } from "vitest"
-import { SearchRequest, type SearchRequestInput } from "../../src/Domain/SearchRequest.js"
-import { JobQueue } from "../../src/Jobs/JobQueue.js"
 import { Memory } from "../../src/Memorize/Memory.js"
-import { Search } from "../../src/Search/Search.js"
-import { JobRunner } from "../../src/Workers/JobRunner.js"
 import { forEachEngine } from "../support/Engines.js"
 import { addRequest, keyOf } from "../support/Messages.js"
-import { keywordSearchTestLayer } from "../support/SearchTestLayer.js"
+import { keywordSearchTestLayer, runQueuedJobs, searchAs } from "../support/SearchTestLayer.js"
 
 // Each test builds a database, the tokenizer and the lexicon: seconds on a busy 2-core machine.
 vi.setConfig({ testTimeout: 60_000 })
@@ -44,16 +40,6 @@ const REPLY_CELL = [
   "Send me a picture when you do."
 ]
 
-/** Runs every queued extraction job (the tests drive jobs themselves). */
-const extractAll = Effect.gen(function*() {
-  const jobs = yield* JobQueue
-  const runner = yield* JobRunner
-  for (;;) {
-    const claimed = yield* jobs.claim("test", yield* Clock.currentTimeMillis, 30_000, 10)
-    if (claimed.length === 0) return
-    for (const job of claimed) yield* runner.run(job)
-  }
-})
 
 const seed = Effect.gen(function*() {
   const memory = yield* Memory
@@ -65,18 +51,15 @@ const seed = Effect.gen(function*() {
   // Another session of the same user, later, so "the next memcell" is not just the next in time.
   yield* memory.add(addRequest("other", turns(["My pottery teacher moved to Lisbon.", "Lisbon is lovely."], 20, "o")))
   yield* memory.flush(keyOf("other"))
-  yield* extractAll
+  yield* runQueuedJobs
 })
-
-const search = (input: SearchRequestInput) =>
-  Effect.flatMap(Effect.orDie(Schema.decodeUnknown(SearchRequest)(input)), (request) => Effect.flatMap(Search, (s) => s.search(request)))
 
 forEachEngine((engine) =>
   describe("context across a memcell boundary", () => {
     it.effect("a line at the end of a memcell is shown with the reply that opens the next one", () =>
       Effect.gen(function*() {
         yield* seed
-        const result = yield* search({ user_id: "alice", query: "What does Alice do while her pottery class is on a break?", max_tokens: 400 })
+        const result = yield* searchAs({ user_id: "alice", query: "What does Alice do while her pottery class is on a break?", max_tokens: 400 })
         const ids = (result.context_lines ?? []).map((line) => line.message_ids[0])
         const question = ids.indexOf("q-3")
         expect(question).toBeGreaterThanOrEqual(0)
@@ -93,7 +76,7 @@ forEachEngine((engine) =>
     it.effect("a line at the start of a memcell is shown with the message that closed the one before", () =>
       Effect.gen(function*() {
         yield* seed
-        const result = yield* search({ user_id: "alice", query: "novel recommended", max_tokens: 400 })
+        const result = yield* searchAs({ user_id: "alice", query: "novel recommended", max_tokens: 400 })
         const ids = (result.context_lines ?? []).map((line) => line.message_ids[0])
         const reply = ids.indexOf("r-0")
         expect(reply).toBeGreaterThan(0)
@@ -104,11 +87,11 @@ forEachEngine((engine) =>
       Effect.gen(function*() {
         yield* seed
         // Bob's memory holds the question, not the memcell he took no part in.
-        const bob = yield* search({ user_id: "bob", query: "What will you do while the pottery class is on a break?", max_tokens: 400 })
+        const bob = yield* searchAs({ user_id: "bob", query: "What will you do while the pottery class is on a break?", max_tokens: 400 })
         const bobIds = (bob.context_lines ?? []).map((line) => line.message_ids[0])
         expect(bobIds).toContain("q-3")
         expect(bobIds.filter((id) => id?.startsWith("r-"))).toEqual([])
-        const carol = yield* search({ user_id: "carol", query: "pottery class break", max_tokens: 400 })
+        const carol = yield* searchAs({ user_id: "carol", query: "pottery class break", max_tokens: 400 })
         expect(carol.context_lines ?? []).toEqual([])
       }).pipe(Effect.provide(keywordSearchTestLayer({ database: engine.fresh }))))
   })

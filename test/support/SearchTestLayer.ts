@@ -1,6 +1,10 @@
 import type { SqlClient } from "@effect/sql"
-import { Effect, Layer, Option } from "effect"
+import { Clock, Effect, Layer, Option, Schema } from "effect"
+import { SearchRequest, type SearchRequestInput } from "../../src/Domain/SearchRequest.js"
 import { EmbeddingIndexer } from "../../src/Indexing/EmbeddingIndexer.js"
+import { JobQueue } from "../../src/Jobs/JobQueue.js"
+import { Search } from "../../src/Search/Search.js"
+import { JobRunner } from "../../src/Workers/JobRunner.js"
 import type { Embedder } from "../../src/Llm/Embedder.js"
 import { boundaryAnswer, memoryTestLayer, textServices } from "./MemoryTestLayer.js"
 
@@ -37,3 +41,18 @@ export const embeddingIndexer = Effect.flatMap(
   Effect.serviceOption(EmbeddingIndexer),
   Option.match({ onNone: () => Effect.dieMessage("this layer has no embedder"), onSome: Effect.succeed })
 )
+
+/** Runs every queued extraction job, as the workers would (for layers built without them). */
+export const runQueuedJobs = Effect.gen(function*() {
+  const jobs = yield* JobQueue
+  const runner = yield* JobRunner
+  for (;;) {
+    const claimed = yield* jobs.claim("test", yield* Clock.currentTimeMillis, 30_000, 10)
+    if (claimed.length === 0) return
+    for (const job of claimed) yield* runner.run(job)
+  }
+})
+
+/** A search as a caller writes it (defaults applied by the request schema). */
+export const searchAs = (input: SearchRequestInput) =>
+  Effect.flatMap(Effect.orDie(Schema.decodeUnknown(SearchRequest)(input)), (request) => Effect.flatMap(Search, (s) => s.search(request)))
