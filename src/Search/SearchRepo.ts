@@ -576,14 +576,17 @@ export class SearchRepo extends Effect.Service<SearchRepo>()("engram/SearchRepo"
 
     /**
      * Buffered messages of the sessions where the owner has buffered messages of their own (what
-     * they are saying right now, and the replies), newest first, passing the filters.
+     * they are saying right now, and the replies), newest first, passing the filters. The owner's
+     * sessions are found among the buffered messages (the partial buffer index), not among every
+     * message the owner ever sent: SQLite otherwise takes the sender index and reads the owner's
+     * whole history (200 ms at 300,000 messages, against 0.1 ms).
      */
     const ownerBuffered = Effect.fn("SearchRepo.ownerBuffered")(function*(scope: OwnerScope, filters: FilterTree | undefined) {
       const rows = yield* sql`
         SELECT m.message_id, m.session_id, m.sender_id, m.role, m.timestamp, m.content FROM messages m
         WHERE m.app_id = ${scope.app_id} AND m.project_id = ${scope.project_id} AND m.memcell_id IS NULL
           AND m.session_id IN (
-            SELECT session_id FROM messages
+            SELECT session_id FROM messages ${indexedBy(sql, "messages_buffer")}
             WHERE app_id = ${scope.app_id} AND project_id = ${scope.project_id} AND memcell_id IS NULL AND sender_id = ${scope.owner})
           AND ${filterOf(filters, messageColumns)}
         ORDER BY m.timestamp DESC, m.seq DESC LIMIT ${BUFFER_SCAN_LIMIT}`.pipe(withBusyRetry("read buffered messages"))

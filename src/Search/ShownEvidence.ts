@@ -164,11 +164,16 @@ export const makeShownEvidence = (repo: SearchRepo, passageVectors: PassageVecto
         for (let p = Math.max(0, window.position - reach); p <= window.position + reach; p++) positions.add(p)
         wanted.set(window.episode_id, positions)
       }
-      const [lines, edges] = yield* Effect.all([
-        repo.passageLines([...wanted].map(([episode_id, positions]) => ({ episode_id, positions: [...positions] }))),
-        repo.episodeEdges([...wanted.keys()])
-      ])
+      const lines = yield* repo.passageLines([...wanted].map(([episode_id, positions]) => ({ episode_id, positions: [...positions] })))
       const lineAt = new Map(lines.map((row) => [`${row.episode_id}#${row.position}`, row]))
+      // Only episodes read up to an edge need the lines across it: position 0 was wanted, or a
+      // wanted position past their last line (what exists of the wanted ones was just read).
+      const lastRead = new Map<string, number>()
+      for (const row of lines) lastRead.set(row.episode_id, Math.max(lastRead.get(row.episode_id) ?? -1, row.position))
+      const atEdges = [...wanted].filter(([id, positions]) =>
+        positions.has(0) || [...positions].some((p) => p > (lastRead.get(id) ?? Number.POSITIVE_INFINITY))
+      ).map(([id]) => id)
+      const edges = yield* repo.episodeEdges(atEdges)
       const source: LineSource = {
         lineAt: (episodeId, position) => lineAt.get(`${episodeId}#${position}`) ?? edgeLine(edges.get(episodeId), episodeId, position),
         // Content only: the speaker's name in the prefix would match every line of that speaker.
