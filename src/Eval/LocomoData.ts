@@ -26,7 +26,6 @@ export class LocomoDataError extends Schema.TaggedError<LocomoDataError>()("Loco
   }
 }
 
-
 /** `1:56 pm on 8 May, 2023` (the only form the data set uses), read as UTC wall-clock time. */
 const SESSION_DATE_TIME = /^\s*(\d{1,2}):(\d{2})\s*([ap])\.?m\.?\s+on\s+(\d{1,2})\s+([a-z]+),?\s+(\d{4})\s*$/i
 

@@ -14,7 +14,6 @@ export interface DateMention {
   readonly day: number | undefined
 }
 
-
 /** Full names and the usual abbreviations ("Sept", "Sep", "Aug"), longest first for the alternation. */
 const MONTH_NAME = "(january|february|march|april|may|june|july|august|september|october|november|december|jan|feb|mar|apr|jun|jul|aug|sept|sep|oct|nov|dec)"
 const DAY = String.raw`(\d{1,2})(?:st|nd|rd|th)?`

@@ -53,23 +53,24 @@ export type PassageLine = typeof PassageLine.Type
  */
 const EdgeRow = Schema.Struct({
   episode_id: Schema.String,
-  app_id: Schema.String,
-  project_id: Schema.String,
-  user_id: Schema.String,
   last_position: Schema.NullOr(Schema.Number),
   before_id: Schema.NullOr(Schema.String),
-  after_id: Schema.NullOr(Schema.String)
+  before_line: Schema.NullOr(Schema.String),
+  after_id: Schema.NullOr(Schema.String),
+  after_line: Schema.NullOr(Schema.String)
 })
 
-const NeighbourLine = Schema.Struct({ message_id: Schema.String, line: Schema.String })
+/** A message just outside an episode, as a line. */
+export interface EdgeLine {
+  readonly message_id: string
+  readonly line: string
+}
 
 /** An episode's last position and the lines just before and after it in its session. */
 export interface EpisodeEdges {
   readonly lastPosition: number
-  readonly before: string | undefined
-  readonly beforeId: string | undefined
-  readonly after: string | undefined
-  readonly afterId: string | undefined
+  readonly before: EdgeLine | undefined
+  readonly after: EdgeLine | undefined
 }
 
 /** Where a message sits in an episode's passages. */
@@ -201,7 +202,6 @@ const decodePassageLines = decodeRows(PassageLine)
 const decodePassagePositions = decodeRows(PassagePosition)
 const decodeEdgeRows = decodeRows(EdgeRow)
 const decodeDatedHits = decodeRows(Schema.Struct({ id: Schema.String, episode_id: Schema.String }))
-const decodeNeighbourLines = decodeRows(NeighbourLine)
 const decodeVectorHits = decodeRows(VectorHit)
 const decodeEpisodes = decodeRows(EpisodeRow)
 const decodeFacts = decodeRows(FactRecord)
@@ -448,57 +448,49 @@ export class SearchRepo extends Effect.Service<SearchRepo>()("engram/SearchRepo"
     const episodeEdges = Effect.fn("SearchRepo.episodeEdges")(function*(episodeIds: ReadonlyArray<string>) {
       const edges = new Map<string, EpisodeEdges>()
       if (episodeIds.length === 0) return edges
+      // The owner's line of a message (through its memcell's episode of that owner).
+      const lineOf = (messageId: string) => sql`
+        (SELECT p.line FROM messages m
+         CROSS JOIN episodes n ${indexedBy(sql, "episodes_by_memcell")} CROSS JOIN passages p
+         WHERE m.app_id = d.app_id AND m.project_id = d.project_id AND m.message_id = ${sql.literal(messageId)}
+           AND n.memcell_id = m.memcell_id AND n.app_id = d.app_id AND n.project_id = d.project_id AND n.user_id = d.user_id
+           AND p.episode_id = n.episode_id AND p.message_id = m.message_id
+         LIMIT 1)`
+      // MATERIALIZED: the neighbours' lines read `d`'s ids, which are not worked out twice.
       const rows = yield* sql`
-        SELECT e.episode_id AS episode_id, e.app_id AS app_id, e.project_id AS project_id, e.user_id AS user_id,
-          (SELECT MAX(x.position) FROM passages x WHERE x.episode_id = e.episode_id) AS last_position,
-          (SELECT b.message_id FROM messages b
-           WHERE b.memcell_id = (
-             SELECT c.memcell_id FROM memcells c
-             WHERE c.app_id = e.app_id AND c.project_id = e.project_id AND c.session_id = e.session_id
-               AND c.memcell_id <> e.memcell_id
-               AND c.timestamp <= (SELECT MIN(f.timestamp) FROM messages f WHERE f.memcell_id = e.memcell_id)
-             ORDER BY c.timestamp DESC LIMIT 1)
-           ORDER BY b.timestamp DESC, b.seq DESC LIMIT 1) AS before_id,
-          (SELECT a.message_id FROM messages a
-           WHERE a.memcell_id = (
-             SELECT c.memcell_id FROM memcells c
-             WHERE c.app_id = e.app_id AND c.project_id = e.project_id AND c.session_id = e.session_id
-               AND c.memcell_id <> e.memcell_id
-               AND c.timestamp > (SELECT MAX(l.timestamp) FROM messages l WHERE l.memcell_id = e.memcell_id)
-             ORDER BY c.timestamp ASC LIMIT 1)
-           ORDER BY a.timestamp, a.seq LIMIT 1) AS after_id
-        FROM episodes e
-        WHERE ${sql.in("e.episode_id", episodeIds)}`.pipe(withBusyRetry("read episode edges"), Effect.flatMap(decodeEdgeRows))
-      // Search reads one owner's episodes: one scope, read per scope all the same.
-      const lineOf = new Map<string, string>()
-      const scopes = new Map<string, { scope: OwnerScope; ids: Set<string> }>()
-      for (const row of rows) {
-        const key = JSON.stringify([row.app_id, row.project_id, row.user_id])
-        const entry = scopes.get(key) ?? { scope: { app_id: row.app_id, project_id: row.project_id, owner: row.user_id }, ids: new Set<string>() }
-        for (const id of [row.before_id, row.after_id]) if (id !== null) entry.ids.add(id)
-        scopes.set(key, entry)
-      }
-      for (const { ids, scope } of scopes.values()) {
-        if (ids.size === 0) continue
-        const lines = yield* sql`
-          SELECT m.message_id AS message_id, p.line AS line FROM messages m
-          CROSS JOIN episodes n ${indexedBy(sql, "episodes_by_memcell")} CROSS JOIN passages p
-          WHERE m.app_id = ${scope.app_id} AND m.project_id = ${scope.project_id} AND ${sql.in("m.message_id", [...ids])}
-            AND n.memcell_id = m.memcell_id AND n.app_id = m.app_id AND n.project_id = m.project_id AND n.user_id = ${scope.owner}
-            AND p.episode_id = n.episode_id AND p.message_id = m.message_id`.pipe(withBusyRetry("read episode edges"), Effect.flatMap(decodeNeighbourLines))
-        for (const row of lines) lineOf.set(JSON.stringify([scope.app_id, scope.project_id, row.message_id]), row.line)
-      }
+        WITH d AS MATERIALIZED (
+          SELECT e.episode_id AS episode_id, e.app_id AS app_id, e.project_id AS project_id, e.user_id AS user_id,
+            (SELECT MAX(x.position) FROM passages x WHERE x.episode_id = e.episode_id) AS last_position,
+            (SELECT b.message_id FROM messages b
+             WHERE b.memcell_id = (
+               SELECT c.memcell_id FROM memcells c
+               WHERE c.app_id = e.app_id AND c.project_id = e.project_id AND c.session_id = e.session_id
+                 AND c.memcell_id <> e.memcell_id
+                 AND c.timestamp <= (SELECT MIN(f.timestamp) FROM messages f WHERE f.memcell_id = e.memcell_id)
+               ORDER BY c.timestamp DESC LIMIT 1)
+             ORDER BY b.timestamp DESC, b.seq DESC LIMIT 1) AS before_id,
+            (SELECT a.message_id FROM messages a
+             WHERE a.memcell_id = (
+               SELECT c.memcell_id FROM memcells c
+               WHERE c.app_id = e.app_id AND c.project_id = e.project_id AND c.session_id = e.session_id
+                 AND c.memcell_id <> e.memcell_id
+                 AND c.timestamp > (SELECT MAX(l.timestamp) FROM messages l WHERE l.memcell_id = e.memcell_id)
+               ORDER BY c.timestamp ASC LIMIT 1)
+             ORDER BY a.timestamp, a.seq LIMIT 1) AS after_id
+          FROM episodes e
+          WHERE ${sql.in("e.episode_id", episodeIds)})
+        SELECT d.episode_id AS episode_id, d.last_position AS last_position,
+          d.before_id AS before_id, ${lineOf("d.before_id")} AS before_line,
+          d.after_id AS after_id, ${lineOf("d.after_id")} AS after_line
+        FROM d`.pipe(withBusyRetry("read episode edges"), Effect.flatMap(decodeEdgeRows))
+      const edgeLine = (message_id: string | null, line: string | null): EdgeLine | undefined =>
+        message_id === null || line === null ? undefined : { message_id, line }
       for (const row of rows) {
         if (row.last_position === null) continue
-        const lineFor = (id: string | null) => id === null ? undefined : lineOf.get(JSON.stringify([row.app_id, row.project_id, id]))
-        const before = lineFor(row.before_id)
-        const after = lineFor(row.after_id)
         edges.set(row.episode_id, {
           lastPosition: row.last_position,
-          before,
-          beforeId: before === undefined ? undefined : row.before_id ?? undefined,
-          after,
-          afterId: after === undefined ? undefined : row.after_id ?? undefined
+          before: edgeLine(row.before_id, row.before_line),
+          after: edgeLine(row.after_id, row.after_line)
         })
       }
       return edges

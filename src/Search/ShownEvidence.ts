@@ -45,14 +45,14 @@ export interface MatchingFact {
  * reply), placed at the position before its first line or after its last one.
  */
 const edgeLine = (edges: EpisodeEdges | undefined, episode_id: string, position: number): EvidenceLine | undefined => {
-  if (edges === undefined) return undefined
-  if (position === -1 && edges.before !== undefined && edges.beforeId !== undefined) {
-    return { episode_id, position, message_id: edges.beforeId, line: edges.before }
-  }
-  if (position === edges.lastPosition + 1 && edges.after !== undefined && edges.afterId !== undefined) {
-    return { episode_id, position, message_id: edges.afterId, line: edges.after }
-  }
-  return undefined
+  const outside = edges === undefined
+    ? undefined
+    : position === -1
+    ? edges.before
+    : position === edges.lastPosition + 1
+    ? edges.after
+    : undefined
+  return outside === undefined ? undefined : { episode_id, position, ...outside }
 }
 
 export const makeShownEvidence = (repo: SearchRepo, passageVectors: PassageVectors, lexicon: Lexicon, tokens: TokenCounter) => {

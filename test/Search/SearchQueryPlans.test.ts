@@ -50,7 +50,7 @@ describe("search's reads of the ledger", () => {
       const sql = yield* SqlClient.SqlClient
       const { result, statements } = yield* capturing(searchAs({ user_id: "alice", query: "garden fence", max_tokens: 300 }))
       expect(result.unprocessed_messages.map((m) => m.message_id)).toEqual(["live-0"])
-      const onMessages = statements.filter(([text]) => /\bmessages\b/.test(text) && /^\s*SELECT/i.test(text))
+      const onMessages = statements.filter(([text]) => /\bmessages\b/.test(text) && /^\s*(SELECT|WITH)\b/i.test(text))
       // The buffered messages, and the messages across memcell boundaries.
       expect(onMessages.length).toBeGreaterThanOrEqual(2)
       for (const [text, params] of onMessages) {
