@@ -17,6 +17,9 @@ const QUESTION_OPENER =
 /** Sentences that point at something outside themselves ("Here is the menu I found"). */
 const DEICTIC_OPENER = /^(?:here|there|this|that|these|those|it)\b(?!\s+(?:is|was)\s+(?:my|i)\b)/i
 
+/** "Here's a photo of my garden": the speaker shows something (restated as "<name> shared …"). */
+const SHARING_OPENER = /^here(?:['\u2019]s| is| are)\s+/i
+
 /** First-person singular pronoun tokens (straight or curly apostrophes). */
 const FIRST_PERSON = /(?:^|[^\p{L}'\u2019])(?:i|i['\u2019](?:m|ve|d|ll)|my|me|mine|myself)(?![\p{L}'\u2019])/iu
 
@@ -52,12 +55,15 @@ export const wordCount = (sentence: string): number => (sentence.match(/[\p{L}\p
 /**
  * A declarative first-person statement worth keeping as a fact: not a question, greeting, hedge,
  * request or deictic reference, at least `minWords` words, and about the speaker ("I", "my").
+ * "Here's a photo of my garden" counts: the speaker shows something of theirs.
  */
 export const isFirstPersonStatement = (sentence: string, minWords = 4): boolean => {
   const core = stripDiscourse(sentence)
   if (core.length === 0 || isQuestion(sentence) || isGreeting(sentence) || isGreeting(core)) return false
-  if (DEICTIC_OPENER.test(core) || NOT_A_STATEMENT.test(core)) return false
-  return wordCount(core) >= minWords && hasFirstPerson(core)
+  const shown = core.replace(SHARING_OPENER, "")
+  if (shown === core && DEICTIC_OPENER.test(core)) return false
+  if (NOT_A_STATEMENT.test(shown)) return false
+  return wordCount(core) >= minWords && hasFirstPerson(shown)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -161,6 +167,26 @@ const previousWord = (tokens: ReadonlyArray<Token>, i: number): number => {
   return -1
 }
 
+const PERSONAL_SUBJECT = new Set(["i", "we", "he", "she", "they"])
+
+/**
+ * Whether a personal subject ("I", "we", "she"…) is followed, past any adverbs, by a past tense
+ * ("I won", "we finally tried"): the sentence tells what happened, so a weekday or "this weekend"
+ * in it is a past one. Ambiguous forms ("read", "put") count as past.
+ */
+export const hasPastTenseVerb = (sentence: string): boolean => {
+  const tokens = tokenize(sentence)
+  for (let i = 0; i < tokens.length; i++) {
+    if (!tokens[i]!.word || !PERSONAL_SUBJECT.has(tokens[i]!.text.toLowerCase())) continue
+    let j = nextWord(tokens, i)
+    while (j !== -1 && ADVERBS.has(tokens[j]!.text.toLowerCase())) j = nextWord(tokens, j)
+    if (j === -1) continue
+    const verb = tokens[j]!.text.toLowerCase()
+    if (IRREGULAR_PAST.has(verb) || isRegularPast(verb)) return true
+  }
+  return false
+}
+
 const COORDINATORS = new Set(["and", "or", "nor"])
 
 /** "Marta and I" is a plural subject; ", and I fly back" starts a new clause with a singular one. */
@@ -175,7 +201,7 @@ const isPluralSubject = (tokens: ReadonlyArray<Token>, i: number): boolean => {
  * with a full stop. Every first-person mention becomes the name (no gendered pronoun is guessed).
  */
 export const toThirdPerson = (sentence: string, name: string): string => {
-  const tokens = tokenize(stripDiscourse(sentence))
+  const tokens = tokenize(stripDiscourse(sentence).replace(SHARING_OPENER, "I shared "))
   const possessive = `${name}'s`
   for (let i = 0; i < tokens.length; i++) {
     const token = tokens[i]!
@@ -201,6 +227,45 @@ export const toThirdPerson = (sentence: string, name: string): string => {
   }
   const text = tokens.map((t) => t.text).join("").trim()
   return finishSentence(text)
+}
+
+/** "We" as a subject ("we", "we're", "we've", "we'd", "we'll"). */
+const FIRST_PERSON_PLURAL = /(?:^|[^\p{L}'\u2019])we(?:['\u2019](?:re|ve|d|ll))?(?![\p{L}'\u2019])/iu
+
+/**
+ * A declarative statement about the speaker and others ("We explored the coast last summer"),
+ * with no singular first person (those go through `isFirstPersonStatement`), and the same gates.
+ */
+export const isFirstPersonPluralStatement = (sentence: string, minWords = 4): boolean => {
+  const core = stripDiscourse(sentence)
+  if (core.length === 0 || isQuestion(sentence) || isGreeting(sentence) || isGreeting(core)) return false
+  if (DEICTIC_OPENER.test(core) || NOT_A_STATEMENT.test(core) || /\blet['\u2019]?s\b/i.test(core)) return false
+  return wordCount(core) >= minWords && !hasFirstPerson(core) && FIRST_PERSON_PLURAL.test(core)
+}
+
+const PLURAL_CONTRACTION: Readonly<Record<string, string>> = { re: "are", ve: "have", ll: "will" }
+
+/**
+ * A "we" statement about `name`: we → "name and others" (verbs stay plural), we're → "name and
+ * others are", our/ours → their, us → them. Who the others are is not guessed.
+ */
+export const pluralToThirdPerson = (sentence: string, name: string): string => {
+  const tokens = tokenize(stripDiscourse(sentence))
+  const group = `${name} and others`
+  for (let i = 0; i < tokens.length; i++) {
+    const token = tokens[i]!
+    if (!token.word) continue
+    const lower = token.text.toLowerCase().replace("\u2019", "'")
+    if (lower === "we") tokens[i] = { text: group, word: true }
+    else if (/^we'(re|ve|ll|d)$/.test(lower)) {
+      const suffix = lower.slice(3)
+      const verb = suffix === "d" ? (looksLikeParticiple(tokens[nextWord(tokens, i)]?.text) ? "had" : "would") : PLURAL_CONTRACTION[suffix]!
+      tokens[i] = { text: `${group} ${verb}`, word: true }
+    } else if (lower === "our" || lower === "ours") tokens[i] = { text: lower === "our" ? "their" : "theirs", word: true }
+    else if (lower === "us") tokens[i] = { text: "them", word: true }
+    else if (lower === "ourselves") tokens[i] = { text: "themselves", word: true }
+  }
+  return finishSentence(tokens.map((t) => t.text).join("").trim())
 }
 
 /** First letter upper-cased; trailing "!", "…" or "." runs become one full stop. */

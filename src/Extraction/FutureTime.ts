@@ -7,7 +7,7 @@
 import * as chrono from "chrono-node"
 import type { ZonedCalendar } from "../Text/Calendar.js"
 import { DAY_MS, offsetMinutesAt, zonedDayEnd, zonedDayStart, zonedWallTime } from "./Extractors.js"
-import { isQuestion } from "./EnglishFirstPerson.js"
+import { hasPastTenseVerb, isQuestion } from "./EnglishFirstPerson.js"
 
 /** Explicit future intent: "I will", "I'll", "I'm going to", "we're planning to", "gonna". */
 const FUTURE_INTENT =
@@ -31,6 +31,15 @@ const NOW = /^(?:right\s+)?now\b/i
  */
 const ANCHORED_RELATIVE = /^(?:in|within|after|next|this|coming)\s|\b(?:from now|later|after tomorrow)$/i
 const NEXT_WEEKDAY = /\bnext\s+(?:mon|tues|wednes|thurs|fri|satur|sun)day\b/i
+/**
+ * chrono reads every date forward (`forwardDate`), even "last Friday" and "two days ago": such an
+ * expression names the past. So does a date with no direction of its own ("on Friday", "this
+ * weekend", "June 3rd") in a sentence telling what happened ("I won on Friday").
+ */
+const PAST_EXPRESSION = /^(?:last|past|previous|this past|the other)\b|\bago$/i
+const POINTS_FORWARD = /\b(?:next|tomorrow|coming|upcoming|in|within|from now|later|tonight|after)\b/i
+/** Lower-case weekday abbreviations are words ("I sat down", "in the sun"), not dates. */
+const LOWERCASE_WEEKDAY = /^(?:on |in |the )?(?:mon|tue|tues|wed|thu|thur|thurs|fri|sat|sun)\.?$/
 
 export interface FutureMention {
   /** Epoch ms: the resolved time when the expression gives an hour, else the start of its day. */
@@ -101,6 +110,8 @@ export const findFutureMention = (sentence: string, refMs: number, calendar: Zon
       continue
     }
     if (chosen !== undefined || NOW.test(result.text)) continue
+    if (PAST_EXPRESSION.test(result.text) || LOWERCASE_WEEKDAY.test(result.text)) continue
+    if (!intent && !POINTS_FORWARD.test(result.text) && hasPastTenseVerb(sentence)) continue
     if (result.tags().has("result/relativeDate") && !ANCHORED_RELATIVE.test(result.text)) continue
     const start = resolvedStart(calendar, result, refMs)
     if (start < today) continue

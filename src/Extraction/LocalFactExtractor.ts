@@ -7,14 +7,19 @@
  * year.", "Alice's sister is a nurse.", "Alice is allergic to peanuts."). Each fact keeps the id of
  * the message it came from; identical facts in one cell are merged with all their sources.
  *
+ * Also kept: "we" statements, as "Alice and others …" ("We explored the coast" → "Alice and
+ * others explored the coast."), things shown ("Here's a photo of my garden" → "Alice shared a
+ * photo of Alice's garden."), and the statements among clauses a dash or semicolon joins.
+ *
  * Skipped: questions, greetings and acknowledgements, sentences under 4 words or without a
  * content term, hedges and requests ("I think…", "I'd like…", anything addressed to "you"),
- * sentences opening with "here/this/that/it" (they point outside themselves), and sentences
- * about the future, which the foresight extractor keeps instead.
+ * other sentences opening with "here/this/that/it" (they point outside themselves), and
+ * sentences about the future, which the foresight extractor keeps instead (what happened "last
+ * Friday" or "on Friday" in the past tense is a fact, see `FutureTime`).
  *
- * Limits: it is English word lists, not a parser. Only first-person singular statements are
- * found: "we", third-person remarks ("She sleeps during the day"), facts stated by the assistant
- * and facts spread over several sentences or messages are missed. Pronouns other than I/my/me are
+ * Limits: it is English word lists, not a parser. Third-person remarks ("She sleeps during the
+ * day"), sentences without a subject ("Just got new shoes"), facts stated by the assistant and
+ * facts spread over several sentences or messages are missed; who "we" are is not guessed. Pronouns other than I/my/me are
  * not resolved ("it", "she" stay as written), relative dates stay relative ("last year"), irony,
  * hypotheticals and negated hedges are taken literally, and the verb agreement is a heuristic
  * ("I read" becomes "Alice read"). Every first-person mention becomes the name, which is clumsy
@@ -23,7 +28,7 @@
 import { Effect } from "effect"
 import { makeZonedCalendar, type ZonedCalendar } from "../Text/Calendar.js"
 import { Lexicon } from "../Text/Lexicon.js"
-import { isFirstPersonStatement, toThirdPerson } from "./EnglishFirstPerson.js"
+import { isFirstPersonPluralStatement, isFirstPersonStatement, pluralToThirdPerson, toThirdPerson } from "./EnglishFirstPerson.js"
 import {
   type ExtractorOptions,
   type FactDraft,
@@ -41,6 +46,18 @@ const MIN_FACT_TERMS = 1
 
 type TextAnalysis = Pick<Lexicon, "terms" | "sentences">
 
+/** Clauses a dash or semicolon joins into one sentence ("I'm keen on nursing - I'd love to help"). */
+const CLAUSE_BREAK = /\s+[-\u2013\u2014]+\s+|\s*;\s+/
+
+/**
+ * The first-person statements of one sentence: the whole sentence when it is one, else those of
+ * its clauses (a hedge or a question in one clause does not hide a statement in another).
+ */
+const statements = (sentence: string): ReadonlyArray<string> =>
+  isStatement(sentence) ? [sentence] : sentence.split(CLAUSE_BREAK).filter(isStatement)
+
+const isStatement = (sentence: string) => isFirstPersonStatement(sentence) || isFirstPersonPluralStatement(sentence)
+
 /** The facts of one cell; pure. */
 export const localFacts = (
   lexicon: TextAnalysis,
@@ -53,11 +70,10 @@ export const localFacts = (
     const byContent = new Map<string, { sender_id: string; content: string; message_ids: Array<string> }>()
     for (const message of input.messages) {
       if (message.role !== "user" || message.sender_id !== sender) continue
-      for (const sentence of lexicon.sentences(analyzedText(message.content))) {
-        if (!isFirstPersonStatement(sentence)) continue
+      for (const sentence of lexicon.sentences(analyzedText(message.content)).flatMap(statements)) {
         if (lexicon.terms(sentence).length < MIN_FACT_TERMS) continue
         if (findFutureMention(sentence, message.timestamp, calendar) !== undefined) continue
-        const content = toThirdPerson(sentence, name)
+        const content = isFirstPersonStatement(sentence) ? toThirdPerson(sentence, name) : pluralToThirdPerson(sentence, name)
         const key = content.toLowerCase()
         const existing = byContent.get(key)
         if (existing === undefined) {

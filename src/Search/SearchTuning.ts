@@ -70,7 +70,7 @@ export const SEARCH_TUNING = {
   contextEpisodeWeight: 0,
   factWindowWeight: 0,
   passageVectorWeight: 1,
-  factLineWeight: 1.5,
+  factLineWeight: 1.6,
   nestedFacts: 2,
   dropQuotedFacts: true,
   dateWeight: 0.5,

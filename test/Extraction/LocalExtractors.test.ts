@@ -1,7 +1,13 @@
 import { describe, expect, it, layer } from "@effect/vitest"
 import { Effect, Layer } from "effect"
 import type { StoredMessage } from "../../src/Domain/Message.js"
-import { toThirdPerson } from "../../src/Extraction/EnglishFirstPerson.js"
+import {
+  hasPastTenseVerb,
+  isFirstPersonPluralStatement,
+  isFirstPersonStatement,
+  pluralToThirdPerson,
+  toThirdPerson
+} from "../../src/Extraction/EnglishFirstPerson.js"
 import {
   capSummary,
   EpisodeExtractor,
@@ -13,6 +19,8 @@ import {
   userSenders
 } from "../../src/Extraction/Extractors.js"
 import { LocalExtractors } from "../../src/Extraction/LocalExtractors.js"
+import { findFutureMention } from "../../src/Extraction/FutureTime.js"
+import { makeZonedCalendar } from "../../src/Text/Calendar.js"
 import { Lexicon } from "../../src/Text/Lexicon.js"
 import { cellById, multiTopicMemcells } from "../fixtures/multiTopicConversation.js"
 
@@ -152,6 +160,33 @@ layer(localLayer())("local extractors on the multi-topic conversation", (it) => 
       expect(passport?.end_time).toBe(utcDay("2024-09-01") - 1) // "in August": the whole month
     }))
 
+  it.effect("keep what happened on a past day as a fact, and statements beside a hedge or shown with 'here's'", () =>
+    Effect.gen(function*() {
+      const base = cellById("cell-food")
+      const said = (message_id: string, content: string): StoredMessage => ({ ...base.messages[0]!, message_id, content })
+      // Said on Monday 2024-05-06: chrono reads "last Friday" and a bare "Friday" forward, as 2024-05-10.
+      const messages = [
+        said("p1", "Hey! Last Friday I went to a council meeting about adoption."),
+        said("p2", "I won my fourth chess tournament on Friday!"),
+        said("p3", "I'm keen on counseling or working in mental health - I'd love to support people like me."),
+        said("p4", "Here's a photo of my horse painting I did recently."),
+        said("p5", "Next Friday I'm flying to Lisbon for a long weekend."),
+        said("p6", "We always look forward to our family camping trip. We can do it!")
+      ]
+      const cell: MemcellInput = { memcell: { ...base.memcell, message_ids: messages.map((m) => m.message_id) }, messages }
+      const byId = new Map((yield* facts(cell)).map((f) => [f.message_ids.join(), f.content]))
+      expect(byId.get("p1")).toBe("Last Friday Alice went to a council meeting about adoption.")
+      expect(byId.get("p2")).toBe("Alice won Alice's fourth chess tournament on Friday.")
+      expect(byId.get("p3")).toBe("Alice is keen on counseling or working in mental health.")
+      expect(byId.get("p4")).toBe("Alice shared a photo of Alice's horse painting Alice did recently.")
+      // "We": the speaker and others, whoever they are; a sentence naming nothing stays out.
+      expect(byId.get("p6")).toBe("Alice and others always look forward to their family camping trip.")
+      // A plan stays foresight.
+      expect(byId.has("p5")).toBe(false)
+      const plans = yield* foresight(cell)
+      expect(plans.map((p) => p.message_ids.join())).toEqual(["p5"])
+    }))
+
   it.effect("survive tool items without text, odd tool calls and missing fields", () =>
     Effect.gen(function*() {
       const base = cellById("cell-packing")
@@ -228,6 +263,40 @@ describe("helpers", () => {
     expect(toolCallsOf({ tool_calls: null })).toEqual([])
     expect(toolCallsOf({ tool_calls: [{ id: "c1", function: { name: "f", arguments: { a: 1 } } }, { name: "g" }] }))
       .toEqual([{ id: "c1", name: "f", arguments: "{\"a\":1}" }, { id: undefined, name: "g", arguments: "" }])
+  })
+
+  it("reads past days as the past, and lower-case weekday abbreviations as words", () => {
+    const calendar = makeZonedCalendar("UTC")
+    const monday = Date.parse("2024-05-06T09:00:00Z")
+    const future = (sentence: string) => findFutureMention(sentence, monday, calendar)?.start
+    expect(future("Last Friday I went to a council meeting.")).toBeUndefined()
+    expect(future("I passed the interviews last Friday!")).toBeUndefined()
+    expect(future("Last weekend I joined a mentorship program.")).toBeUndefined()
+    expect(future("I moved here two weeks ago.")).toBeUndefined()
+    expect(future("I won my fourth tournament on Friday!")).toBeUndefined()
+    expect(future("My partner and I tried snowshoeing this weekend.")).toBeUndefined()
+    expect(future("So I sat with her and we talked.")).toBeUndefined()
+    expect(future("I love seeing them soaking in the sun.")).toBeUndefined()
+    // Plans keep their dates, past tense or not.
+    expect(future("I'm hiking with some buddies this weekend.")).toBe(utcDay("2024-05-11"))
+    expect(future("I booked a table for next Friday.")).toBe(utcDay("2024-05-10"))
+    expect(future("I'm flying on Friday.")).toBe(utcDay("2024-05-10"))
+    expect(hasPastTenseVerb("We finally tried it")).toBe(true)
+    expect(hasPastTenseVerb("I need a break")).toBe(false)
+    expect(isFirstPersonStatement("Here is the menu")).toBe(false)
+    expect(isFirstPersonStatement("Here's my resume, could you check it")).toBe(false)
+  })
+
+  it("restates 'we' statements about the speaker and others", () => {
+    expect(pluralToThirdPerson("We've been to Rome twice with our kids", "Alice")).toBe("Alice and others have been to Rome twice with their kids.")
+    expect(pluralToThirdPerson("Oh, we're moving to a place near us", "Alice")).toBe("Alice and others are moving to a place near them.")
+    expect(pluralToThirdPerson("We'd finished it before noon", "Alice")).toBe("Alice and others had finished it before noon.")
+    expect(isFirstPersonPluralStatement("We explored the coast last summer")).toBe(true)
+    // Singular first person goes the singular way; questions, requests and "let's" are no statements.
+    expect(isFirstPersonPluralStatement("My wife and I think we should go")).toBe(false)
+    expect(isFirstPersonPluralStatement("Should we meet at the station?")).toBe(false)
+    expect(isFirstPersonPluralStatement("We should totally catch up with you soon")).toBe(false)
+    expect(isFirstPersonPluralStatement("Let's say we meet at noon")).toBe(false)
   })
 
   it("restates first-person sentences in the third person", () => {
