@@ -38,8 +38,19 @@ const NOT_A_STATEMENT = new RegExp(
   "i"
 )
 
-/** The sentence without leading discourse markers. */
-export const stripDiscourse = (sentence: string): string => sentence.trim().replace(DISCOURSE_PREFIX, "").trim()
+/** A greeting or exclamation opening a statement, maybe with a name, then a comma: "Hey Nate, ", "Wow, Mel, ". */
+const GREETING_LEAD = /^(?:hi|hey|hello|hiya|thanks|thank you|wow|cool|great|nice|awesome)\b/i
+const NAME_THEN_COMMA = /^,?\s*(?:\p{Lu}[\p{L}'\u2019-]*\s*)?,\s+/u
+
+/** The sentence without leading discourse markers, nor a greeting that leads into it ("Hey Nate, my…"). */
+export const stripDiscourse = (sentence: string): string => {
+  const core = sentence.trim().replace(DISCOURSE_PREFIX, "").trim()
+  const greeting = core.match(GREETING_LEAD)
+  if (greeting === null) return core
+  const rest = core.slice(greeting[0].length)
+  const lead = rest.match(NAME_THEN_COMMA)
+  return lead === null ? core : rest.slice(lead[0].length).replace(DISCOURSE_PREFIX, "").trim()
+}
 
 export const isQuestion = (sentence: string): boolean => {
   const s = sentence.trim()
@@ -58,12 +69,21 @@ export const wordCount = (sentence: string): number => (sentence.match(/[\p{L}\p
  * "Here's a photo of my garden" counts: the speaker shows something of theirs.
  */
 export const isFirstPersonStatement = (sentence: string, minWords = 4): boolean => {
+  const text = statementText(sentence, minWords)
+  return text !== undefined && hasFirstPerson(text.shown)
+}
+
+/**
+ * A sentence that may state something (`core`: without discourse markers or a leading greeting;
+ * `shown`: what "here's…" shows), or undefined for questions, greetings, hedges, requests,
+ * deictic references and sentences under `minWords` words.
+ */
+const statementText = (sentence: string, minWords: number): { core: string; shown: string } | undefined => {
   const core = stripDiscourse(sentence)
-  if (core.length === 0 || isQuestion(sentence) || isGreeting(sentence) || isGreeting(core)) return false
+  if (core.length === 0 || wordCount(core) < minWords || isQuestion(sentence) || isGreeting(core)) return undefined
   const shown = core.replace(SHARING_OPENER, "")
-  if (shown === core && DEICTIC_OPENER.test(core)) return false
-  if (NOT_A_STATEMENT.test(shown)) return false
-  return wordCount(core) >= minWords && hasFirstPerson(shown)
+  if (shown === core && DEICTIC_OPENER.test(core)) return undefined
+  return NOT_A_STATEMENT.test(shown) ? undefined : { core, shown }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -167,6 +187,42 @@ const previousWord = (tokens: ReadonlyArray<Token>, i: number): number => {
   return -1
 }
 
+/** Past participles used as adjectives ("Excited for the trip!"): no subject is left out before them. */
+const FEELING_WORDS = new Set(
+  (
+    "excited stoked thrilled pumped interested amazed blessed bored scared worried pleased surprised inspired tired " +
+    "impressed wanted needed hoped glad touched moved"
+  ).split(" ")
+)
+
+/** What may follow a past tense whose "I" was left out: an object or a phrase, not the end of the sentence. */
+const AFTER_VERB = /^(?:my|a|an|the|some|our|this|that|these|those|to|up|out|back|with|for|by|at|in|on|into|over|off|around|\d)\b/i
+
+/**
+ * The sentence with the "I" chat leaves out restored ("Just got back from a road trip" → "Just I
+ * got back…", "Been rehearsing hard" → "I've been rehearsing hard"), or undefined when it does not
+ * open, past any discourse marker and adverbs, with a past tense followed by an object or phrase,
+ * or with "been" and an -ing verb ("Been a busy week" has no left-out "I").
+ */
+export const withImpliedSubject = (sentence: string): string | undefined => {
+  const core = stripDiscourse(sentence)
+  const tokens = tokenize(core)
+  // Word-led only: "[shared a photo: …]" is a caption, not a sentence.
+  if (tokens[0]?.word !== true) return undefined
+  let j = 0
+  while (j !== -1 && ADVERBS.has(tokens[j]!.text.toLowerCase())) j = nextWord(tokens, j)
+  if (j === -1) return undefined
+  const verb = tokens[j]!.text.toLowerCase()
+  const rest = tokens.slice(j + 1).map((t) => t.text).join("").trim()
+  const next = tokens[nextWord(tokens, j)]?.text.toLowerCase() ?? ""
+  // "I" goes before the adverbs: "Just got" → "I just got".
+  const adverbs = tokens.slice(0, j).map((t) => t.text).join("").toLowerCase()
+  if (verb === "been") return /^(?:\w+ing|busy)\b/i.test(rest) ? `I've ${adverbs}been ${rest}` : undefined
+  const past = (IRREGULAR_PAST.has(verb) || isRegularPast(verb)) && !FEELING_WORDS.has(verb)
+  if (!past || !AFTER_VERB.test(rest) || next === "you" || next === "your") return undefined
+  return `I ${adverbs}${verb} ${rest}`
+}
+
 const PERSONAL_SUBJECT = new Set(["i", "we", "he", "she", "they"])
 
 /**
@@ -237,10 +293,9 @@ const FIRST_PERSON_PLURAL = /(?:^|[^\p{L}'\u2019])we(?:['\u2019](?:re|ve|d|ll))?
  * with no singular first person (those go through `isFirstPersonStatement`), and the same gates.
  */
 export const isFirstPersonPluralStatement = (sentence: string, minWords = 4): boolean => {
-  const core = stripDiscourse(sentence)
-  if (core.length === 0 || isQuestion(sentence) || isGreeting(sentence) || isGreeting(core)) return false
-  if (DEICTIC_OPENER.test(core) || NOT_A_STATEMENT.test(core) || /\blet['\u2019]?s\b/i.test(core)) return false
-  return wordCount(core) >= minWords && !hasFirstPerson(core) && FIRST_PERSON_PLURAL.test(core)
+  const text = statementText(sentence, minWords)
+  return text !== undefined && text.shown === text.core && !/\blet['\u2019]?s\b/i.test(text.core) &&
+    !hasFirstPerson(text.core) && FIRST_PERSON_PLURAL.test(text.core)
 }
 
 const PLURAL_CONTRACTION: Readonly<Record<string, string>> = { re: "are", ve: "have", ll: "will" }

@@ -9,7 +9,9 @@
  *
  * Also kept: "we" statements, as "Alice and others …" ("We explored the coast" → "Alice and
  * others explored the coast."), things shown ("Here's a photo of my garden" → "Alice shared a
- * photo of Alice's garden."), and the statements among clauses a dash or semicolon joins.
+ * photo of Alice's garden."), sentences chat leaves the "I" out of ("Just got back from Rome" →
+ * "Alice just got back from Rome."), and the statements among clauses a dash, semicolon or comma
+ * joins (a clause needs its own "I" or "we").
  *
  * Skipped: questions, greetings and acknowledgements, sentences under 4 words or without a
  * content term, hedges and requests ("I think…", "I'd like…", anything addressed to "you"),
@@ -18,8 +20,8 @@
  * Friday" or "on Friday" in the past tense is a fact, see `FutureTime`).
  *
  * Limits: it is English word lists, not a parser. Third-person remarks ("She sleeps during the
- * day"), sentences without a subject ("Just got new shoes"), facts stated by the assistant and
- * facts spread over several sentences or messages are missed; who "we" are is not guessed. Pronouns other than I/my/me are
+ * day"), facts stated by the assistant and facts spread over several sentences or messages are
+ * missed; who "we" are is not guessed. Pronouns other than I/my/me are
  * not resolved ("it", "she" stay as written), relative dates stay relative ("last year"), irony,
  * hypotheticals and negated hedges are taken literally, and the verb agreement is a heuristic
  * ("I read" becomes "Alice read"). Every first-person mention becomes the name, which is clumsy
@@ -28,7 +30,13 @@
 import { Effect } from "effect"
 import { makeZonedCalendar, type ZonedCalendar } from "../Text/Calendar.js"
 import { Lexicon } from "../Text/Lexicon.js"
-import { isFirstPersonPluralStatement, isFirstPersonStatement, pluralToThirdPerson, toThirdPerson } from "./EnglishFirstPerson.js"
+import {
+  isFirstPersonPluralStatement,
+  isFirstPersonStatement,
+  pluralToThirdPerson,
+  toThirdPerson,
+  withImpliedSubject
+} from "./EnglishFirstPerson.js"
 import {
   type ExtractorOptions,
   type FactDraft,
@@ -46,15 +54,25 @@ const MIN_FACT_TERMS = 1
 
 type TextAnalysis = Pick<Lexicon, "terms" | "sentences">
 
-/** Clauses a dash or semicolon joins into one sentence ("I'm keen on nursing - I'd love to help"). */
-const CLAUSE_BREAK = /\s+[-\u2013\u2014]+\s+|\s*;\s+/
+/**
+ * Clauses a dash, semicolon or comma joins into one sentence ("I'm keen on nursing - I'd love to
+ * help", "I made a cake yesterday, maybe you'd like it").
+ */
+const CLAUSE_BREAK = /\s+[-\u2013\u2014]+\s+|\s*[;,]\s+/
+
+/** A clause standing on its own has a subject: "I" or "we" ("one of my favorites" is no statement). */
+const FIRST_PERSON_SUBJECT = /(?:^|[^\p{L}'\u2019])(?:i|we)(?:['\u2019](?:m|re|ve|d|ll))?(?![\p{L}'\u2019])/iu
 
 /**
  * The first-person statements of one sentence: the whole sentence when it is one, else those of
- * its clauses (a hedge or a question in one clause does not hide a statement in another).
+ * its clauses with a subject (a hedge or a question in one clause does not hide a statement in another).
  */
-const statements = (sentence: string): ReadonlyArray<string> =>
-  isStatement(sentence) ? [sentence] : sentence.split(CLAUSE_BREAK).filter(isStatement)
+const statements = (sentence: string): ReadonlyArray<string> => {
+  const implied = withImpliedSubject(sentence)
+  if (implied !== undefined && isFirstPersonStatement(implied)) return [implied]
+  if (isStatement(sentence)) return [sentence]
+  return sentence.split(CLAUSE_BREAK).filter((clause) => FIRST_PERSON_SUBJECT.test(clause) && isStatement(clause))
+}
 
 const isStatement = (sentence: string) => isFirstPersonStatement(sentence) || isFirstPersonPluralStatement(sentence)
 

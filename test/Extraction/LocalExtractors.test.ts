@@ -6,7 +6,8 @@ import {
   isFirstPersonPluralStatement,
   isFirstPersonStatement,
   pluralToThirdPerson,
-  toThirdPerson
+  toThirdPerson,
+  withImpliedSubject
 } from "../../src/Extraction/EnglishFirstPerson.js"
 import {
   capSummary,
@@ -171,7 +172,10 @@ layer(localLayer())("local extractors on the multi-topic conversation", (it) => 
         said("p3", "I'm keen on counseling or working in mental health - I'd love to support people like me."),
         said("p4", "Here's a photo of my horse painting I did recently."),
         said("p5", "Next Friday I'm flying to Lisbon for a long weekend."),
-        said("p6", "We always look forward to our family camping trip. We can do it!")
+        said("p6", "We always look forward to our family camping trip. We can do it!"),
+        said("p7", "Hey Bob, my favorite treat is a chocolate raspberry tart. Thanks, Bob!"),
+        said("p8", "I baked a lemon cake yesterday, maybe you would like it!"),
+        said("p9", "Just got back from a road trip with my sister. Been a busy week.")
       ]
       const cell: MemcellInput = { memcell: { ...base.memcell, message_ids: messages.map((m) => m.message_id) }, messages }
       const byId = new Map((yield* facts(cell)).map((f) => [f.message_ids.join(), f.content]))
@@ -181,6 +185,11 @@ layer(localLayer())("local extractors on the multi-topic conversation", (it) => 
       expect(byId.get("p4")).toBe("Alice shared a photo of Alice's horse painting Alice did recently.")
       // "We": the speaker and others, whoever they are; a sentence naming nothing stays out.
       expect(byId.get("p6")).toBe("Alice and others always look forward to their family camping trip.")
+      // A greeting leading into a statement does not hide it, and is not part of the fact.
+      expect(byId.get("p7")).toBe("Alice's favorite treat is a chocolate raspberry tart.")
+      // A clause with a subject stands on its own; chat's left-out "I" is restored.
+      expect(byId.get("p8")).toBe("Alice baked a lemon cake yesterday.")
+      expect(byId.get("p9")).toBe("Alice just got back from a road trip with Alice's sister.")
       // A plan stays foresight.
       expect(byId.has("p5")).toBe(false)
       const plans = yield* foresight(cell)
@@ -282,6 +291,12 @@ describe("helpers", () => {
     expect(future("I booked a table for next Friday.")).toBe(utcDay("2024-05-10"))
     expect(future("I'm flying on Friday.")).toBe(utcDay("2024-05-10"))
     expect(hasPastTenseVerb("We finally tried it")).toBe(true)
+    expect(withImpliedSubject("Oh, just finished my first screenplay!")).toBe("I just finished my first screenplay!")
+    expect(withImpliedSubject("Been rehearsing hard")).toBe("I've been rehearsing hard")
+    expect(withImpliedSubject("Been a busy week")).toBeUndefined()
+    expect(withImpliedSubject("Excited for the trip!")).toBeUndefined()
+    expect(withImpliedSubject("Got your back")).toBeUndefined()
+    expect(withImpliedSubject("[shared a photo: a photo of a lake]")).toBeUndefined()
     expect(hasPastTenseVerb("I need a break")).toBe(false)
     expect(isFirstPersonStatement("Here is the menu")).toBe(false)
     expect(isFirstPersonStatement("Here's my resume, could you check it")).toBe(false)
