@@ -64,8 +64,9 @@ const CLAUSE_BREAK = /\s+[-\u2013\u2014]+\s+|\s*[;,]\s+/
 const FIRST_PERSON_SUBJECT = /(?:^|[^\p{L}'\u2019])(?:i|we)(?:['\u2019](?:m|re|ve|d|ll))?(?![\p{L}'\u2019])/iu
 
 /**
- * The first-person statements of one sentence: the whole sentence when it is one, else those of
- * its clauses with a subject (a hedge or a question in one clause does not hide a statement in another).
+ * The first-person statements of one sentence: the sentence with its left-out "I" restored, or
+ * the whole sentence, when it is one; else those of its clauses with a subject (a hedge or a
+ * question in one clause does not hide a statement in another).
  */
 const statements = (sentence: string): ReadonlyArray<string> => {
   const implied = withImpliedSubject(sentence)
