@@ -170,10 +170,16 @@ const nextWord = (tokens: ReadonlyArray<Token>, i: number): number => {
   return -1
 }
 
+/** The first word from `j` on that is not an adverb ("usually", "just"); -1 when none is left. */
+const skipAdverbs = (tokens: ReadonlyArray<Token>, j: number): number => {
+  let k = j
+  while (k !== -1 && ADVERBS.has(tokens[k]!.text.toLowerCase())) k = nextWord(tokens, k)
+  return k
+}
+
 /** Conjugates the verb after a singular subject at `i`, skipping adverbs ("I usually take"). */
 const conjugateAfter = (tokens: Array<Token>, i: number): void => {
-  let j = nextWord(tokens, i)
-  while (j !== -1 && ADVERBS.has(tokens[j]!.text.toLowerCase())) j = nextWord(tokens, j)
+  const j = skipAdverbs(tokens, nextWord(tokens, i))
   if (j === -1) return
   tokens[j] = { text: thirdPersonVerb(tokens[j]!.text), word: true }
 }
@@ -199,7 +205,7 @@ const FEELING_WORDS = new Set(
 const AFTER_VERB = /^(?:my|a|an|the|some|our|this|that|these|those|to|up|out|back|with|for|by|at|in|on|into|over|off|around|\d)\b/i
 
 /**
- * The sentence with the "I" chat leaves out restored ("Just got back from a road trip" → "Just I
+ * The sentence with the "I" chat leaves out restored ("Just got back from a road trip" → "I just
  * got back…", "Been rehearsing hard" → "I've been rehearsing hard"), or undefined when it does not
  * open, past any discourse marker and adverbs, with a past tense followed by an object or phrase,
  * or with "been" and an -ing verb ("Been a busy week" has no left-out "I").
@@ -209,8 +215,7 @@ export const withImpliedSubject = (sentence: string): string | undefined => {
   const tokens = tokenize(core)
   // Word-led only: "[shared a photo: …]" is a caption, not a sentence.
   if (tokens[0]?.word !== true) return undefined
-  let j = 0
-  while (j !== -1 && ADVERBS.has(tokens[j]!.text.toLowerCase())) j = nextWord(tokens, j)
+  const j = skipAdverbs(tokens, 0)
   if (j === -1) return undefined
   const verb = tokens[j]!.text.toLowerCase()
   const rest = tokens.slice(j + 1).map((t) => t.text).join("").trim()
@@ -234,8 +239,7 @@ export const hasPastTenseVerb = (sentence: string): boolean => {
   const tokens = tokenize(sentence)
   for (let i = 0; i < tokens.length; i++) {
     if (!tokens[i]!.word || !PERSONAL_SUBJECT.has(tokens[i]!.text.toLowerCase())) continue
-    let j = nextWord(tokens, i)
-    while (j !== -1 && ADVERBS.has(tokens[j]!.text.toLowerCase())) j = nextWord(tokens, j)
+    const j = skipAdverbs(tokens, nextWord(tokens, i))
     if (j === -1) continue
     const verb = tokens[j]!.text.toLowerCase()
     if (IRREGULAR_PAST.has(verb) || isRegularPast(verb)) return true

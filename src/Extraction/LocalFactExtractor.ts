@@ -68,14 +68,29 @@ const FIRST_PERSON_SUBJECT = /(?:^|[^\p{L}'\u2019])(?:i|we)(?:['\u2019](?:m|re|v
  * the whole sentence, when it is one; else those of its clauses with a subject (a hedge or a
  * question in one clause does not hide a statement in another).
  */
-const statements = (sentence: string): ReadonlyArray<string> => {
+const statements = (sentence: string): ReadonlyArray<Statement> => {
   const implied = withImpliedSubject(sentence)
-  if (implied !== undefined && isFirstPersonStatement(implied)) return [implied]
-  if (isStatement(sentence)) return [sentence]
-  return sentence.split(CLAUSE_BREAK).filter((clause) => FIRST_PERSON_SUBJECT.test(clause) && isStatement(clause))
+  if (implied !== undefined && isFirstPersonStatement(implied)) return [{ text: implied, plural: false }]
+  const whole = statementOf(sentence)
+  if (whole !== undefined) return [whole]
+  return sentence.split(CLAUSE_BREAK).flatMap((clause) => {
+    const statement = FIRST_PERSON_SUBJECT.test(clause) ? statementOf(clause) : undefined
+    return statement === undefined ? [] : [statement]
+  })
 }
 
-const isStatement = (sentence: string) => isFirstPersonStatement(sentence) || isFirstPersonPluralStatement(sentence)
+/** A statement about the speaker ("I") or the speaker and others ("we"). */
+interface Statement {
+  readonly text: string
+  readonly plural: boolean
+}
+
+const statementOf = (text: string): Statement | undefined =>
+  isFirstPersonStatement(text)
+    ? { text, plural: false }
+    : isFirstPersonPluralStatement(text)
+    ? { text, plural: true }
+    : undefined
 
 /** The facts of one cell; pure. */
 export const localFacts = (
@@ -89,10 +104,10 @@ export const localFacts = (
     const byContent = new Map<string, { sender_id: string; content: string; message_ids: Array<string> }>()
     for (const message of input.messages) {
       if (message.role !== "user" || message.sender_id !== sender) continue
-      for (const sentence of lexicon.sentences(analyzedText(message.content)).flatMap(statements)) {
+      for (const { plural, text: sentence } of lexicon.sentences(analyzedText(message.content)).flatMap(statements)) {
         if (lexicon.terms(sentence).length < MIN_FACT_TERMS) continue
         if (findFutureMention(sentence, message.timestamp, calendar) !== undefined) continue
-        const content = isFirstPersonStatement(sentence) ? toThirdPerson(sentence, name) : pluralToThirdPerson(sentence, name)
+        const content = plural ? pluralToThirdPerson(sentence, name) : toThirdPerson(sentence, name)
         const key = content.toLowerCase()
         const existing = byContent.get(key)
         if (existing === undefined) {
