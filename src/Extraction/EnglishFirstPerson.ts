@@ -6,7 +6,7 @@
 
 /** Words that open a sentence without carrying content ("Oh, ", "Btw ", "Yes, "). */
 const DISCOURSE_PREFIX =
-  /^(?:(?:oh|ah|well|so|and|but|also|actually|btw|by the way|anyway|yeah|yes|yep|ok|okay|right|honestly|basically|fyi|fun fact|plus)\b[\s,:;!.\-–—]*)+/i
+  /^(?:(?:oh|ah|aw|aww|well|so|and|but|also|actually|btw|by the way|anyway|yeah|yes|yep|yup|yay|woah|whoa|haha|lol|hmm|ok|okay|right|honestly|basically|fyi|fun fact|plus)\b[\s,:;!.\-–—]*)+/i
 
 const GREETING = /^(?:hi|hello|hey|hiya|thanks|thank|thx|bye|goodbye|cheers|cool|great|nice|awesome|perfect|good (?:morning|afternoon|evening|night)|sounds good|no problem)\b/i
 
@@ -30,6 +30,8 @@ const NOT_A_STATEMENT = new RegExp(
     String.raw`\byour\b`,
     String.raw`\blet me\b`,
     String.raw`\bi (?:think|guess|wonder|was wondering|mean|see|agree|understand|hope|suppose|believe|bet|doubt|forgot to ask)\b`,
+    // Agreement with what was said ("I totally agree", "I 100% get it") restates the other speaker.
+    String.raw`\bi (?:totally|completely|fully|really|so|100%|absolutely|definitely) (?:agree|get it|understand)\b`,
     String.raw`\bi(?:['\u2019]d| would) (?:like|love|prefer|appreciate)\b`,
     String.raw`\bi (?:need|want) (?:help|to know|to ask|some|a few|an? (?:idea|suggestion|recommendation|tip|advice))\b`,
     String.raw`\bi(?:['\u2019]m| am) (?:not sure|wondering|curious|looking for|trying to figure)\b`,
@@ -50,6 +52,20 @@ export const stripDiscourse = (sentence: string): string => {
   const rest = core.slice(greeting[0].length)
   const lead = rest.match(NAME_THEN_COMMA)
   return lead === null ? core : rest.slice(lead[0].length).replace(DISCOURSE_PREFIX, "").trim()
+}
+
+/**
+ * The sentence without the names it addresses ("Caroline, they're my fave memories", "I totally
+ * get it, Mel."): a word after which only the sentence's end or before which only its start
+ * comes, set off by a comma, naming one of `names` or their start ("Mel" for Melanie).
+ */
+export const withoutVocatives = (sentence: string, names: ReadonlyArray<string>): string => {
+  const isName = (word: string) =>
+    word.length >= 3 && names.some((name) => name.toLowerCase().startsWith(word.toLowerCase()))
+  const lead = sentence.match(/^\s*(\p{Lu}[\p{L}'\u2019-]*),\s+/u)
+  const withoutLead = lead !== null && isName(lead[1]!) ? sentence.slice(lead[0].length) : sentence
+  const tail = withoutLead.match(/,\s*(\p{Lu}[\p{L}'\u2019-]*)(\s*[.!?\u2026]*\s*)$/u)
+  return tail !== null && isName(tail[1]!) ? withoutLead.slice(0, tail.index) + tail[2]! : withoutLead
 }
 
 export const isQuestion = (sentence: string): boolean => {
@@ -98,7 +114,9 @@ const IRREGULAR_PAST = new Set(
     "went came got had made took saw met bought left began became grew knew lost found felt kept thought told said " +
     "sold sent spent built ran wrote gave ate drank drove flew fell forgot heard held paid put quit rode sang sat " +
     "slept spoke stood swam taught understood won wore broke brought caught chose cut did dug hit hurt let meant " +
-    "set shut split spread woke were fought lay led lent lit shot shook stole struck stuck threw tore"
+    "set shut split spread woke were fought lay led lent lit shot shook stole struck stuck threw tore drew sought " +
+    "hung hid swore blew bent bit bled bore bound bred clung crept dealt fed fled flung forgave froze knelt rang rose " +
+    "sank shone shrank slid spun sprang stung strove swept swung wept withdrew wound overcame undertook mistook"
   ).split(" ")
 )
 
@@ -223,9 +241,51 @@ export const withImpliedSubject = (sentence: string): string | undefined => {
   // "I" goes before the adverbs: "Just got" → "I just got".
   const adverbs = tokens.slice(0, j).map((t) => t.text).join("").toLowerCase()
   if (verb === "been") return /^(?:\w+ing|busy)\b/i.test(rest) ? `I've ${adverbs}been ${rest}` : undefined
+  if (isLeftOutProgressive(verb, rest)) return `I'm ${adverbs}${verb} ${rest}`
   const past = (IRREGULAR_PAST.has(verb) || isRegularPast(verb)) && !FEELING_WORDS.has(verb)
   if (!past || !AFTER_VERB.test(rest) || next === "you" || next === "your") return undefined
   return `I ${adverbs}${verb} ${rest}`
+}
+
+/** Words in -ing that open a sentence without being a verb of the speaker's ("Amazing work!", "During…"). */
+const NOT_PROGRESSIVE = new Set(
+  (
+    "nothing something anything everything thing morning evening wedding building ceiling clothing spring string " +
+    "during including regarding according considering concerning following sibling darling pudding king bring sing " +
+    "swing ring sting wing amazing exciting interesting inspiring relaxing surprising refreshing rewarding challenging " +
+    "stunning touching fascinating charming boring thrilling encouraging heartwarming overwhelming terrifying " +
+    "frightening annoying disappointing satisfying soothing calming humbling uplifting outstanding breathtaking " +
+    "promising astonishing confusing depressing embarrassing exhausting frustrating shocking tiring worrying amusing " +
+    "appealing comforting compelling daunting devastating disturbing engaging entertaining fulfilling pleasing " +
+    "riveting striking tempting welcoming intriguing invigorating enlightening eye-opening nerve-wracking"
+  ).split(" ")
+)
+
+/** Verbs that make an -ing phrase the subject of its clause ("Taking care of ourselves is vital"). */
+const FINITE_AFTER_GERUND = new Set(
+  (
+    "is isn't was wasn't are aren't were weren't has hasn't have had can can't could will won't would should must " +
+    "might may does doesn't did didn't makes made brings brought gives gave helps helped keeps kept means meant takes " +
+    "took feels felt seems seemed sounds sounded looks looked gets got becomes became lets let"
+  ).split(" ")
+)
+
+/** A clause's subject or possessive: after one, an -ing opener is an adjunct ("Growing up, I saw…"). */
+const CLAUSE_SUBJECT = /^(?:i|i['\u2019](?:m|ve|d|ll)|we|we['\u2019](?:re|ve|d|ll)|he|she|they|my|our)$/i
+
+/**
+ * "Researching adoption agencies — it's been a dream": an -ing verb opening a sentence, followed by
+ * its object or phrase, with no verb making the phrase a subject ("Taking care of ourselves is
+ * vital") before the clause ends, and no new subject after it ("Growing up, I saw…").
+ */
+const isLeftOutProgressive = (verb: string, rest: string): boolean => {
+  if (!/^[a-z]{3,}ing$/.test(verb) || NOT_PROGRESSIVE.has(verb)) return false
+  const [clause = "", next = ""] = rest.split(/\s+[-\u2013\u2014]+\s+|\s*[;,:]\s+/)
+  const words = clause.toLowerCase().replace(/\u2019/g, "'").match(/[a-z0-9%']+/g) ?? []
+  if (words.length === 0 || /^(?:and|but|or|so|too|as|than)$/.test(words[0]!)) return false
+  if (words.some((word) => FINITE_AFTER_GERUND.has(word) || word.endsWith("'s") || word.endsWith("'re"))) return false
+  const nextFirst = next.match(/^[\p{L}'\u2019]+/u)?.[0] ?? ""
+  return !CLAUSE_SUBJECT.test(nextFirst)
 }
 
 const PERSONAL_SUBJECT = new Set(["i", "we", "he", "she", "they"])

@@ -7,7 +7,8 @@ import {
   isFirstPersonStatement,
   pluralToThirdPerson,
   toThirdPerson,
-  withImpliedSubject
+  withImpliedSubject,
+  withoutVocatives
 } from "../../src/Extraction/EnglishFirstPerson.js"
 import {
   capSummary,
@@ -47,6 +48,15 @@ const twoUserCell = (): MemcellInput => {
   const messages = [first!, bob, second!, ...rest]
   return { memcell: { ...base.memcell, message_ids: messages.map((m) => m.message_id) }, messages }
 }
+
+/** A food-cell message of Alice's (Monday 2024-05-06) saying `content`. */
+const said = (message_id: string, content: string): StoredMessage => ({ ...cellById("cell-food").messages[0]!, message_id, content })
+
+/** The food cell holding only `messages`. */
+const cellOf = (messages: ReadonlyArray<StoredMessage>): MemcellInput => ({
+  memcell: { ...cellById("cell-food").memcell, message_ids: messages.map((m) => m.message_id) },
+  messages
+})
 
 layer(localLayer())("local extractors on the multi-topic conversation", (it) => {
   it.effect("write one episode per user sender that covers every chat message of the cell", () =>
@@ -163,8 +173,6 @@ layer(localLayer())("local extractors on the multi-topic conversation", (it) => 
 
   it.effect("keep what happened on a past day as a fact, and statements beside a hedge or shown with 'here's'", () =>
     Effect.gen(function*() {
-      const base = cellById("cell-food")
-      const said = (message_id: string, content: string): StoredMessage => ({ ...base.messages[0]!, message_id, content })
       // Said on Monday 2024-05-06: chrono reads "last Friday" and a bare "Friday" forward, as 2024-05-10.
       const messages = [
         said("p1", "Hey! Last Friday I went to a council meeting about adoption."),
@@ -177,7 +185,7 @@ layer(localLayer())("local extractors on the multi-topic conversation", (it) => 
         said("p8", "I baked a lemon cake yesterday, maybe you would like it!"),
         said("p9", "Just got back from a road trip with my sister. Been a busy week.")
       ]
-      const cell: MemcellInput = { memcell: { ...base.memcell, message_ids: messages.map((m) => m.message_id) }, messages }
+      const cell = cellOf(messages)
       const byId = new Map((yield* facts(cell)).map((f) => [f.message_ids.join(), f.content]))
       expect(byId.get("p1")).toBe("Last Friday Alice went to a council meeting about adoption.")
       expect(byId.get("p2")).toBe("Alice won Alice's fourth chess tournament on Friday.")
@@ -194,6 +202,39 @@ layer(localLayer())("local extractors on the multi-topic conversation", (it) => 
       expect(byId.has("p5")).toBe(false)
       const plans = yield* foresight(cell)
       expect(plans.map((p) => p.message_ids.join())).toEqual(["p5"])
+    }))
+
+  it.effect("keep statements led by an -ing verb, drop the names they address and mere agreement", () =>
+    Effect.gen(function*() {
+      const messages = [
+        said("g1", "Researching adoption agencies \u2014 it's been a dream to have a family."),
+        said("g2", "Taking care of ourselves is vital."),
+        said("g3", "Growing up, I saw how my town changed."),
+        said("v1", "Bob, they're some of my fave memories."),
+        said("v2", "I have had some tough times with my bakery, Bob."),
+        said("v3", "I totally agree, Bob."),
+        said("v4", "I drew it for my mom's birthday."),
+        said("c1", "I went to the beach on Sunday; we swam for hours, all of us.")
+      ]
+      // Bob is addressed by name, so he must be a speaker of the cell.
+      const bob = { ...said("b1", "Lovely!"), sender_id: "bob", sender_name: "Bob" }
+      const drafts = yield* facts(cellOf([...messages, bob]))
+      const byId = new Map(drafts.map((f) => [f.message_ids.join(), f.content]))
+      // One claim per fact: each clause with a subject of its own, with the clauses it leads.
+      expect(drafts.filter((f) => f.message_ids.join() === "c1").map((f) => f.content)).toEqual([
+        "Alice went to the beach on Sunday.",
+        "Alice and others swam for hours, all of them."
+      ])
+      // The clause with its own subject that is no statement of hers stays out.
+      expect(byId.get("g1")).toBe("Alice is researching adoption agencies.")
+      // An -ing phrase that is the subject, or an adjunct before a clause with its own subject.
+      expect(byId.has("g2")).toBe(false)
+      expect(byId.get("g3")).toBe("Growing up, Alice saw how Alice's town changed.")
+      expect(byId.get("v1")).toBe("They're some of Alice's fave memories.")
+      expect(byId.get("v2")).toBe("Alice has had some tough times with Alice's bakery.")
+      expect(byId.has("v3")).toBe(false)
+      // An irregular past takes no "-s".
+      expect(byId.get("v4")).toBe("Alice drew it for Alice's mom's birthday.")
     }))
 
   it.effect("survive tool items without text, odd tool calls and missing fields", () =>
@@ -297,6 +338,14 @@ describe("helpers", () => {
     expect(withImpliedSubject("Excited for the trip!")).toBeUndefined()
     expect(withImpliedSubject("Got your back")).toBeUndefined()
     expect(withImpliedSubject("[shared a photo: a photo of a lake]")).toBeUndefined()
+    expect(withImpliedSubject("Trying to get a petition going, it's pretty rewarding")).toBe("I'm trying to get a petition going, it's pretty rewarding")
+    expect(withImpliedSubject("Doing research and readying myself makes sense")).toBeUndefined()
+    expect(withImpliedSubject("Seeing the smiles on their faces, we knew")).toBeUndefined()
+    expect(withImpliedSubject("Exciting but kinda nerve-wracking")).toBeUndefined()
+    expect(withImpliedSubject("During the trip we hiked a lot")).toBeUndefined()
+    expect(withoutVocatives("Mel, I 100% get it.", ["Caroline", "Melanie"])).toBe("I 100% get it.")
+    expect(withoutVocatives("I went with my brother, Jon.", ["Caroline", "Melanie"])).toBe("I went with my brother, Jon.")
+    expect(withoutVocatives("I went with Caroline, Mel!", ["Caroline", "Melanie"])).toBe("I went with Caroline!")
     expect(hasPastTenseVerb("I need a break")).toBe(false)
     expect(isFirstPersonStatement("Here is the menu")).toBe(false)
     expect(isFirstPersonStatement("Here's my resume, could you check it")).toBe(false)
