@@ -10,7 +10,7 @@ import type { Lexicon } from "../Text/Lexicon.js"
 import type { Candidates } from "./Candidates.js"
 import { lineDay } from "../Indexing/PassageIndex.js"
 import { factLines } from "./FactLines.js"
-import { normalizedFusion, weightedFusion } from "./Fusion.js"
+import { normalizedFusion, rescaleToUnit, weightedFusion } from "./Fusion.js"
 import { episodeContextOf } from "./KeywordCandidates.js"
 import { type DateMention, dayMatches } from "./QueryDates.js"
 import type { Hit, SearchRepo } from "./SearchRepo.js"
@@ -120,11 +120,19 @@ export const makeAssembly = (repo: SearchRepo, lexicon: Lexicon, { shownEvidence
           atomic_facts: nestedFacts(id)
         }]
       })
+      // Each chosen episode's fused score rescaled to [0, 1] over the chosen ones (fact lines weigh it).
+      const standing = rescaleToUnit(chosen.map((id) => episodeScores.get(id)!))
       const context = shown.context === undefined
         ? undefined
         : {
           spans: shown.context,
-          facts: factLines(factRows, keyword.facts, vector.facts, { bestBm25: keyword.passageBm25Best ?? 0, cosines: shown.windowCosines })
+          facts: factLines(
+            factRows,
+            keyword.facts,
+            vector.facts,
+            { bestBm25: keyword.passageBm25Best ?? 0, cosines: shown.windowCosines },
+            new Map(chosen.map((id, i) => [id, standing[i]!]))
+          )
         }
       return { episodes, context }
     })

@@ -5,7 +5,9 @@
  * the budget. Each matching fact of the chosen episodes is scored the way windows are, and on
  * their scale: its bm25 as a share of the best window's or fact's, plus `passageVectorWeight`
  * times its cosine to the query rescaled to [0, 1] over the range of the windows' and the fact
- * neighbours' cosines, times `factLineWeight`, so the packing can rank facts and windows together.
+ * neighbours' cosines, times `factLineWeight`, so the packing can rank facts and windows together;
+ * plus `factEpisodeWeight` times its episode's standing among the chosen ones (a short fact's own
+ * words and meaning say less than the episode it belongs to does).
  * (On a scale of their own, facts that match weakly, e.g. only by a name, scored like the window
  * that answers the question and came before it.) Facts of more than `FACT_LINE_MAX_SOURCES`
  * messages are summaries of a stretch of conversation, not restatements of lines, and stay out.
@@ -50,7 +52,8 @@ export const factLines = (
   facts: ReadonlyArray<FactRecord>,
   keywordFacts: ReadonlyArray<Hit>,
   vectorFacts: ReadonlyArray<Hit>,
-  windows: WindowScale
+  windows: WindowScale,
+  episodeStanding: ReadonlyMap<string, number>
 ): ReadonlyArray<FactLine> => {
   if (SEARCH_TUNING.factLineWeight <= 0) return []
   const words = bm25Shares(keywordFacts, windows.bestBm25)
@@ -61,7 +64,8 @@ export const factLines = (
       text: `[${lineDay(fact.timestamp)}] ${fact.content.replace(/\s+/g, " ").trim()}`,
       message_ids: fact.message_ids,
       score: SEARCH_TUNING.factLineWeight *
-        ((words.get(fact.fact_id) ?? 0) + SEARCH_TUNING.passageVectorWeight * (meaning.get(fact.fact_id) ?? 0))
+          ((words.get(fact.fact_id) ?? 0) + SEARCH_TUNING.passageVectorWeight * (meaning.get(fact.fact_id) ?? 0)) +
+        SEARCH_TUNING.factEpisodeWeight * (episodeStanding.get(fact.episode_id) ?? 0)
     }))
     .sort((a, b) => b.score - a.score)
 }

@@ -50,6 +50,9 @@ export const PASSAGE_POSTINGS_BUDGET = KEYWORD_POSTINGS_BUDGET * 4
  *   to [0, 1] over the chosen episodes' windows) beside its words (normalised bm25, at most 1).
  * - `factLineWeight`: weight of a matching fact of few sources as a line of the packed context (see
  *   `FactLines`), against the windows' scores; 0 keeps facts out of the context.
+ * - `factEpisodeWeight`: what a fact line gets for its episode's standing among the chosen ones
+ *   (fused score rescaled to [0, 1] over them); windows get none (their passage score already
+ *   holds their episode's words, and more lowered recall).
  * - `nestedFacts` / `dropQuotedFacts`: facts nested per episode at most (best first), leaving out
  *   those whose source lines the excerpt already quotes (restatements cost words, add nothing).
  * - `dateWeight` / `dateWindowWeight`: when the query names a day or month (`QueryDates`), the
@@ -71,6 +74,7 @@ export const SEARCH_TUNING = {
   factWindowWeight: 0,
   passageVectorWeight: 1,
   factLineWeight: 1.6,
+  factEpisodeWeight: 0.4,
   nestedFacts: 2,
   dropQuotedFacts: true,
   dateWeight: 0.5,

@@ -68,7 +68,7 @@ describe("packing the context: spans and fact lines", () => {
     expect(packed.context.split("\n\n")).toHaveLength(2)
   })
 
-  it("scores facts by their share of the best bm25 plus their rescaled cosine, on the windows' scale, and keeps out facts of many sources", () => {
+  it("scores facts by their share of the best bm25 plus their rescaled cosine, on the windows' scale, plus their episode's standing, and keeps out facts of many sources", () => {
     const record = (fact_id: string, sources: number): FactRecord => ({
       fact_id,
       episode_id: "e1",
@@ -79,11 +79,12 @@ describe("packing the context: spans and fact lines", () => {
     const records = [record("f1", 1), record("f2", 2), record("f3", FACT_LINE_MAX_SOURCES), record("f4", FACT_LINE_MAX_SOURCES + 1)]
     const keyword = [{ id: "f1", episode_id: "e1", rank: -4 }, { id: "f2", episode_id: "e1", rank: -2 }, { id: "f4", episode_id: "e1", rank: -1 }]
     const vector = [{ id: "f3", episode_id: "e1", similarity: 0.9 }, { id: "f2", episode_id: "e1", similarity: 0.5 }]
-    const { factLineWeight: w, passageVectorWeight: v } = SEARCH_TUNING
+    const { factEpisodeWeight: e, factLineWeight: w, passageVectorWeight: v } = SEARCH_TUNING
+    const last = new Map([["e1", 0]])
     const scores = (lines: ReadonlyArray<{ readonly text: string; readonly score: number }>) => lines.map((l) => [l.text, l.score])
     const byScore = (rows: Array<[string, number]>) => rows.sort((a, b) => b[1] - a[1])
     // Windows that matched less than the facts: the facts' own scale.
-    const lines = factLines(records, keyword, vector, { bestBm25: 3, cosines: { low: 0.6, high: 0.7 } })
+    const lines = factLines(records, keyword, vector, { bestBm25: 3, cosines: { low: 0.6, high: 0.7 } }, last)
     expect(scores(lines)).toEqual(byScore([
       ["[2024-05-06] Fact f1 text", w * 1],
       ["[2024-05-06] Fact f3 text", w * v * 1],
@@ -91,11 +92,15 @@ describe("packing the context: spans and fact lines", () => {
     ]))
     expect(lines.find((l) => l.message_ids.includes("f4-m0"))).toBeUndefined()
     // Windows that matched better: the facts are scored on the windows' bm25 and cosine scale.
-    const onWindows = factLines(records, keyword, vector, { bestBm25: 8, cosines: { low: 0.1, high: 1.3 } })
+    const onWindows = factLines(records, keyword, vector, { bestBm25: 8, cosines: { low: 0.1, high: 1.3 } }, last)
     expect(scores(onWindows)).toEqual(byScore([
       ["[2024-05-06] Fact f1 text", w * 0.5],
       ["[2024-05-06] Fact f3 text", w * v * (0.8 / 1.2)],
       ["[2024-05-06] Fact f2 text", w * (0.25 + v * (0.4 / 1.2))]
     ]))
+    // The same facts of an episode halfway up the chosen ones.
+    const halfway = factLines(records, keyword, vector, { bestBm25: 8, cosines: { low: 0.1, high: 1.3 } }, new Map([["e1", 0.5]]))
+    expect(scores(halfway)).toEqual(scores(onWindows).map(([text, score]) => [text, (score as number) + e * 0.5]))
+    expect(e).toBeGreaterThan(0)
   })
 })
