@@ -270,6 +270,15 @@ const FINITE_AFTER_GERUND = new Set(
   ).split(" ")
 )
 
+/**
+ * Clauses a dash, semicolon or comma joins into one sentence ("I'm keen on nursing - I'd love to
+ * help", "I made a cake yesterday, maybe you'd like it").
+ */
+export const CLAUSE_BREAK = /\s+[-\u2013\u2014]+\s+|\s*[;,]\s+/
+
+/** Where an -ing opener's phrase ends: a clause break, or a colon ("Planning: …"). */
+const PHRASE_END = new RegExp(`${CLAUSE_BREAK.source}|\\s*:\\s+`)
+
 /** A clause's subject or possessive: after one, an -ing opener is an adjunct ("Growing up, I saw…"). */
 const CLAUSE_SUBJECT = /^(?:i|i['\u2019](?:m|ve|d|ll)|we|we['\u2019](?:re|ve|d|ll)|he|she|they|my|our)$/i
 
@@ -280,7 +289,7 @@ const CLAUSE_SUBJECT = /^(?:i|i['\u2019](?:m|ve|d|ll)|we|we['\u2019](?:re|ve|d|l
  */
 const isLeftOutProgressive = (verb: string, rest: string): boolean => {
   if (!/^[a-z]{3,}ing$/.test(verb) || NOT_PROGRESSIVE.has(verb)) return false
-  const [clause = "", next = ""] = rest.split(/\s+[-\u2013\u2014]+\s+|\s*[;,:]\s+/)
+  const [clause = "", next = ""] = rest.split(PHRASE_END)
   const words = clause.toLowerCase().replace(/\u2019/g, "'").match(/[a-z0-9%']+/g) ?? []
   if (words.length === 0 || /^(?:and|but|or|so|too|as|than)$/.test(words[0]!)) return false
   if (words.some((word) => FINITE_AFTER_GERUND.has(word) || word.endsWith("'s") || word.endsWith("'re"))) return false

@@ -34,6 +34,7 @@ import { Effect } from "effect"
 import { makeZonedCalendar, type ZonedCalendar } from "../Text/Calendar.js"
 import { Lexicon } from "../Text/Lexicon.js"
 import {
+  CLAUSE_BREAK,
   isFirstPersonPluralStatement,
   isFirstPersonStatement,
   pluralToThirdPerson,
@@ -57,12 +58,6 @@ import { findFutureMention } from "./FutureTime.js"
 const MIN_FACT_TERMS = 1
 
 type TextAnalysis = Pick<Lexicon, "terms" | "sentences">
-
-/**
- * Clauses a dash, semicolon or comma joins into one sentence ("I'm keen on nursing - I'd love to
- * help", "I made a cake yesterday, maybe you'd like it").
- */
-const CLAUSE_BREAK = /\s+[-\u2013\u2014]+\s+|\s*[;,]\s+/
 
 /** A clause standing on its own has a subject: "I" or "we" ("one of my favorites" is no statement). */
 const FIRST_PERSON_SUBJECT = /(?:^|[^\p{L}'\u2019])(?:i|we)(?:['\u2019](?:m|re|ve|d|ll))?(?![\p{L}'\u2019])/iu
@@ -100,6 +95,9 @@ const singleStatement = (text: string): ReadonlyArray<Statement> => {
 const SUBJECT_OPENER =
   /^(?:i|i['\u2019](?:m|ve|d|ll)|we|we['\u2019](?:re|ve|d|ll)|it|it['\u2019]s|he|she|they|they['\u2019](?:re|ve|d|ll)|there['\u2019]s|my|our)$/i
 
+/** Splits at `CLAUSE_BREAK`, keeping the breaks. */
+const CLAUSES_AND_BREAKS = new RegExp(`(${CLAUSE_BREAK.source})`)
+
 /**
  * A sentence's clauses (split where `CLAUSE_BREAK` is) grouped so that each group has one subject:
  * a clause without one joins the group before it ("I love painting, especially landscapes"), or
@@ -107,7 +105,7 @@ const SUBJECT_OPENER =
  */
 const clauseGroups = (sentence: string): ReadonlyArray<string> => {
   // Odd entries are the separators (kept to rejoin a group as it was written).
-  const parts = sentence.split(new RegExp(`(${CLAUSE_BREAK.source})`))
+  const parts = sentence.split(CLAUSES_AND_BREAKS)
   const groups: Array<string> = []
   let current = ""
   let hasSubject = false
@@ -151,8 +149,8 @@ export const localFacts = (
   const senders = userSenders(input)
   // Who the speakers may address by name (their labels).
   const names = senders.map((sender) => labelOfSender(input, sender))
-  for (const sender of senders) {
-    const name = labelOfSender(input, sender)
+  for (const [i, sender] of senders.entries()) {
+    const name = names[i]!
     const byContent = new Map<string, { sender_id: string; content: string; message_ids: Array<string> }>()
     for (const message of input.messages) {
       if (message.role !== "user" || message.sender_id !== sender) continue

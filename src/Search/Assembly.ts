@@ -23,6 +23,12 @@ export interface DatedCandidates {
   readonly episodes: ReadonlyArray<Hit>
 }
 
+/** Each chosen episode's fused score rescaled to [0, 1] over the chosen ones (fact lines weigh it). */
+const standingOf = (chosen: ReadonlyArray<string>, scores: ReadonlyMap<string, number>): ReadonlyMap<string, number> => {
+  const standing = rescaleToUnit(chosen.map((id) => scores.get(id)!))
+  return new Map(chosen.map((id, i) => [id, standing[i]!]))
+}
+
 export const makeAssembly = (repo: SearchRepo, lexicon: Lexicon, { shownEvidence }: ReturnType<typeof makeShownEvidence>) => {
   /** Fuses the candidates, keeps the best `limit` episodes above `minScore`, and loads them with their facts. */
   const assemble = (
@@ -120,8 +126,6 @@ export const makeAssembly = (repo: SearchRepo, lexicon: Lexicon, { shownEvidence
           atomic_facts: nestedFacts(id)
         }]
       })
-      // Each chosen episode's fused score rescaled to [0, 1] over the chosen ones (fact lines weigh it).
-      const standing = rescaleToUnit(chosen.map((id) => episodeScores.get(id)!))
       const context = shown.context === undefined
         ? undefined
         : {
@@ -131,7 +135,7 @@ export const makeAssembly = (repo: SearchRepo, lexicon: Lexicon, { shownEvidence
             keyword.facts,
             vector.facts,
             { bestBm25: keyword.passageBm25Best ?? 0, cosines: shown.windowCosines },
-            new Map(chosen.map((id, i) => [id, standing[i]!]))
+            standingOf(chosen, episodeScores)
           )
         }
       return { episodes, context }
