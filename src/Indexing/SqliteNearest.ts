@@ -12,7 +12,26 @@ import type { Neighbour } from "./VectorStore.js"
 export const CODE_TABLE = "item_vectors"
 
 /** Binary candidates re-scored per wanted neighbour (vec0's top-k cost grows with k, so modest). */
-export const CANDIDATES_PER_NEIGHBOUR = 2
+export const CANDIDATES_PER_NEIGHBOUR = 3
+
+/**
+ * An owner's binary codes are spread over this many partitions of the code table, by item key.
+ * vec0's per-chunk top-k selection costs time per code times k, so one top-(k/S) read per
+ * partition costs much less than one top-k read over them all (the union is re-scored exactly).
+ */
+export const CODE_SHARDS = 4
+
+/** Partition `shard` (0 ≤ shard < CODE_SHARDS) of an owner's codes. */
+const shardOf = (owner: string, shard: number) => `${owner}#${shard}`
+
+/** The code-table partition of an item (see CODE_SHARDS); `codeOwnerSql` says the same in SQL. */
+export const codeOwner = (owner: string, itemKey: number) => shardOf(owner, itemKey % CODE_SHARDS)
+
+/** `codeOwner` in SQL, over columns `owner` and `item_key` (rebuilding codes from item_embeddings). */
+export const codeOwnerSql = `owner || '#' || (item_key % ${CODE_SHARDS})`
+
+/** The code table's layout, recorded in search_meta: a store that finds another one rebuilds the codes. */
+export const CODE_LAYOUT = `owner-item_key-mod-${CODE_SHARDS}`
 /** vec0 answers at most this many neighbours per query. */
 const MAX_VEC0_K = 4096
 
@@ -28,7 +47,8 @@ const decodeNeighbours = (rows: ReadonlyArray<unknown>) =>
 
 /**
  * The `k` vectors of `owner` (from `vectorOwner`) nearest to `vector` by cosine, nearest first:
- * exact for owners up to `exactScanLimit` items, else binary candidates re-scored exactly.
+ * exact for owners up to `exactScanLimit` items, else binary candidates (the best of each of the
+ * owner's code partitions) re-scored exactly.
  */
 export const readNearest = (
   sql: SqlClient.SqlClient,
@@ -52,12 +72,14 @@ export const readNearest = (
           WHERE owner = ${owner} ORDER BY distance LIMIT ${limit}`.pipe(withBusyRetry("nearest vectors"))
       )
     }
+    const perShard = Math.min(MAX_VEC0_K, Math.ceil((limit * CANDIDATES_PER_NEIGHBOUR) / CODE_SHARDS))
+    const shardCandidates = Array.from({ length: CODE_SHARDS }, (_, shard) =>
+      sql`SELECT rowid AS item_key FROM ${sql.literal(CODE_TABLE)}
+          WHERE embedding MATCH vec_quantize_binary(${blob}) AND k = ${perShard} AND owner = ${shardOf(owner, shard)}`)
     return yield* decodeNeighbours(
       yield* sql`
         SELECT e.item_key AS item_key, vec_distance_cosine(e.embedding, ${blob}) AS distance
-        FROM (SELECT rowid AS item_key FROM ${sql.literal(CODE_TABLE)}
-              WHERE embedding MATCH vec_quantize_binary(${blob}) AND k = ${Math.min(MAX_VEC0_K, limit * CANDIDATES_PER_NEIGHBOUR)}
-                AND owner = ${owner}) AS c
+        FROM (${sql.join(" UNION ALL ", false)(shardCandidates)}) AS c
         CROSS JOIN item_embeddings e ON e.item_key = c.item_key
         ORDER BY distance LIMIT ${limit}`.pipe(withBusyRetry("nearest vectors"))
     )

@@ -1,7 +1,7 @@
 import { SqlClient } from "@effect/sql"
-import { Effect, Layer, Option } from "effect"
+import { Clock, Effect, Layer, Option } from "effect"
 import { DatabaseFile, withBusyRetry } from "../Storage/Database.js"
-import { CODE_TABLE, hasCodes, readNearest, toBlob } from "./SqliteNearest.js"
+import { CODE_LAYOUT, CODE_TABLE, codeOwner, codeOwnerSql, hasCodes, readNearest, toBlob } from "./SqliteNearest.js"
 import { makeVectorReader, type VectorReader, type VectorReaderOptions } from "./VectorReader.js"
 import {
   type EmbeddingModel,
@@ -23,9 +23,10 @@ import {
  * and grouped by owner (app/project/user/kind). A search over an owner with at most
  * `EXACT_SCAN_LIMIT` items scores all of them exactly with sqlite-vec's cosine distance. Bigger
  * owners are searched in two stages: a scan of 1-bit codes (sqlite-vec `vec0` `bit[N]` table
- * `item_vectors`, partitioned by owner; ~30x less to read than floats) picks candidates, which are
- * then re-scored exactly. The code table's width is the model's, so it is created at runtime,
- * never by a migration.
+ * `item_vectors`, each owner's codes in CODE_SHARDS partitions; ~30x less to read than floats)
+ * picks candidates, which are then re-scored exactly. The code table's width is the model's, so it
+ * is created at runtime, never by a migration; a database whose codes were laid out otherwise
+ * (`code_layout` in search_meta) gets them rebuilt from the stored vectors at startup.
  */
 
 const make = (options: SqliteVectorStoreOptions) =>
@@ -43,10 +44,26 @@ const make = (options: SqliteVectorStoreOptions) =>
       ? Option.none<VectorReader>()
       : Option.some(yield* makeVectorReader(file.value, options.reader))
 
-    const createCodeTable = (dimensions: number) =>
-      hasCodes(dimensions)
-        ? sql.unsafe(`CREATE VIRTUAL TABLE IF NOT EXISTS ${CODE_TABLE} USING vec0(owner TEXT PARTITION KEY, embedding BIT[${dimensions}])`)
-        : Effect.void
+    const storedLayout = sql<{ value: string }>`SELECT value FROM search_meta WHERE key = 'code_layout'`.pipe(
+      Effect.map((rows) => rows[0]?.value)
+    )
+
+    /** Inside a transaction: the code table, rebuilt from the stored vectors unless it has the current layout. */
+    const ensureCodeTable = (dimensions: number) =>
+      Effect.gen(function*() {
+        if (!hasCodes(dimensions)) return
+        const create = `CREATE VIRTUAL TABLE IF NOT EXISTS ${CODE_TABLE} USING vec0(owner TEXT PARTITION KEY, embedding BIT[${dimensions}])`
+        if ((yield* storedLayout) === CODE_LAYOUT) return yield* sql.unsafe(create)
+        const began = yield* Clock.currentTimeMillis
+        yield* sql.unsafe(`DROP TABLE IF EXISTS ${CODE_TABLE}`)
+        yield* sql.unsafe(create)
+        yield* sql.unsafe(`INSERT INTO ${CODE_TABLE} (rowid, owner, embedding)
+                           SELECT item_key, ${codeOwnerSql}, vec_quantize_binary(embedding) FROM item_embeddings`)
+        yield* sql`INSERT INTO search_meta (key, value) VALUES ('code_layout', ${CODE_LAYOUT})
+                   ON CONFLICT (key) DO UPDATE SET value = excluded.value`
+        const [rebuilt = 0] = (yield* sql<{ n: number }>`SELECT COUNT(*) AS n FROM item_embeddings`).map((row) => row.n)
+        if (rebuilt > 0) yield* Effect.logInfo(`binary codes of ${rebuilt} vectors rebuilt (layout ${CODE_LAYOUT}) in ${(yield* Clock.currentTimeMillis) - began} ms`)
+      })
 
     const state = Effect.fn("VectorStore.state")(function*(wanted: EmbeddingModel) {
       return stateAgainst(extension, wanted, yield* storedModel.pipe(withBusyRetry("read embedding model")))
@@ -58,12 +75,12 @@ const make = (options: SqliteVectorStoreOptions) =>
         yield* sql.unsafe(`DROP TABLE IF EXISTS ${CODE_TABLE}`)
         yield* sql`DELETE FROM item_embeddings`
         yield* sql`DELETE FROM vector_garbage`
-        yield* createCodeTable(wanted.dimensions)
+        yield* ensureCodeTable(wanted.dimensions)
         yield* recordModel(sql, wanted)
       })
 
     const prepare = Effect.fn("VectorStore.prepare")((wanted: EmbeddingModel) =>
-      prepareStore(sql, extension, wanted, { before: Effect.void, resetTo, ensureTables: createCodeTable })
+      prepareStore(sql, extension, wanted, { before: Effect.void, resetTo, ensureTables: ensureCodeTable })
     )
 
     const reset = (wanted: EmbeddingModel) => resetTo(wanted)
@@ -88,7 +105,7 @@ const make = (options: SqliteVectorStoreOptions) =>
           yield* sql`DELETE FROM ${sql.literal(CODE_TABLE)} WHERE rowid = ${key}`
           if (!live.has(entry.item_key)) continue
           yield* sql`INSERT INTO ${sql.literal(CODE_TABLE)} (rowid, owner, embedding)
-                     VALUES (${key}, ${entry.owner}, vec_quantize_binary(${toBlob(entry.vector)}))`
+                     VALUES (${key}, ${codeOwner(entry.owner, entry.item_key)}, vec_quantize_binary(${toBlob(entry.vector)}))`
         }
       })
 

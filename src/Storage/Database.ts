@@ -29,6 +29,16 @@ export const DATABASE_FILE = "engram.db"
  */
 export const DURABLE_SYNCHRONOUS = "FULL"
 
+/**
+ * `PRAGMA mmap_size` of every connection (SQLite caps it at its build's 2 GB): reads of the file
+ * map its pages instead of copying each into the page cache, which a search reads a lot of (the
+ * binary codes of a big owner, FTS doclists); at 100k episodes about a third of the vector
+ * reads' time. Writes still go through SQLite's own I/O.
+ */
+export const MMAP_BYTES = 2 ** 31
+
+const mapped = Effect.flatMap(SqlClient.SqlClient, (sql) => sql.unsafe(`PRAGMA mmap_size = ${MMAP_BYTES}`))
+
 const pragmas = Effect.gen(function*() {
   const sql = yield* SqlClient.SqlClient
   // Another process may hold the write lock briefly (two servers on one file): wait for it.
@@ -38,6 +48,7 @@ const pragmas = Effect.gen(function*() {
   // Group commit (Memorize/WriteBatcher) shares that fsync among concurrent requests.
   yield* sql.unsafe(`PRAGMA synchronous = ${DURABLE_SYNCHRONOUS}`)
   yield* sql.unsafe("PRAGMA foreign_keys = ON")
+  yield* mapped
 })
 
 /**
@@ -81,7 +92,7 @@ export const layerFile = (filename: string): Layer.Layer<SqlLayerServices> =>
  */
 export const layerReadOnlyFile = (filename: string): Layer.Layer<SqlLayerServices, StorageError> =>
   Layer.merge(
-    opened(Effect.zipRight(Effect.flatMap(SqlClient.SqlClient, (sql) => sql.unsafe("PRAGMA busy_timeout = 5000")), loadVectorExtension)),
+    opened(Effect.zipRight(Effect.flatMap(SqlClient.SqlClient, (sql) => Effect.zipRight(sql.unsafe("PRAGMA busy_timeout = 5000"), mapped)), loadVectorExtension)),
     Layer.effect(SqlClient.SqlClient, SqlClient.SqlClient)
   ).pipe(Layer.provide(Layer.orDie(SqliteClient.layer({ filename, readonly: true }))))
 

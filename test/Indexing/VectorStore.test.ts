@@ -3,6 +3,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Effect, Layer } from "effect"
 import { fakeEmbedding } from "../support/FakeEmbedder.js"
 import * as Database from "../../src/Storage/Database.js"
+import { CODE_SHARDS, CODE_TABLE } from "../../src/Indexing/SqliteNearest.js"
 import { SqliteVectorStore } from "../../src/Indexing/SqliteVectorStore.js"
 import { vectorOwner, VectorStore } from "../../src/Indexing/VectorStore.js"
 
@@ -81,5 +82,41 @@ describe("VectorStore", () => {
       yield* sql.withTransaction(store.reset({ model: "other", dimensions: 32 }))
       expect(yield* store.state({ model: "other", dimensions: 32 })).toEqual({ _tag: "Ready" })
       expect(yield* store.count).toBe(0)
+    }).pipe(Effect.provide(storeLayer)))
+
+  it.effect("an owner's binary codes are spread over CODE_SHARDS partitions, and every item is found through them", () =>
+    Effect.gen(function*() {
+      const sql = yield* SqlClient.SqlClient
+      const store = yield* VectorStore
+      const alice = vectorOwner("default", "default", "alice", "episode")
+      const texts = yield* seed(64, [alice], 40)
+      const partitions = (yield* sql<{ owner: string }>`SELECT DISTINCT owner FROM ${sql.literal(CODE_TABLE)} ORDER BY owner`).map((r) => r.owner)
+      expect(partitions).toEqual(Array.from({ length: CODE_SHARDS }, (_, shard) => `${alice}#${shard}`))
+      // Each item, searched for by its own text through the binary stage alone, comes first.
+      for (const [key, text] of texts) {
+        const [first] = yield* store.nearest(alice, fakeEmbedding(text, 64), 10, 64, 0)
+        expect(first?.item_key).toBe(key)
+      }
+    }).pipe(Effect.provide(storeLayer)))
+
+  it.effect("codes of another layout (one partition per owner, as before sharding) are rebuilt from the stored vectors at startup", () =>
+    Effect.gen(function*() {
+      const sql = yield* SqlClient.SqlClient
+      const store = yield* VectorStore
+      const alice = vectorOwner("default", "default", "alice", "episode")
+      const texts = yield* seed(64, [alice], 40)
+      const query = fakeEmbedding(texts.get(7)!, 64)
+      const before = yield* store.nearest(alice, query, 5, 64, 0)
+      // The old layout: codes under the plain owner (vec0 cannot update a partition key), no layout recorded.
+      const codes = yield* sql<{ rowid: number; embedding: Uint8Array }>`SELECT rowid, embedding FROM ${sql.literal(CODE_TABLE)}`
+      yield* sql`DELETE FROM ${sql.literal(CODE_TABLE)}`
+      for (const code of codes) {
+        yield* sql`INSERT INTO ${sql.literal(CODE_TABLE)} (rowid, owner, embedding) VALUES (${BigInt(code.rowid)}, ${alice}, vec_bit(${code.embedding}))`
+      }
+      yield* sql`DELETE FROM search_meta WHERE key = 'code_layout'`
+      expect(yield* store.nearest(alice, query, 5, 64, 0)).toEqual([])
+      expect(yield* store.prepare({ model: "fake", dimensions: 64 })).toEqual({ _tag: "Ready" })
+      expect(yield* store.nearest(alice, query, 5, 64, 0)).toEqual(before)
+      expect(before[0]?.item_key).toBe(7)
     }).pipe(Effect.provide(storeLayer)))
 })
