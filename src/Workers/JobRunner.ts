@@ -3,6 +3,7 @@ import { Clock, Effect, Option } from "effect"
 import { TrackSettingsConfig } from "../Config/EngramConfig.js"
 import { type EmbeddingJobKind, type Job, MEMCELL_EXTRACTION_KINDS, type TrackJobKind } from "../Domain/Job.js"
 import { LedgerRepo } from "../Ledger/LedgerRepo.js"
+import { yieldToEventLoop } from "../Observability/EventLoop.js"
 import { withBusyRetry } from "../Storage/Database.js"
 import { DerivedRepo } from "../Extraction/DerivedRepo.js"
 import { JobQueue } from "../Jobs/JobQueue.js"
@@ -119,9 +120,13 @@ export class JobRunner extends Effect.Service<JobRunner>()("engram/JobRunner", {
         return yield* sql.withTransaction(jobs.markDone(job, now)).pipe(withBusyRetry("finish orphaned job"))
       }
       const messages = yield* buffers.ofMemcell(job.memcell_id)
+      // The workers' jobs chain on the microtask queue: after reading a memcell (up to megabytes of
+      // text) and after extracting, let requests in before the next piece of work.
+      yield* yieldToEventLoop
       const input: MemcellInput = { memcell: cell.value, messages }
       const work = Effect.gen(function*() {
         const write = yield* resultWriter(job, input, now)
+        yield* yieldToEventLoop
         const finishedAt = yield* Clock.currentTimeMillis
         // Checked inside the transaction: memory derived from a memcell deleted meanwhile never lands.
         const finish = Effect.gen(function*() {

@@ -135,6 +135,24 @@ forEachEngine((engine) => describe("extraction runtime", () => {
       }
     }).pipe(Effect.provide(pairedAnswersLayer(engine.fresh))))
 
+  // Over SQLite's synchronous driver a job would otherwise run from claim to model call in microtasks.
+  it.effect.skipIf(engine.name === "postgres")("a job lets the event loop in after reading its memcell (a megabyte memcell does not hold requests up)", () => {
+    const probe: LoopProbe = { ran: false, seenByModel: [] }
+    return Effect.gen(function*() {
+      const memory = yield* Memory
+      const jobs = yield* JobQueue
+      const runner = yield* JobRunner
+      yield* memory.add(addRequest("loop", conversation))
+      yield* memory.flush(keyOf("loop"))
+      const claimed = yield* jobs.claim("worker", yield* TestClock.currentTimeMillis, 30_000, 10)
+      const episodeJob = claimed.find((j) => j.kind === "episode")!
+      // A request's callback queued before the job starts must run before the job asks its model.
+      setImmediate(() => (probe.ran = true))
+      yield* runner.run(episodeJob)
+      expect(probe.seenByModel).toEqual([true])
+    }).pipe(Effect.provide(loopProbeLayer(engine.fresh, probe)))
+  })
+
   // TestClock steps run the background workers to completion only over SQLite's synchronous driver.
   it.effect.skipIf(engine.name === "postgres")("malformed answers are retried with backoff, then dead-lettered with the error; a retry of the dead letter succeeds", () =>
     Effect.gen(function*() {
@@ -369,3 +387,19 @@ const pairedAnswersLayer = (database: Layer.Layer<SqlClient.SqlClient>) => {
     env: { ENGRAM_PROFILES: "on" }
   })
 }
+
+/** Whether a queued `setImmediate` callback had run when the episode model was asked (each ask recorded). */
+interface LoopProbe {
+  ran: boolean
+  readonly seenByModel: Array<boolean>
+}
+const loopProbeLayer = (database: Layer.Layer<SqlClient.SqlClient>, probe: LoopProbe) =>
+  extractionTestLayer({
+    database,
+    llm: modelWith((r) => {
+      if (r.purpose === "episode") probe.seenByModel.push(probe.ran)
+      return undefined
+    }),
+    extractors: "llm",
+    workers: false
+  })
