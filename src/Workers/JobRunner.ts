@@ -2,6 +2,7 @@ import { SqlClient } from "@effect/sql"
 import { Clock, Effect, Option } from "effect"
 import { TrackSettingsConfig } from "../Config/EngramConfig.js"
 import { type EmbeddingJobKind, type Job, MEMCELL_EXTRACTION_KINDS, type TrackJobKind } from "../Domain/Job.js"
+import { messageText, type StoredMessage } from "../Domain/Message.js"
 import { LedgerRepo } from "../Ledger/LedgerRepo.js"
 import { yieldToEventLoop } from "../Observability/EventLoop.js"
 import { withBusyRetry } from "../Storage/Database.js"
@@ -22,6 +23,12 @@ import {
   type MemcellInput,
   userSenders
 } from "../Extraction/Extractors.js"
+
+/** A memcell of at least this many characters lets the event loop turn between the steps of its jobs. */
+export const BIG_MEMCELL_CHARS = 64 * 1024
+
+const isBig = (messages: ReadonlyArray<StoredMessage>) =>
+  messages.reduce((chars, message) => chars + messageText(message.content).length, 0) >= BIG_MEMCELL_CHARS
 
 /**
  * Runs one claimed job: reads its memcell, calls the extractor (outside any transaction: it may
@@ -120,13 +127,14 @@ export class JobRunner extends Effect.Service<JobRunner>()("engram/JobRunner", {
         return yield* sql.withTransaction(jobs.markDone(job, now)).pipe(withBusyRetry("finish orphaned job"))
       }
       const messages = yield* buffers.ofMemcell(job.memcell_id)
-      // The workers' jobs chain on the microtask queue: after reading a memcell (up to megabytes of
-      // text) and after extracting, let requests in before the next piece of work.
-      yield* yieldToEventLoop
+      // The workers' jobs chain on the microtask queue: after reading a big memcell (up to megabytes
+      // of text) and after extracting it, let requests in before the next piece of work.
+      const letRequestsIn = isBig(messages) ? yieldToEventLoop : Effect.void
+      yield* letRequestsIn
       const input: MemcellInput = { memcell: cell.value, messages }
       const work = Effect.gen(function*() {
         const write = yield* resultWriter(job, input, now)
-        yield* yieldToEventLoop
+        yield* letRequestsIn
         const finishedAt = yield* Clock.currentTimeMillis
         // Checked inside the transaction: memory derived from a memcell deleted meanwhile never lands.
         const finish = Effect.gen(function*() {

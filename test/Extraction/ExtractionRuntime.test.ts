@@ -2,7 +2,7 @@ import { SqlClient } from "@effect/sql"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Exit, Layer, Schedule, Scope, TestClock, TestServices } from "effect"
 import type { ChatRequest } from "../../src/Llm/LlmClient.js"
-import { JobRunner } from "../../src/Workers/JobRunner.js"
+import { BIG_MEMCELL_CHARS, JobRunner } from "../../src/Workers/JobRunner.js"
 import { ExtractionWorkersLive } from "../../src/Workers/ExtractionWorkers.js"
 import { Memory } from "../../src/Memorize/Memory.js"
 import { JobQueue } from "../../src/Jobs/JobQueue.js"
@@ -142,7 +142,9 @@ forEachEngine((engine) => describe("extraction runtime", () => {
       const memory = yield* Memory
       const jobs = yield* JobQueue
       const runner = yield* JobRunner
-      yield* memory.add(addRequest("loop", conversation))
+      // One message as long as a big memcell's (BIG_MEMCELL_CHARS); small memcells run through.
+      const long = { ...conversation[0]!, message_id: "long", timestamp: MONDAY - 60_000, content: "word ".repeat(BIG_MEMCELL_CHARS / 5) }
+      yield* memory.add(addRequest("loop", [long, ...conversation]))
       yield* memory.flush(keyOf("loop"))
       const claimed = yield* jobs.claim("worker", yield* TestClock.currentTimeMillis, 30_000, 10)
       const episodeJob = claimed.find((j) => j.kind === "episode")!
