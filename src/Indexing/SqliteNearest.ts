@@ -32,6 +32,7 @@ export const codeOwnerSql = `owner || '#' || (item_key % ${CODE_SHARDS})`
 
 /** The code table's layout, recorded in search_meta: a store that finds another one rebuilds the codes. */
 export const CODE_LAYOUT = `owner-item_key-mod-${CODE_SHARDS}`
+
 /** vec0 answers at most this many neighbours per query. */
 const MAX_VEC0_K = 4096
 

@@ -8,7 +8,9 @@ import {
   EXACT_SCAN_LIMIT,
   type NearestQuery,
   prepareStore,
+  readMetaValue,
   readStoredModel,
+  recordMetaValue,
   recordModel,
   stateAgainst,
   type VectorEntry,
@@ -44,24 +46,25 @@ const make = (options: SqliteVectorStoreOptions) =>
       ? Option.none<VectorReader>()
       : Option.some(yield* makeVectorReader(file.value, options.reader))
 
-    const storedLayout = sql<{ value: string }>`SELECT value FROM search_meta WHERE key = 'code_layout'`.pipe(
-      Effect.map((rows) => rows[0]?.value)
-    )
+    const storedVectors = sql<{ n: number }>`SELECT COUNT(*) AS n FROM item_embeddings`.pipe(Effect.map((rows) => rows[0]?.n ?? 0))
 
     /** Inside a transaction: the code table, rebuilt from the stored vectors unless it has the current layout. */
     const ensureCodeTable = (dimensions: number) =>
       Effect.gen(function*() {
         if (!hasCodes(dimensions)) return
         const create = `CREATE VIRTUAL TABLE IF NOT EXISTS ${CODE_TABLE} USING vec0(owner TEXT PARTITION KEY, embedding BIT[${dimensions}])`
-        if ((yield* storedLayout) === CODE_LAYOUT) return yield* sql.unsafe(create)
+        const layout = yield* readMetaValue(sql, "code_layout")
+        if (Option.contains(layout, CODE_LAYOUT)) {
+          yield* sql.unsafe(create)
+          return
+        }
         const began = yield* Clock.currentTimeMillis
         yield* sql.unsafe(`DROP TABLE IF EXISTS ${CODE_TABLE}`)
         yield* sql.unsafe(create)
         yield* sql.unsafe(`INSERT INTO ${CODE_TABLE} (rowid, owner, embedding)
                            SELECT item_key, ${codeOwnerSql}, vec_quantize_binary(embedding) FROM item_embeddings`)
-        yield* sql`INSERT INTO search_meta (key, value) VALUES ('code_layout', ${CODE_LAYOUT})
-                   ON CONFLICT (key) DO UPDATE SET value = excluded.value`
-        const [rebuilt = 0] = (yield* sql<{ n: number }>`SELECT COUNT(*) AS n FROM item_embeddings`).map((row) => row.n)
+        yield* recordMetaValue(sql, "code_layout", CODE_LAYOUT)
+        const rebuilt = yield* storedVectors
         if (rebuilt > 0) yield* Effect.logInfo(`binary codes of ${rebuilt} vectors rebuilt (layout ${CODE_LAYOUT}) in ${(yield* Clock.currentTimeMillis) - began} ms`)
       })
 
@@ -158,10 +161,7 @@ const make = (options: SqliteVectorStoreOptions) =>
     })
 
     /** Vectors stored (for reembed progress and tests). */
-    const count = sql<{ n: number }>`SELECT COUNT(*) AS n FROM item_embeddings`.pipe(
-      Effect.map((rows) => rows[0]?.n ?? 0),
-      withBusyRetry("count vectors")
-    )
+    const count = storedVectors.pipe(withBusyRetry("count vectors"))
 
     const store: VectorStoreApi = { store: "sqlite-vec", extension, state, prepare, reset, replace, purgeGarbage, nearest, nearestEach, count }
     return store

@@ -114,6 +114,18 @@ export const readStoredModel = (sql: SqlClient.SqlClient) =>
     })
   )
 
+/** One value of `search_meta`, if set (the same table on both engines). */
+export const readMetaValue = (sql: SqlClient.SqlClient, key: string) =>
+  sql`SELECT key, value FROM search_meta WHERE key = ${key}`.pipe(
+    Effect.flatMap(Schema.decodeUnknown(MetaRows)),
+    Effect.orDie,
+    Effect.map((rows) => Option.fromNullable(rows[0]?.value))
+  )
+
+/** Sets one value of `search_meta`. */
+export const recordMetaValue = (sql: SqlClient.SqlClient, key: string, value: string) =>
+  sql`INSERT INTO search_meta (key, value) VALUES (${key}, ${value}) ON CONFLICT (key) DO UPDATE SET value = excluded.value`
+
 /** Records `wanted` as the model of the stored vectors. */
 export const recordModel = (sql: SqlClient.SqlClient, wanted: EmbeddingModel) =>
   sql`INSERT INTO search_meta (key, value) VALUES ('embed_model', ${wanted.model}), ('embed_dimensions', ${String(wanted.dimensions)})

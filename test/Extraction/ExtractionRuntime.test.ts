@@ -136,7 +136,7 @@ forEachEngine((engine) => describe("extraction runtime", () => {
     }).pipe(Effect.provide(pairedAnswersLayer(engine.fresh))))
 
   // Over SQLite's synchronous driver a job would otherwise run from claim to model call in microtasks.
-  it.effect.skipIf(engine.name === "postgres")("a job lets the event loop in after reading its memcell (a megabyte memcell does not hold requests up)", () => {
+  it.effect.skipIf(engine.name === "postgres")("a job of a big memcell lets the event loop in after reading it (megabytes of text do not hold requests up)", () => {
     const probe: LoopProbe = { ran: false, seenByModel: [] }
     return Effect.gen(function*() {
       const memory = yield* Memory
